@@ -1,0 +1,612 @@
+//! One load: read, validate, stage, then replace rows by primary key and record the batch, all
+//! in one transaction. Readers see the whole batch or none of it.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Instant;
+
+use csv::StringRecord;
+use duckdb::params;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::geo::{self, Crs, DistrictIndex, Reprojector};
+use crate::read::{self, Decimal, Details, Input, ReadOptions};
+use crate::schema::{self, FieldType, Schema, quote_ident};
+use crate::store::{Store, hex};
+use crate::validate::{Columns, Context, Problem, Validator, parse_number};
+
+/// Rows per Arrow batch handed to DuckDB (a multiple of DuckDB's vector size).
+const CHUNK: usize = 122_880;
+/// Rejected rows listed in a report (all of them are stored in `rejected_rows`).
+const REPORT_REJECTS: usize = 50;
+
+/// How to load a file.
+#[derive(Debug, Clone, Default)]
+pub struct IngestOptions {
+    pub read: ReadOptions,
+    /// The CRS of the coordinates; detected when `None`.
+    pub crs: Option<Crs>,
+    /// Load nothing when any row is rejected.
+    pub strict: bool,
+    /// Accept (and ignore) columns the schema does not know.
+    pub allow_extra_columns: bool,
+    /// Load even when the same content was the last successful load.
+    pub force: bool,
+    /// Who started the load: cli, server, demo, job.
+    pub origin: String,
+}
+
+/// Progress of a running load.
+pub trait Progress: Sync {
+    fn start(&self, _total: u64) {}
+    fn advance(&self, _done: u64) {}
+    fn finish(&self) {}
+}
+
+/// Reports nothing.
+#[derive(Debug)]
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Loaded,
+    LoadedWithRejections,
+    Unchanged,
+    Refused,
+    Failed,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Loaded => "loaded",
+            Outcome::LoadedWithRejections => "loaded_with_rejections",
+            Outcome::Unchanged => "unchanged",
+            Outcome::Refused => "refused",
+            Outcome::Failed => "failed",
+        }
+    }
+
+    /// Everything read was loaded (or was already there).
+    pub fn is_clean(self) -> bool {
+        matches!(self, Outcome::Loaded | Outcome::Unchanged)
+    }
+}
+
+/// A rejected row as reported (one entry per problem).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Rejected {
+    pub line: u64,
+    pub column: Option<String>,
+    pub value: Option<String>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReasonCount {
+    pub column: Option<String>,
+    pub reason: String,
+    pub rows: u64,
+}
+
+/// What a load did.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Report {
+    pub batch_id: i64,
+    pub dataset: String,
+    pub source: String,
+    pub sha256: String,
+    pub outcome: Outcome,
+    pub message: Option<String>,
+    pub details: Details,
+    /// What a location counts in this file: line, row or feature.
+    pub unit: String,
+    pub rows_read: u64,
+    pub rows_accepted: u64,
+    pub rows_rejected: u64,
+    pub rows_inserted: u64,
+    pub rows_replaced: u64,
+    pub top_reasons: Vec<ReasonCount>,
+    /// The first rejected rows; all are in the `rejected_rows` table.
+    pub rejected: Vec<Rejected>,
+    pub elapsed_ms: u64,
+}
+
+/// Loads one file into a dataset.
+pub fn ingest(
+    store: &Store,
+    dataset: &str,
+    input: &Input,
+    opts: &IngestOptions,
+    progress: &dyn Progress,
+) -> Result<Report> {
+    let started = Instant::now();
+    let schema = schema::get(dataset)?;
+    let conn = store.conn();
+    let sha256 = hex(&Sha256::digest(&input.bytes));
+    let origin = if opts.origin.is_empty() {
+        "cli"
+    } else {
+        &opts.origin
+    };
+    let batch_id: i64 = conn.query_row("SELECT nextval('ingest_batch_seq')", [], |r| r.get(0))?;
+    let mut report = Report {
+        batch_id,
+        dataset: dataset.to_string(),
+        source: input.name.clone(),
+        sha256: sha256.clone(),
+        outcome: Outcome::Loaded,
+        message: None,
+        details: Details::default(),
+        unit: "line".into(),
+        rows_read: 0,
+        rows_accepted: 0,
+        rows_rejected: 0,
+        rows_inserted: 0,
+        rows_replaced: 0,
+        top_reasons: Vec::new(),
+        rejected: Vec::new(),
+        elapsed_ms: 0,
+    };
+    conn.execute(
+        "INSERT INTO ingest_batches (batch_id, dataset, source, sha256, origin, started_at, outcome)
+         VALUES (?, ?, ?, ?, ?, now(), 'running')",
+        params![batch_id, dataset, input.name, sha256, origin],
+    )?;
+
+    let last: Option<String> = conn
+        .query_row(
+            "SELECT sha256 FROM ingest_batches WHERE dataset = ? AND outcome IN ('loaded', 'loaded_with_rejections')
+             ORDER BY batch_id DESC LIMIT 1",
+            [dataset],
+            |r| r.get(0),
+        )
+        .ok();
+    let result = if !opts.force && last.as_deref() == Some(sha256.as_str()) {
+        report.outcome = Outcome::Unchanged;
+        report.message =
+            Some("the same content as the last load of this dataset; nothing to do".into());
+        finish_batch(store, &report, &[]).map(|_| ())
+    } else {
+        load(store, schema, input, opts, progress, &mut report)
+    };
+    report.elapsed_ms = started.elapsed().as_millis() as u64;
+    match result {
+        Ok(()) => {
+            conn.execute(
+                "UPDATE ingest_batches SET finished_at = now() WHERE batch_id = ?",
+                [batch_id],
+            )?;
+            Ok(report)
+        }
+        Err(Error::Refused(message) | Error::Format(message)) => {
+            report.outcome = Outcome::Refused;
+            report.message = Some(message);
+            let _ = conn.execute_batch("ROLLBACK");
+            finish_batch(store, &report, &[])?;
+            Ok(report)
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            report.outcome = Outcome::Failed;
+            report.message = Some(e.to_string());
+            let _ = finish_batch(store, &report, &[]);
+            Err(e)
+        }
+    }
+}
+
+struct RejectRow {
+    line: u64,
+    problem: Problem,
+    raw: String,
+}
+
+fn load(
+    store: &Store,
+    schema: &'static Schema,
+    input: &Input,
+    opts: &IngestOptions,
+    progress: &dyn Progress,
+    report: &mut Report,
+) -> Result<()> {
+    let conn = store.conn();
+    let mut table = read::open(input, &opts.read)?;
+    report.unit = table.rows.unit().to_string();
+    let headers = table.rows.headers().to_vec();
+    let is_geojson = table.details.format == Some(read::Format::Geojson);
+    let cols = map_columns(schema, &headers, opts.allow_extra_columns, is_geojson)?;
+    let ctx = context(store, schema)?;
+    let sample = table.rows.sample(2000);
+    let decimal = opts
+        .read
+        .decimal
+        .unwrap_or_else(|| detect_decimal(schema, &cols, &sample));
+    table.details.decimal = Some(decimal);
+
+    let crs = match opts.crs.or(table.declared_crs) {
+        Some(c) => Some(c),
+        None => coordinates_sample(schema, &cols, &sample, decimal)
+            .map(|pts| geo::detect_crs(&pts, ctx.districts.as_ref().and_then(DistrictIndex::bbox)))
+            .transpose()?,
+    };
+    if let Some(c) = crs {
+        table.details.crs = Some(c.label());
+    }
+    let reproject = crs.map(Reprojector::new).transpose()?.flatten();
+    let mut validator = Validator::new(schema, cols, decimal, reproject, &ctx);
+
+    let field_list = schema
+        .field_names()
+        .map(quote_ident)
+        .collect::<Vec<_>>()
+        .join(", ");
+    conn.execute_batch(&format!(
+        "CREATE OR REPLACE TEMP TABLE _staging AS SELECT {field_list} FROM main.{} LIMIT 0",
+        quote_ident(&schema.name)
+    ))?;
+    let mut columns = Columns::new(schema);
+    let mut rejects: Vec<RejectRow> = Vec::new();
+    let mut rec = StringRecord::new();
+    let width = headers.len();
+    progress.start(table.rows.progress().1);
+    {
+        let mut appender = conn.appender_to_catalog_and_db("_staging", "temp", "main")?;
+        let mut first = true;
+        while let Some(loc) = table.rows.next_record(&mut rec)? {
+            // An HXL hashtag row under the header is part of the header, not data.
+            if std::mem::take(&mut first)
+                && rec.iter().any(|c| !c.is_empty())
+                && rec
+                    .iter()
+                    .all(|c| c.is_empty() || c.trim_start().starts_with('#'))
+            {
+                continue;
+            }
+            report.rows_read += 1;
+            let problems = validator.check(&rec, loc.line, width);
+            if problems.is_empty() {
+                columns.push(&validator, &rec);
+                if columns.len() >= CHUNK {
+                    appender.append_record_batch(columns.take())?;
+                }
+            } else {
+                let raw = table.rows.raw(&loc, &rec);
+                rejects.extend(problems.into_iter().map(|problem| RejectRow {
+                    line: loc.line,
+                    problem,
+                    raw: raw.clone(),
+                }));
+                report.rows_rejected += 1;
+            }
+            if report.rows_read % 16_384 == 0 {
+                progress.advance(table.rows.progress().0);
+            }
+        }
+        if !columns.is_empty() {
+            appender.append_record_batch(columns.take())?;
+        }
+        appender.flush()?;
+    }
+    progress.advance(table.rows.progress().1);
+    progress.finish();
+    report.rows_accepted = report.rows_read - report.rows_rejected;
+    report.details = table.details.clone();
+    if report.rows_read == 0 {
+        return Err(Error::Refused(format!(
+            "{}: the file has a header but no rows",
+            input.name
+        )));
+    }
+    summarise(report, &rejects);
+
+    if opts.strict && report.rows_rejected > 0 {
+        report.outcome = Outcome::Refused;
+        report.message = Some(format!(
+            "{} of {} rows were rejected and --strict loads nothing when any row is rejected",
+            report.rows_rejected, report.rows_read
+        ));
+        report.rows_accepted = 0;
+        finish_batch(store, report, &rejects)?;
+    } else {
+        report.outcome = if report.rows_rejected > 0 {
+            Outcome::LoadedWithRejections
+        } else {
+            Outcome::Loaded
+        };
+        let t = format!("main.{}", quote_ident(&schema.name));
+        let on = schema
+            .primary_key
+            .iter()
+            .map(|k| format!("{t}.{k} = s.{k}", k = quote_ident(k)))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        conn.execute_batch("BEGIN TRANSACTION")?;
+        report.rows_replaced =
+            conn.execute(&format!("DELETE FROM {t} USING _staging s WHERE {on}"), [])? as u64;
+        let inserted = conn.execute(
+            &format!(
+                "INSERT INTO {t} ({field_list}, _batch_id) SELECT {field_list}, ? FROM _staging"
+            ),
+            [report.batch_id],
+        )? as u64;
+        report.rows_inserted = inserted - report.rows_replaced;
+        finish_batch_in_tx(store, report, &rejects)?;
+        conn.execute_batch("COMMIT")?;
+    }
+    conn.execute_batch("DROP TABLE IF EXISTS temp._staging")?;
+    Ok(())
+}
+
+/// Records the batch's outcome and rejected rows in one transaction.
+fn finish_batch(store: &Store, report: &Report, rejects: &[RejectRow]) -> Result<()> {
+    let conn = store.conn();
+    conn.execute_batch("BEGIN TRANSACTION")?;
+    match finish_batch_in_tx(store, report, rejects) {
+        Ok(()) => Ok(conn.execute_batch("COMMIT")?),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+fn finish_batch_in_tx(store: &Store, report: &Report, rejects: &[RejectRow]) -> Result<()> {
+    let conn = store.conn();
+    if !rejects.is_empty() {
+        let mut app = conn.appender("rejected_rows")?;
+        for r in rejects {
+            app.append_row(params![
+                report.batch_id,
+                r.line as i64,
+                r.problem.column,
+                r.problem.value,
+                r.problem.reason,
+                r.raw
+            ])?;
+        }
+        app.flush()?;
+    }
+    conn.execute(
+        "UPDATE ingest_batches SET format = ?, details = ?, rows_read = ?, rows_accepted = ?, rows_rejected = ?,
+                rows_inserted = ?, rows_replaced = ?, outcome = ?, message = ?, finished_at = now()
+         WHERE batch_id = ?",
+        params![
+            report.details.format.map(|f| format!("{f:?}").to_lowercase()),
+            serde_json::to_string(&report.details).unwrap_or_default(),
+            report.rows_read as i64,
+            report.rows_accepted as i64,
+            report.rows_rejected as i64,
+            report.rows_inserted as i64,
+            report.rows_replaced as i64,
+            report.outcome.as_str(),
+            report.message,
+            report.batch_id
+        ],
+    )?;
+    Ok(())
+}
+
+fn summarise(report: &mut Report, rejects: &[RejectRow]) {
+    let mut counts: BTreeMap<(Option<String>, String), HashSet<u64>> = BTreeMap::new();
+    for r in rejects {
+        let generic = r
+            .problem
+            .reason
+            .split(" (")
+            .next()
+            .unwrap_or(&r.problem.reason)
+            .to_string();
+        counts
+            .entry((r.problem.column.clone(), generic))
+            .or_default()
+            .insert(r.line);
+    }
+    let mut top: Vec<ReasonCount> = counts
+        .into_iter()
+        .map(|((column, reason), lines)| ReasonCount {
+            column,
+            reason,
+            rows: lines.len() as u64,
+        })
+        .collect();
+    top.sort_by(|a, b| b.rows.cmp(&a.rows));
+    top.truncate(8);
+    report.top_reasons = top;
+    report.rejected = rejects
+        .iter()
+        .take(REPORT_REJECTS)
+        .map(|r| Rejected {
+            line: r.line,
+            column: r.problem.column.clone(),
+            value: r.problem.value.clone(),
+            reason: r.problem.reason.clone(),
+        })
+        .collect();
+}
+
+fn normalise_header(h: &str) -> String {
+    h.trim_start_matches('\u{feff}')
+        .trim()
+        .to_lowercase()
+        .replace([' ', '-', '.'], "_")
+}
+
+/// Matches the file's columns to the schema's fields, or refuses the file with one message
+/// naming every missing and unknown column.
+fn map_columns(
+    schema: &Schema,
+    headers: &[String],
+    allow_extra: bool,
+    geojson: bool,
+) -> Result<Vec<Option<usize>>> {
+    let mut cols: Vec<Option<usize>> = vec![None; schema.fields.len()];
+    let mut unknown = Vec::new();
+    let mut doubled = Vec::new();
+    for (c, h) in headers.iter().enumerate() {
+        let n = normalise_header(h);
+        if n.is_empty() {
+            continue;
+        }
+        match schema
+            .fields
+            .iter()
+            .position(|f| f.name == n || f.aliases.iter().any(|a| *a == n))
+        {
+            Some(i) if cols[i].is_none() => cols[i] = Some(c),
+            Some(i) => doubled.push(format!("{h} (again {})", schema.fields[i].name)),
+            // GeoJSON geometry and point coordinates come with every feature.
+            None if geojson && matches!(n.as_str(), "geometry" | "lon" | "lat") => {}
+            None => unknown.push(h.clone()),
+        }
+    }
+    let mut missing: Vec<String> = schema
+        .fields
+        .iter()
+        .enumerate()
+        .filter(|(i, f)| {
+            f.constraints.required && !schema.is_derived(&f.name) && cols[*i].is_none()
+        })
+        .map(|(_, f)| f.name.clone())
+        .collect();
+    for rule in &schema.rules {
+        if let schema::Rule::AnyOf { fields } = rule {
+            if !fields
+                .iter()
+                .any(|f| schema.field_index(f).is_some_and(|i| cols[i].is_some()))
+            {
+                missing.push(format!("one of {}", fields.join(" or ")));
+            }
+        }
+    }
+    let refuse =
+        !missing.is_empty() || !doubled.is_empty() || (!unknown.is_empty() && !allow_extra);
+    if !refuse {
+        return Ok(cols);
+    }
+    let mut parts = Vec::new();
+    if !missing.is_empty() {
+        parts.push(format!("missing required columns: {}", missing.join(", ")));
+    }
+    if !unknown.is_empty() && !allow_extra {
+        parts.push(format!(
+            "unknown columns: {} (use --allow-extra-columns to ignore them)",
+            unknown.join(", ")
+        ));
+    }
+    if !doubled.is_empty() {
+        parts.push(format!("columns given twice: {}", doubled.join(", ")));
+    }
+    Err(Error::Refused(format!(
+        "this file does not fit the {} dataset: {}. Its columns are: {}. See schemas/{}.json",
+        schema.name,
+        parts.join("; "),
+        schema.field_names().collect::<Vec<_>>().join(", "),
+        schema.name
+    )))
+}
+
+/// Districts and properties the validation of this dataset needs.
+fn context(store: &Store, schema: &Schema) -> Result<Context> {
+    let conn = store.conn();
+    let mut ctx = Context::default();
+    let needs_districts = schema.geocode.is_some()
+        || schema
+            .foreign_keys
+            .iter()
+            .any(|fk| fk.reference.resource == "districts");
+    if needs_districts {
+        let mut stmt = conn
+            .prepare("SELECT district_code, geometry FROM main.districts ORDER BY district_code")?;
+        let rows: Vec<(String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        if rows.is_empty() {
+            return Err(Error::Refused(format!(
+                "{} refers to districts, but no districts are loaded yet; load them first: haven ingest districts <file>",
+                schema.name
+            )));
+        }
+        ctx.district_codes = rows.iter().map(|(c, _)| c.clone()).collect();
+        if schema.geocode.is_some() {
+            ctx.districts = Some(DistrictIndex::new(rows)?);
+        }
+    }
+    if schema.district_from_property.is_some() {
+        let mut stmt = conn.prepare("SELECT property_id, district_code FROM main.vacant_properties WHERE district_code IS NOT NULL")?;
+        ctx.property_districts = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<HashMap<String, String>, _>>()?;
+    }
+    Ok(ctx)
+}
+
+/// Comma when more numeric cells in the sample use a decimal comma than a decimal point.
+fn detect_decimal(schema: &Schema, cols: &[Option<usize>], sample: &[StringRecord]) -> Decimal {
+    let (mut comma, mut point) = (0usize, 0usize);
+    for (i, f) in schema.fields.iter().enumerate() {
+        if f.field_type != FieldType::Number {
+            continue;
+        }
+        let Some(c) = cols[i] else { continue };
+        for rec in sample {
+            let v = rec.get(c).unwrap_or("").trim();
+            if let Some(p) = v.rfind([',', '.']) {
+                let tail = &v[p + 1..];
+                // "1.234" may be a thousands separator; only 1, 2 or 4+ decimals are telling.
+                if tail.len() != 3 || v.matches([',', '.']).count() > 1 {
+                    if v.as_bytes()[p] == b',' {
+                        comma += 1;
+                    } else {
+                        point += 1;
+                    }
+                }
+            }
+        }
+    }
+    if comma > point {
+        Decimal::Comma
+    } else {
+        Decimal::Point
+    }
+}
+
+/// Sample coordinates for CRS detection: points of geocoded datasets, or boundary positions.
+fn coordinates_sample(
+    schema: &Schema,
+    cols: &[Option<usize>],
+    sample: &[StringRecord],
+    decimal: Decimal,
+) -> Option<Vec<(f64, f64)>> {
+    if let Some(g) = &schema.geocode {
+        let (x, y) = (
+            cols[schema.field_index(&g.lon)?]?,
+            cols[schema.field_index(&g.lat)?]?,
+        );
+        let pts: Vec<(f64, f64)> = sample
+            .iter()
+            .filter_map(|r| {
+                Some((
+                    parse_number(r.get(x)?.trim(), decimal)?,
+                    parse_number(r.get(y)?.trim(), decimal)?,
+                ))
+            })
+            .collect();
+        return (!pts.is_empty()).then_some(pts);
+    }
+    let gi = schema
+        .fields
+        .iter()
+        .position(|f| f.field_type == FieldType::Geojson)?;
+    let c = cols[gi]?;
+    let mut pts = Vec::new();
+    for r in sample.iter().take(50) {
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(r.get(c).unwrap_or("")) {
+            geo::positions(&v, &mut pts);
+        }
+    }
+    (!pts.is_empty()).then_some(pts)
+}

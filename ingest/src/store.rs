@@ -1,0 +1,229 @@
+//! The DuckDB store: one embedded file, versioned migrations, dataset tables derived from the
+//! schemas, and the load history.
+
+use std::path::{Path, PathBuf};
+
+use duckdb::{AccessMode, Config, Connection, params};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::schema;
+
+/// Hand-written migrations of the store's own tables, applied in order, each once.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "ingest batches and rejected rows",
+    include_str!("../migrations/0001_batches.sql"),
+)];
+
+/// The default database file, relative to the working directory.
+pub const DEFAULT_DB: &str = "data/haven.duckdb";
+
+/// An open Haven database.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the database for writing and brings it up to date:
+    /// migrations, dataset tables, and loads that a killed process left `running`.
+    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        let path = path.as_ref().to_path_buf();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        let conn = Connection::open(&path).map_err(|e| locked_or(e, &path))?;
+        let store = Store { conn, path };
+        store.migrate()?;
+        store.conn.execute(
+            "UPDATE ingest_batches SET outcome = 'interrupted', finished_at = now(),
+                    message = 'the loading process stopped before it finished; nothing of this load was kept'
+             WHERE outcome = 'running'",
+            [],
+        )?;
+        Ok(store)
+    }
+
+    /// Opens an existing database read-only (for serving and inspection).
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Store> {
+        let path = path.as_ref().to_path_buf();
+        if !path.exists() {
+            return Err(Error::Invalid(format!(
+                "no database at {}; load data first (haven ingest, or haven demo)",
+                path.display()
+            )));
+        }
+        let config = Config::default().access_mode(AccessMode::ReadOnly)?;
+        let conn = Connection::open_with_flags(&path, config).map_err(|e| locked_or(e, &path))?;
+        Ok(Store { conn, path })
+    }
+
+    /// An in-memory store, for tests and scratch work.
+    pub fn open_in_memory() -> Result<Store> {
+        let store = Store {
+            conn: Connection::open_in_memory()?,
+            path: PathBuf::from(":memory:"),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Another connection to the same database (for readers in other threads).
+    pub fn reader(&self) -> Result<Connection> {
+        Ok(self.conn.try_clone()?)
+    }
+
+    fn migrate(&self) -> Result<()> {
+        let c = &self.conn;
+        c.execute_batch(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                 version BIGINT NOT NULL, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL);
+             CREATE TABLE IF NOT EXISTS dataset_schemas (
+                 dataset VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL);",
+        )?;
+        let current: i64 = c.query_row(
+            "SELECT coalesce(max(version), 0) FROM schema_migrations",
+            [],
+            |r| r.get(0),
+        )?;
+        for (version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v > current) {
+            c.execute_batch("BEGIN")?;
+            let applied = c.execute_batch(sql).and_then(|_| {
+                c.execute(
+                    "INSERT INTO schema_migrations VALUES (?, ?, now())",
+                    params![version, name],
+                )
+            });
+            match applied {
+                Ok(_) => c.execute_batch("COMMIT")?,
+                Err(e) => {
+                    c.execute_batch("ROLLBACK")?;
+                    return Err(Error::Invalid(format!(
+                        "migration {version} ({name}) failed: {e}"
+                    )));
+                }
+            }
+        }
+        for s in schema::all() {
+            self.sync_dataset_table(s)?;
+        }
+        Ok(())
+    }
+
+    /// Creates the dataset's table, or adds the columns a newer schema introduced. A changed
+    /// column type is refused: that needs a written migration, not a silent rewrite.
+    fn sync_dataset_table(&self, s: &schema::Schema) -> Result<()> {
+        let hash = hex(&Sha256::digest(s.source_json.as_bytes()));
+        let known: i64 = self.conn.query_row(
+            "SELECT count(*) FROM dataset_schemas WHERE dataset = ? AND sha256 = ?",
+            params![s.name, hash],
+            |r| r.get(0),
+        )?;
+        if known > 0 {
+            return Ok(());
+        }
+        self.conn.execute_batch(&s.create_table_sql())?;
+        let mut stmt = self.conn.prepare(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?",
+        )?;
+        let existing: Vec<(String, String)> = stmt
+            .query_map([&s.name], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        for f in &s.fields {
+            match existing.iter().find(|(n, _)| *n == f.name) {
+                None => self.conn.execute_batch(&format!(
+                    "ALTER TABLE {} ADD COLUMN {} {}",
+                    schema::quote_ident(&s.name),
+                    schema::quote_ident(&f.name),
+                    f.field_type.duckdb_type()
+                ))?,
+                Some((_, ty)) if ty != f.field_type.duckdb_type() => {
+                    return Err(Error::Invalid(format!(
+                        "column {}.{} is {ty} in the database but {} in the schema; write a migration",
+                        s.name,
+                        f.name,
+                        f.field_type.duckdb_type()
+                    )));
+                }
+                Some(_) => {}
+            }
+        }
+        self.conn.execute(
+            "INSERT INTO dataset_schemas VALUES (?, ?, now())",
+            params![s.name, hash],
+        )?;
+        Ok(())
+    }
+
+    /// Row count of each dataset table, in load order.
+    pub fn dataset_counts(&self) -> Result<Vec<(String, i64)>> {
+        schema::all()
+            .iter()
+            .map(|s| {
+                let n: i64 = self.conn.query_row(
+                    &format!("SELECT count(*) FROM {}", schema::quote_ident(&s.name)),
+                    [],
+                    |r| r.get(0),
+                )?;
+                Ok((s.name.clone(), n))
+            })
+            .collect()
+    }
+}
+
+fn locked_or(e: duckdb::Error, path: &Path) -> Error {
+    let msg = e.to_string();
+    if msg.contains("Could not set lock") || msg.contains("Conflicting lock") {
+        let detail = msg
+            .split("Conflicting lock is held in ")
+            .nth(1)
+            .map(|d| format!("held by {}", d.lines().next().unwrap_or(d).trim()))
+            .unwrap_or_else(|| "it holds the write lock".to_string());
+        Error::Locked {
+            path: path.to_path_buf(),
+            detail,
+        }
+    } else {
+        Error::Db(e)
+    }
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_idempotent_and_create_every_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.duckdb");
+        drop(Store::open(&path).unwrap());
+        let store = Store::open(&path).unwrap();
+        let counts = store.dataset_counts().unwrap();
+        assert_eq!(counts.len(), 7);
+        assert!(counts.iter().all(|(_, n)| *n == 0));
+        let versions: i64 = store
+            .conn()
+            .query_row("SELECT count(*) FROM schema_migrations", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(versions, MIGRATIONS.len() as i64);
+    }
+}
