@@ -1,1 +1,207 @@
-fn main() {}
+//! `haven`: the command line. It parses arguments, sets up logging and calls the libraries.
+
+mod cli_ingest;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "haven",
+    version,
+    about = "Municipal housing preparedness: load, analyse and publish vacant-housing, social-housing, incentive and placement data.",
+    after_help = "Start with `haven demo` to load a synthetic municipality and open http://127.0.0.1:8080.\nDatasets and their columns: `haven datasets`; file formats: README.md and schemas/."
+)]
+struct Cli {
+    /// The DuckDB database file.
+    #[arg(long, global = true, env = "HAVEN_DB", default_value = ingest::store::DEFAULT_DB)]
+    db: PathBuf,
+    /// Log as JSON lines instead of human-readable text.
+    #[arg(long, global = true)]
+    log_json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate a file (or every file of a folder) and load it into a dataset.
+    ///
+    /// Every row is accepted or rejected with its line, column, value and reason; a file
+    /// loads as one batch, whole or not at all. When `haven serve` holds the database the
+    /// load is handed to it. Exit code 0: all rows loaded (or unchanged); 2: rows were
+    /// rejected or the file was refused; 1: the load failed.
+    Ingest(cli_ingest::IngestArgs),
+    /// Generate the demo municipality, load it, and serve it on 127.0.0.1:8080.
+    Demo(DemoArgs),
+    /// Serve the dashboard and API.
+    Serve(ServeArgs),
+    /// List the datasets with their columns (required ones marked *).
+    Datasets,
+    /// Show recent loads, or the rejected rows of one load.
+    Batches(cli_ingest::BatchesArgs),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Seed of the generator: the same seed gives the same municipality.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Write a large set with this many vacant properties instead (benchmarks; 1000000 gives
+    /// 10,000 districts).
+    #[arg(long, value_name = "VACANT_PROPERTIES")]
+    scale: Option<usize>,
+    /// Folder for the generated files.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Only write the files; do not load them.
+    #[arg(long)]
+    no_load: bool,
+    /// Load, then exit instead of serving.
+    #[arg(long)]
+    no_serve: bool,
+    /// Address to serve on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.log_json);
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_tracing(json: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("HAVEN_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.with_target(false).init();
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Ingest(args) => cli_ingest::ingest(&cli.db, &args),
+        Command::Batches(args) => cli_ingest::batches(&cli.db, &args),
+        Command::Serve(args) => {
+            let store = ingest::Store::open(&cli.db)
+                .with_context(|| format!("opening {}", cli.db.display()))?;
+            serve(store, args.addr)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Datasets => {
+            for s in ingest::schema::all() {
+                println!("{} ({:?}): {}", s.name, s.privacy, s.title);
+                let cols: Vec<String> = s
+                    .fields
+                    .iter()
+                    .map(|f| {
+                        format!(
+                            "{}{}",
+                            f.name,
+                            if f.constraints.required && !s.is_derived(&f.name) {
+                                "*"
+                            } else {
+                                ""
+                            }
+                        )
+                    })
+                    .collect();
+                println!("  {}\n", cols.join(", "));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo(args) => demo(&cli.db, &args),
+    }
+}
+
+fn serve(store: ingest::Store, addr: SocketAddr) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    println!("Haven is serving on http://{addr} (Ctrl-C to stop)");
+    runtime
+        .block_on(api::serve(api::AppState::new(store), addr))
+        .with_context(|| format!("serving on {addr}"))
+}
+
+fn demo(db: &std::path::Path, args: &DemoArgs) -> Result<ExitCode> {
+    let (spec, default_out) = match args.scale {
+        Some(n) => (
+            ingest::demo::DemoSpec::scaled(args.seed, n),
+            format!("data/demo-scale-{n}"),
+        ),
+        None => (
+            ingest::demo::DemoSpec::standard(args.seed),
+            "data/demo".to_string(),
+        ),
+    };
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(default_out));
+    eprintln!(
+        "Generating the demo municipality (seed {}) in {}",
+        args.seed,
+        out.display()
+    );
+    let files = ingest::demo::generate(&spec, &out)?;
+    for f in &files {
+        eprintln!(
+            "  {:<28} {} ({})",
+            f.dataset,
+            f.path.display(),
+            f.description
+        );
+    }
+    if args.no_load {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut target = cli_ingest::Target::open(db)?;
+    let mut clean = true;
+    for f in &files {
+        let opts = ingest::IngestOptions {
+            origin: "demo".into(),
+            ..Default::default()
+        };
+        let input = ingest::Input::from_path(&f.path)?;
+        let report = target.ingest(f.dataset, &input, &opts)?;
+        cli_ingest::print_report(&report);
+        clean &= report.outcome.is_clean();
+    }
+    if !clean {
+        eprintln!("Some demo files had rejected rows, as real exports do; they are listed above.");
+    }
+    match target {
+        cli_ingest::Target::Local(store) if !args.no_serve => {
+            serve(store, args.addr)?;
+        }
+        cli_ingest::Target::Server(info) => {
+            eprintln!("Loaded through the running server: {}", info.url)
+        }
+        cli_ingest::Target::Local(_) => {}
+    }
+    Ok(ExitCode::SUCCESS)
+}

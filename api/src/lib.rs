@@ -1,1 +1,342 @@
-//! placeholder
+//! Haven HTTP API: the status page and its JSON, and the loopback hand-off through which
+//! `haven ingest` loads files while this server holds the database.
+
+mod error;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path as UrlPath, Query, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{Html, IntoResponse};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+pub use error::ApiError;
+
+/// Uploads larger than this are refused (the largest benchmark file is about 150 MB).
+const MAX_UPLOAD: usize = 1 << 30;
+
+/// Shared state: the one writing connection, and the secret of the local hand-off.
+#[derive(Clone)]
+pub struct AppState {
+    store: Arc<Mutex<ingest::Store>>,
+    local_token: Arc<String>,
+    instance: Arc<String>,
+}
+
+impl AppState {
+    pub fn new(store: ingest::Store) -> AppState {
+        AppState {
+            store: Arc::new(Mutex::new(store)),
+            local_token: Arc::new(random_hex(32)),
+            instance: Arc::new(random_hex(8)),
+        }
+    }
+
+    /// Runs `f` on the store off the async runtime (DuckDB calls block).
+    async fn with_store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&ingest::Store) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let guard = store
+                .lock()
+                .map_err(|_| ApiError::Internal("store lock poisoned".into()))?;
+            f(&guard)
+        })
+        .await?
+    }
+}
+
+/// Random hex from the OS (/dev/urandom; elsewhere the std hasher's per-process random keys).
+fn random_hex(bytes: usize) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::io::Read;
+    let mut buf = vec![0u8; bytes];
+    let ok = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut buf))
+        .is_ok();
+    if !ok {
+        for (i, chunk) in buf.chunks_mut(8).enumerate() {
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_usize(i);
+            chunk.copy_from_slice(&h.finish().to_le_bytes()[..chunk.len()]);
+        }
+    }
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The API's routes; the test seam (`router(state).oneshot(request)`).
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/api/v1/health", get(health))
+        .route("/api/v1/status", get(status))
+        .route(
+            "/api/v1/ingest/{dataset}",
+            post(ingest_upload).layer(DefaultBodyLimit::max(MAX_UPLOAD)),
+        )
+        .fallback(|| async { ApiError::NotFound("no such resource".into()) })
+        .with_state(state)
+}
+
+async fn index() -> impl IntoResponse {
+    (
+        [(header::CACHE_CONTROL, "no-cache")],
+        Html(dashboard::INDEX_HTML),
+    )
+}
+
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+    instance: String,
+    version: &'static str,
+}
+
+async fn health(State(s): State<AppState>) -> Json<Health> {
+    Json(Health {
+        status: "ok",
+        instance: s.instance.to_string(),
+        version: env!("CARGO_PKG_VERSION"),
+    })
+}
+
+#[derive(Serialize)]
+struct DatasetStatus {
+    name: String,
+    title: String,
+    privacy: ingest::schema::Privacy,
+    rows: i64,
+    last_loaded_at: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Status {
+    version: &'static str,
+    database: String,
+    datasets: Vec<DatasetStatus>,
+    overview: analytics::Overview,
+}
+
+async fn status(State(s): State<AppState>) -> Result<Json<Status>, ApiError> {
+    let status = s
+        .with_store(|store| {
+            let mut last: HashMap<String, String> = HashMap::new();
+            let mut stmt = store.conn().prepare(
+                "SELECT dataset, strftime(max(finished_at), '%Y-%m-%d %H:%M UTC') FROM ingest_batches
+                 WHERE outcome IN ('loaded', 'loaded_with_rejections') GROUP BY dataset",
+            ).map_err(ingest::Error::from)?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(ingest::Error::from)?;
+            for row in rows {
+                let (k, v) = row.map_err(ingest::Error::from)?;
+                last.insert(k, v);
+            }
+            let datasets = store
+                .dataset_counts()?
+                .into_iter()
+                .map(|(name, rows)| {
+                    let schema = ingest::schema::get(&name)?;
+                    Ok(DatasetStatus {
+                        title: schema.title.clone(),
+                        privacy: schema.privacy,
+                        rows,
+                        last_loaded_at: last.get(&name).cloned(),
+                        name,
+                    })
+                })
+                .collect::<Result<Vec<_>, ingest::Error>>()?;
+            Ok(Status {
+                version: env!("CARGO_PKG_VERSION"),
+                database: store.path().file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+                datasets,
+                overview: analytics::overview(store.conn())?,
+            })
+        })
+        .await?;
+    Ok(Json(status))
+}
+
+/// Options of an upload, as query parameters (the same as `haven ingest` flags).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadParams {
+    pub source: Option<String>,
+    pub format: Option<String>,
+    pub delimiter: Option<String>,
+    pub encoding: Option<String>,
+    pub decimal: Option<String>,
+    pub sheet: Option<String>,
+    pub crs: Option<String>,
+    #[serde(default)]
+    pub strict: bool,
+    #[serde(default)]
+    pub allow_extra_columns: bool,
+    #[serde(default)]
+    pub force: bool,
+}
+
+impl UploadParams {
+    pub fn to_options(&self, origin: &str) -> Result<ingest::IngestOptions, ingest::Error> {
+        Ok(ingest::IngestOptions {
+            read: ingest::read::ReadOptions {
+                format: self.format.as_deref().map(str::parse).transpose()?,
+                delimiter: self.delimiter.as_deref().map(parse_delimiter).transpose()?,
+                encoding: self.encoding.clone(),
+                decimal: self.decimal.as_deref().map(str::parse).transpose()?,
+                sheet: self.sheet.clone(),
+            },
+            crs: self
+                .crs
+                .as_deref()
+                .map(|c| {
+                    ingest::geo::Crs::from_name(c).ok_or_else(|| {
+                        ingest::Error::Invalid(format!(
+                            "unsupported CRS '{c}'; supported: {}",
+                            ingest::geo::Crs::supported()
+                        ))
+                    })
+                })
+                .transpose()?,
+            strict: self.strict,
+            allow_extra_columns: self.allow_extra_columns,
+            force: self.force,
+            origin: origin.to_string(),
+        })
+    }
+}
+
+/// `,` `;` `|`, or `tab`.
+pub fn parse_delimiter(s: &str) -> Result<u8, ingest::Error> {
+    match s {
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        d if d.len() == 1 && d.is_ascii() => Ok(d.as_bytes()[0]),
+        d => Err(ingest::Error::Invalid(format!(
+            "delimiter '{d}': give one character, or 'tab'"
+        ))),
+    }
+}
+
+async fn ingest_upload(
+    State(s): State<AppState>,
+    UrlPath(dataset): UrlPath<String>,
+    Query(params): Query<UploadParams>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<ingest::Report>, ApiError> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if bearer != Some(s.local_token.as_str()) {
+        return Err(ApiError::Unauthorized);
+    }
+    ingest::schema::get(&dataset)?;
+    let opts = params.to_options("server")?;
+    let input = ingest::Input {
+        name: params
+            .source
+            .clone()
+            .unwrap_or_else(|| format!("upload.{dataset}")),
+        path: None,
+        bytes: body.to_vec(),
+    };
+    let report = s
+        .with_store(move |store| {
+            Ok(ingest::ingest(
+                store,
+                &dataset,
+                &input,
+                &opts,
+                &ingest::NoProgress,
+            )?)
+        })
+        .await?;
+    tracing::info!(dataset = %report.dataset, batch = report.batch_id, outcome = report.outcome.as_str(),
+        read = report.rows_read, rejected = report.rows_rejected, "upload loaded");
+    Ok(Json(report))
+}
+
+/// Where a running server announces itself to `haven ingest` on the same machine.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ServerFile {
+    pub pid: u32,
+    pub url: String,
+    pub token: String,
+    pub instance: String,
+}
+
+/// `<database>.server.json`, readable only by the user who runs the server.
+pub fn server_file_path(db: &Path) -> PathBuf {
+    let mut name = db.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".server.json");
+    db.with_file_name(name)
+}
+
+fn write_server_file(path: &Path, info: &ServerFile) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(serde_json::to_string(info).unwrap_or_default().as_bytes())
+}
+
+/// Serves until Ctrl-C or SIGTERM; announces the server for local hand-offs meanwhile.
+pub async fn serve(state: AppState, addr: SocketAddr) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    let db_path = state
+        .store
+        .lock()
+        .map(|s| s.path().to_path_buf())
+        .unwrap_or_default();
+    let announce = server_file_path(&db_path);
+    let host = if local.ip().is_unspecified() {
+        "127.0.0.1".to_string()
+    } else {
+        local.ip().to_string()
+    };
+    write_server_file(
+        &announce,
+        &ServerFile {
+            pid: std::process::id(),
+            url: format!("http://{host}:{}", local.port()),
+            token: state.local_token.to_string(),
+            instance: state.instance.to_string(),
+        },
+    )?;
+    tracing::info!(url = %format!("http://{local}"), "serving");
+    let result = axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown())
+        .await;
+    let _ = std::fs::remove_file(&announce);
+    result
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

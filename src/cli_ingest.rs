@@ -1,0 +1,403 @@
+//! `haven ingest` and `haven batches`: loads in this process, or handed to a running server.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+
+#[derive(Args)]
+pub struct IngestArgs {
+    /// The dataset: districts, population, vacant_properties, social_housing,
+    /// social_housing_waiting_list, landlord_incentives or placements.
+    pub dataset: String,
+    /// A file, or a folder whose files load one after another in name order.
+    pub path: PathBuf,
+    /// File format (csv, xlsx, geojson, parquet); detected from the name and content.
+    #[arg(long)]
+    pub format: Option<String>,
+    /// CSV delimiter: , ; | or tab; detected from the header line.
+    #[arg(long)]
+    pub delimiter: Option<String>,
+    /// Text encoding, e.g. utf-8, windows-1252, latin1; detected.
+    #[arg(long)]
+    pub encoding: Option<String>,
+    /// Decimal mark of numbers: point or comma; detected.
+    #[arg(long)]
+    pub decimal: Option<String>,
+    /// Worksheet of an Excel file (default: the first).
+    #[arg(long)]
+    pub sheet: Option<String>,
+    /// CRS of coordinates, e.g. EPSG:31370; detected from the values.
+    #[arg(long)]
+    pub crs: Option<String>,
+    /// Load nothing if any row is rejected.
+    #[arg(long)]
+    pub strict: bool,
+    /// Ignore columns the dataset does not have, instead of refusing the file.
+    #[arg(long)]
+    pub allow_extra_columns: bool,
+    /// Load even if the same content was loaded last time.
+    #[arg(long)]
+    pub force: bool,
+    /// Print the load reports as JSON on standard output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct BatchesArgs {
+    /// Only loads of this dataset.
+    #[arg(long)]
+    pub dataset: Option<String>,
+    /// How many loads to show.
+    #[arg(long, default_value_t = 20)]
+    pub limit: u32,
+    /// Show the rejected rows of this batch instead.
+    #[arg(long, value_name = "BATCH_ID")]
+    pub rejected: Option<i64>,
+}
+
+/// Where loads go: this process's own store, or a server that holds the database.
+pub enum Target {
+    Local(ingest::Store),
+    Server(api::ServerFile),
+}
+
+impl Target {
+    pub fn open(db: &Path) -> Result<Target> {
+        let announce = api::server_file_path(db);
+        if let Ok(text) = std::fs::read_to_string(&announce) {
+            if let Ok(info) = serde_json::from_str::<api::ServerFile>(&text) {
+                if server_answers(&info) {
+                    eprintln!(
+                        "A Haven server holds {}; handing the load to it at {}",
+                        db.display(),
+                        info.url
+                    );
+                    return Ok(Target::Server(info));
+                }
+            }
+        }
+        let store = ingest::Store::open(db).with_context(|| format!("opening {}", db.display()))?;
+        Ok(Target::Local(store))
+    }
+
+    pub fn ingest(
+        &mut self,
+        dataset: &str,
+        input: &ingest::Input,
+        opts: &ingest::IngestOptions,
+    ) -> Result<ingest::Report> {
+        match self {
+            Target::Local(store) => {
+                let progress = Bar::new(&input.name);
+                Ok(ingest::ingest(store, dataset, input, opts, &progress)?)
+            }
+            Target::Server(info) => upload(info, dataset, input, opts),
+        }
+    }
+}
+
+fn agent(timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(timeout))
+        .build()
+        .new_agent()
+}
+
+fn server_answers(info: &api::ServerFile) -> bool {
+    let Ok(mut res) = agent(Duration::from_secs(3))
+        .get(format!("{}/api/v1/health", info.url))
+        .call()
+    else {
+        return false;
+    };
+    let body = res.body_mut().read_to_string().unwrap_or_default();
+    res.status().is_success() && body.contains(&info.instance)
+}
+
+fn upload(
+    info: &api::ServerFile,
+    dataset: &str,
+    input: &ingest::Input,
+    opts: &ingest::IngestOptions,
+) -> Result<ingest::Report> {
+    let mut query = vec![("source", input.name.clone())];
+    let r = &opts.read;
+    if let Some(f) = r.format {
+        query.push(("format", format!("{f:?}").to_lowercase()));
+    }
+    if let Some(d) = r.delimiter {
+        query.push((
+            "delimiter",
+            if d == b'\t' {
+                "tab".into()
+            } else {
+                (d as char).to_string()
+            },
+        ));
+    }
+    if let Some(e) = &r.encoding {
+        query.push(("encoding", e.clone()));
+    }
+    if let Some(d) = r.decimal {
+        query.push(("decimal", format!("{d:?}").to_lowercase()));
+    }
+    if let Some(s) = &r.sheet {
+        query.push(("sheet", s.clone()));
+    }
+    if let Some(c) = opts.crs {
+        query.push(("crs", format!("EPSG:{}", c.epsg())));
+    }
+    for (flag, on) in [
+        ("strict", opts.strict),
+        ("allow_extra_columns", opts.allow_extra_columns),
+        ("force", opts.force),
+    ] {
+        if on {
+            query.push((flag, "true".into()));
+        }
+    }
+    let mut req = agent(Duration::from_secs(3600))
+        .post(format!("{}/api/v1/ingest/{dataset}", info.url))
+        .header("Authorization", format!("Bearer {}", info.token));
+    for (k, v) in &query {
+        req = req.query(*k, v);
+    }
+    let mut res = req
+        .send(&input.bytes[..])
+        .context("sending the file to the server")?;
+    let status = res.status();
+    let body = res
+        .body_mut()
+        .read_to_string()
+        .context("reading the server's answer")?;
+    if !status.is_success() {
+        let detail = serde_json::from_str::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v.get("detail").and_then(|d| d.as_str()).map(String::from))
+            .unwrap_or(body);
+        bail!("the server refused the load ({status}): {detail}");
+    }
+    Ok(serde_json::from_str(&body)?)
+}
+
+/// A progress bar on a terminal; nothing otherwise.
+struct Bar(ProgressBar);
+
+impl Bar {
+    fn new(name: &str) -> Bar {
+        let bar = if std::io::stderr().is_terminal() {
+            let b = ProgressBar::new(0);
+            b.set_style(
+                ProgressStyle::with_template("{msg} [{bar:30}] {percent:>3}% {elapsed}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            let short = Path::new(name)
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            b.set_message(short);
+            b
+        } else {
+            ProgressBar::hidden()
+        };
+        Bar(bar)
+    }
+}
+
+impl ingest::Progress for Bar {
+    fn start(&self, total: u64) {
+        self.0.set_length(total);
+    }
+    fn advance(&self, done: u64) {
+        self.0.set_position(done);
+    }
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The one-screen summary of a load.
+pub fn print_report(r: &ingest::Report) {
+    let d = &r.details;
+    let mut how: Vec<String> = Vec::new();
+    if let Some(f) = d.format {
+        how.push(format!("{f:?}").to_lowercase());
+    }
+    for (k, v) in [
+        ("encoding", &d.encoding),
+        ("delimiter", &d.delimiter),
+        ("sheet", &d.sheet),
+        ("CRS", &d.crs),
+    ] {
+        if let Some(v) = v {
+            how.push(format!("{k} {v}"));
+        }
+    }
+    if let Some(dec) = d.decimal {
+        how.push(format!("decimal {}", format!("{dec:?}").to_lowercase()));
+    }
+    eprintln!("\n{} ← {}", r.dataset, r.source);
+    if !how.is_empty() {
+        eprintln!("  {}", how.join(" · "));
+    }
+    if r.outcome != ingest::Outcome::Unchanged {
+        eprintln!(
+            "  read {} · accepted {} · rejected {} · new {} · replaced {} · {:.2} s · batch {}",
+            thousands(r.rows_read),
+            thousands(r.rows_accepted),
+            thousands(r.rows_rejected),
+            thousands(r.rows_inserted),
+            thousands(r.rows_replaced),
+            r.elapsed_ms as f64 / 1000.0,
+            r.batch_id
+        );
+    }
+    if !r.rejected.is_empty() {
+        eprintln!("  rejected rows ({} column = value: reason):", r.unit);
+        for x in r.rejected.iter().take(12) {
+            let col = x.column.as_deref().unwrap_or("row");
+            let val = x
+                .value
+                .as_deref()
+                .map(|v| format!(" = {v:?}"))
+                .unwrap_or_default();
+            eprintln!("    {} {}: {col}{val}: {}", r.unit, x.line, x.reason);
+        }
+        if r.rejected.len() > 12 || r.rows_rejected as usize > r.rejected.len() {
+            eprintln!("    … all of them: haven batches --rejected {}", r.batch_id);
+        }
+        if r.top_reasons.len() > 1 {
+            eprintln!("  most frequent reasons:");
+            for t in r.top_reasons.iter().take(5) {
+                eprintln!(
+                    "    {:>7} × {}: {}",
+                    thousands(t.rows),
+                    t.column.as_deref().unwrap_or("row"),
+                    t.reason
+                );
+            }
+        }
+    }
+    if let Some(m) = &r.message {
+        eprintln!("  {m}");
+    }
+    eprintln!("  outcome: {}", r.outcome.as_str().replace('_', " "));
+}
+
+pub fn ingest(db: &Path, args: &IngestArgs) -> Result<ExitCode> {
+    let params = api::UploadParams {
+        source: None,
+        format: args.format.clone(),
+        delimiter: args.delimiter.clone(),
+        encoding: args.encoding.clone(),
+        decimal: args.decimal.clone(),
+        sheet: args.sheet.clone(),
+        crs: args.crs.clone(),
+        strict: args.strict,
+        allow_extra_columns: args.allow_extra_columns,
+        force: args.force,
+    };
+    let opts = params.to_options("cli")?;
+    ingest::schema::get(&args.dataset)?;
+    let files = ingest::files_in(&args.path)?;
+    let mut target = Target::open(db)?;
+    let mut reports = Vec::new();
+    let mut clean = true;
+    for f in files {
+        let input = ingest::Input::from_path(&f)?;
+        let report = target.ingest(&args.dataset, &input, &opts)?;
+        print_report(&report);
+        clean &= report.outcome.is_clean();
+        reports.push(report);
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+    }
+    Ok(if clean {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
+
+pub fn batches(db: &Path, args: &BatchesArgs) -> Result<ExitCode> {
+    let store = match ingest::Store::open_read_only(db) {
+        Ok(s) => s,
+        Err(ingest::Error::Locked { .. }) => bail!(
+            "a Haven server holds {}; stop it to inspect loads from the command line",
+            db.display()
+        ),
+        Err(e) => return Err(e.into()),
+    };
+    let c = store.conn();
+    if let Some(id) = args.rejected {
+        let mut stmt = c.prepare(
+            "SELECT line, coalesce(\"column\", ''), coalesce(value, ''), reason, coalesce(raw, '') FROM rejected_rows
+             WHERE batch_id = ? ORDER BY line, \"column\"",
+        )?;
+        let rows = stmt.query_map([id], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        })?;
+        println!("line\tcolumn\tvalue\treason\traw");
+        for row in rows {
+            let (line, col, val, reason, raw) = row?;
+            println!(
+                "{line}\t{col}\t{val}\t{reason}\t{}",
+                raw.replace(['\n', '\r'], " ")
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut stmt = c.prepare(
+        "SELECT batch_id, dataset, outcome, rows_read, rows_accepted, rows_rejected,
+                strftime(started_at, '%Y-%m-%d %H:%M:%S'), source
+         FROM ingest_batches WHERE ? IS NULL OR dataset = ? ORDER BY batch_id DESC LIMIT ?",
+    )?;
+    let rows = stmt.query_map(
+        duckdb::params![args.dataset, args.dataset, args.limit],
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, i64>(5)?,
+                r.get::<_, String>(6)?,
+                r.get::<_, String>(7)?,
+            ))
+        },
+    )?;
+    println!("batch\tdataset\toutcome\tread\taccepted\trejected\tstarted\tsource");
+    for row in rows {
+        let (id, ds, outcome, read, acc, rej, started, source) = row?;
+        println!("{id}\t{ds}\t{outcome}\t{read}\t{acc}\t{rej}\t{started}\t{source}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
