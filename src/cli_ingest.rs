@@ -70,17 +70,16 @@ pub enum Target {
 impl Target {
     pub fn open(db: &Path) -> Result<Target> {
         let announce = api::server_file_path(db);
-        if let Ok(text) = std::fs::read_to_string(&announce) {
-            if let Ok(info) = serde_json::from_str::<api::ServerFile>(&text) {
-                if server_answers(&info) {
-                    eprintln!(
-                        "A Haven server holds {}; handing the load to it at {}",
-                        db.display(),
-                        info.url
-                    );
-                    return Ok(Target::Server(info));
-                }
-            }
+        if let Ok(text) = std::fs::read_to_string(&announce)
+            && let Ok(info) = serde_json::from_str::<api::ServerFile>(&text)
+            && server_answers(&info)
+        {
+            eprintln!(
+                "A Haven server holds {}; handing the load to it at {}",
+                db.display(),
+                info.url
+            );
+            return Ok(Target::Server(info));
         }
         let store = ingest::Store::open(db).with_context(|| format!("opening {}", db.display()))?;
         Ok(Target::Local(store))
@@ -228,7 +227,7 @@ fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

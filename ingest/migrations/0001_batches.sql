@@ -6,6 +6,7 @@ CREATE TABLE IF NOT EXISTS ingest_batches (
     dataset       VARCHAR NOT NULL,
     source        VARCHAR NOT NULL,
     sha256        VARCHAR NOT NULL,
+    read_options  VARCHAR NOT NULL DEFAULT '', -- options that change how the bytes are read
     format        VARCHAR,
     details       VARCHAR,          -- JSON: encoding, delimiter, decimal mark, CRS
     origin        VARCHAR NOT NULL, -- cli | server | demo | job

@@ -253,15 +253,18 @@ fn area(ring: &[(f64, f64)]) -> f64 {
         / 2.0
 }
 
+/// Seeds, the outline they tile, and which seeds may share a border with seed i.
+type Layout = (
+    Vec<(f64, f64)>,
+    Vec<(f64, f64)>,
+    Box<dyn Fn(usize) -> Vec<usize>>,
+);
+
 /// Irregular districts: a Voronoi tessellation of scattered seeds, clipped to an irregular
 /// municipal boundary (standard) or to a rectangle (scaled sets).
 fn districts(spec: &DemoSpec, rng: &mut Rng) -> Vec<District> {
     let n = spec.districts;
-    let (seeds, outline, neighbours): (
-        Vec<(f64, f64)>,
-        Vec<(f64, f64)>,
-        Box<dyn Fn(usize) -> Vec<usize>>,
-    ) = if !spec.scaled {
+    let (seeds, outline, neighbours): Layout = if !spec.scaled {
         let (a, b, c) = (
             rng.range(0.0, 6.3),
             rng.range(0.0, 6.3),
@@ -466,6 +469,7 @@ impl Csv {
     }
 }
 
+#[allow(clippy::needless_pass_by_value)] // used as `map_err(csv_err)`
 fn csv_err(e: csv::Error) -> Error {
     Error::Invalid(format!("writing demo CSV: {e}"))
 }

@@ -37,6 +37,24 @@ pub struct IngestOptions {
     pub origin: String,
 }
 
+impl IngestOptions {
+    /// The options that change how the same bytes are read: a load is "unchanged" only when
+    /// both the content and these match the last load.
+    fn read_key(&self) -> String {
+        let r = &self.read;
+        format!(
+            "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}",
+            r.format,
+            r.delimiter,
+            r.encoding,
+            r.decimal,
+            r.sheet,
+            self.crs.map(Crs::epsg),
+            self.allow_extra_columns
+        )
+    }
+}
+
 /// Progress of a running load.
 pub trait Progress: Sync {
     fn start(&self, _total: u64) {}
@@ -132,6 +150,7 @@ pub fn ingest(
     } else {
         &opts.origin
     };
+    let read_options = opts.read_key();
     let batch_id: i64 = conn.query_row("SELECT nextval('ingest_batch_seq')", [], |r| r.get(0))?;
     let mut report = Report {
         batch_id,
@@ -152,20 +171,20 @@ pub fn ingest(
         elapsed_ms: 0,
     };
     conn.execute(
-        "INSERT INTO ingest_batches (batch_id, dataset, source, sha256, origin, started_at, outcome)
-         VALUES (?, ?, ?, ?, ?, now(), 'running')",
-        params![batch_id, dataset, input.name, sha256, origin],
+        "INSERT INTO ingest_batches (batch_id, dataset, source, sha256, read_options, origin, started_at, outcome)
+         VALUES (?, ?, ?, ?, ?, ?, now(), 'running')",
+        params![batch_id, dataset, input.name, sha256, read_options, origin],
     )?;
 
-    let last: Option<String> = conn
+    let last: Option<(String, String)> = conn
         .query_row(
-            "SELECT sha256 FROM ingest_batches WHERE dataset = ? AND outcome IN ('loaded', 'loaded_with_rejections')
+            "SELECT sha256, read_options FROM ingest_batches WHERE dataset = ? AND outcome IN ('loaded', 'loaded_with_rejections')
              ORDER BY batch_id DESC LIMIT 1",
             [dataset],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .ok();
-    let result = if !opts.force && last.as_deref() == Some(sha256.as_str()) {
+    let result = if !opts.force && last == Some((sha256.clone(), read_options)) {
         report.outcome = Outcome::Unchanged;
         report.message =
             Some("the same content as the last load of this dataset; nothing to do".into());
@@ -282,7 +301,7 @@ fn load(
                 }));
                 report.rows_rejected += 1;
             }
-            if report.rows_read % 16_384 == 0 {
+            if report.rows_read.is_multiple_of(16_384) {
                 progress.advance(table.rows.progress().0);
             }
         }
@@ -413,7 +432,7 @@ fn summarise(report: &mut Report, rejects: &[RejectRow]) {
             rows: lines.len() as u64,
         })
         .collect();
-    top.sort_by(|a, b| b.rows.cmp(&a.rows));
+    top.sort_by_key(|t| std::cmp::Reverse(t.rows));
     top.truncate(8);
     report.top_reasons = top;
     report.rejected = rejects
@@ -454,7 +473,7 @@ fn map_columns(
         match schema
             .fields
             .iter()
-            .position(|f| f.name == n || f.aliases.iter().any(|a| *a == n))
+            .position(|f| f.name == n || f.aliases.contains(&n))
         {
             Some(i) if cols[i].is_none() => cols[i] = Some(c),
             Some(i) => doubled.push(format!("{h} (again {})", schema.fields[i].name)),
@@ -473,13 +492,12 @@ fn map_columns(
         .map(|(_, f)| f.name.clone())
         .collect();
     for rule in &schema.rules {
-        if let schema::Rule::AnyOf { fields } = rule {
-            if !fields
+        if let schema::Rule::AnyOf { fields } = rule
+            && !fields
                 .iter()
                 .any(|f| schema.field_index(f).is_some_and(|i| cols[i].is_some()))
-            {
-                missing.push(format!("one of {}", fields.join(" or ")));
-            }
+        {
+            missing.push(format!("one of {}", fields.join(" or ")));
         }
     }
     let refuse =

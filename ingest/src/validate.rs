@@ -180,13 +180,13 @@ impl<'a> Validator<'a> {
         let v = match f.field_type {
             FieldType::String => {
                 let mut v = Value::Text;
-                if let Some(options) = &c.enumeration {
-                    if !options.iter().any(|o| o == text) {
-                        let lower = text.to_lowercase().replace([' ', '-'], "_");
-                        match options.iter().find(|o| **o == lower) {
-                            Some(o) => v = Value::Owned(o.clone()),
-                            None => return Err(format!("not one of {}", options.join(", "))),
-                        }
+                if let Some(options) = &c.enumeration
+                    && !options.iter().any(|o| o == text)
+                {
+                    let lower = text.to_lowercase().replace([' ', '-'], "_");
+                    match options.iter().find(|o| **o == lower) {
+                        Some(o) => v = Value::Owned(o.clone()),
+                        None => return Err(format!("not one of {}", options.join(", "))),
                     }
                 }
                 if c.max_length.is_some_and(|m| text.chars().count() > m) {
@@ -195,10 +195,10 @@ impl<'a> Validator<'a> {
                         c.max_length.unwrap_or(0)
                     ));
                 }
-                if let Some(re) = &f.regex {
-                    if !re.is_match(text) {
-                        return Err(format!("does not match the pattern {}", re.as_str()));
-                    }
+                if let Some(re) = &f.regex
+                    && !re.is_match(text)
+                {
+                    return Err(format!("does not match the pattern {}", re.as_str()));
                 }
                 v
             }
@@ -308,20 +308,20 @@ impl<'a> Validator<'a> {
                         Value::Num(n) => Some(n),
                         _ => None,
                     };
-                    if let (Some(a), Some(b)) = (num(&fields[0]), num(&fields[1])) {
-                        if a > b {
-                            problems.push(Problem {
-                                column: Some(fields[0].clone()),
-                                value: Some(
-                                    self.text_of(
-                                        rec,
-                                        self.schema.field_index(&fields[0]).expect("checked"),
-                                    )
-                                    .into_owned(),
-                                ),
-                                reason: format!("greater than {} ({b})", fields[1]),
-                            });
-                        }
+                    if let (Some(a), Some(b)) = (num(&fields[0]), num(&fields[1]))
+                        && a > b
+                    {
+                        problems.push(Problem {
+                            column: Some(fields[0].clone()),
+                            value: Some(
+                                self.text_of(
+                                    rec,
+                                    self.schema.field_index(&fields[0]).expect("checked"),
+                                )
+                                .into_owned(),
+                            ),
+                            reason: format!("greater than {} ({b})", fields[1]),
+                        });
                     }
                 }
             }
@@ -330,69 +330,70 @@ impl<'a> Validator<'a> {
 
     /// Coordinates → WGS84 and district; district from the property; district must exist.
     fn places(&mut self, rec: &StringRecord, problems: &mut Vec<Problem>) {
-        if let Some((ilon, ilat, idist)) = self.geocode {
-            if let (Value::Num(x), Value::Num(y)) = (&self.values[ilon], &self.values[ilat]) {
-                let (x, y) = (*x, *y);
-                let point = match &self.reproject {
-                    Some(r) => r.to_wgs84(x, y),
-                    None => Some((x, y)),
-                };
-                let Some((lon, lat)) =
-                    point.filter(|(lon, lat)| lon.abs() <= 180.0 && lat.abs() <= 90.0)
-                else {
+        if let Some((ilon, ilat, idist)) = self.geocode
+            && let (Value::Num(x), Value::Num(y)) = (&self.values[ilon], &self.values[ilat])
+        {
+            let (x, y) = (*x, *y);
+            let point = match &self.reproject {
+                Some(r) => r.to_wgs84(x, y),
+                None => Some((x, y)),
+            };
+            let Some((lon, lat)) =
+                point.filter(|(lon, lat)| lon.abs() <= 180.0 && lat.abs() <= 90.0)
+            else {
+                problems.push(Problem {
+                    column: Some("lon, lat".into()),
+                    value: Some(format!("{x}, {y}")),
+                    reason: "not a valid position in the file's coordinate system".into(),
+                });
+                return;
+            };
+            let index = self
+                .ctx
+                .districts
+                .as_ref()
+                .expect("districts are loaded before geocoding");
+            match index.locate(lon, lat) {
+                None => {
                     problems.push(Problem {
                         column: Some("lon, lat".into()),
-                        value: Some(format!("{x}, {y}")),
-                        reason: "not a valid position in the file's coordinate system".into(),
+                        value: Some(if self.reproject.is_some() {
+                            format!("{x}, {y} = {lon:.6}, {lat:.6} in WGS84")
+                        } else {
+                            format!("{x}, {y}")
+                        }),
+                        reason: "the point lies outside every district".into(),
                     });
                     return;
-                };
-                let index = self
-                    .ctx
-                    .districts
-                    .as_ref()
-                    .expect("districts are loaded before geocoding");
-                match index.locate(lon, lat) {
-                    None => {
+                }
+                Some(code) => {
+                    let given = self.cell(rec, idist);
+                    if !given.is_empty() && given != code {
                         problems.push(Problem {
-                            column: Some("lon, lat".into()),
-                            value: Some(format!("{x}, {y}")),
-                            reason: format!(
-                                "the point ({lon:.6}, {lat:.6}) lies outside every district"
-                            ),
+                            column: Some(self.schema.fields[idist].name.clone()),
+                            value: Some(given.to_string()),
+                            reason: format!("the coordinates lie in district {code}, not {given}"),
                         });
                         return;
                     }
-                    Some(code) => {
-                        let given = self.cell(rec, idist);
-                        if !given.is_empty() && given != code {
-                            problems.push(Problem {
-                                column: Some(self.schema.fields[idist].name.clone()),
-                                value: Some(given.to_string()),
-                                reason: format!(
-                                    "the coordinates lie in district {code}, not {given}"
-                                ),
-                            });
-                            return;
-                        }
-                        self.values[idist] = Value::Owned(code.to_string());
-                        self.values[ilon] = Value::Num(geo::round7(lon));
-                        self.values[ilat] = Value::Num(geo::round7(lat));
-                    }
+                    self.values[idist] = Value::Owned(code.to_string());
+                    self.values[ilon] = Value::Num(geo::round7(lon));
+                    self.values[ilat] = Value::Num(geo::round7(lat));
                 }
             }
         }
-        if let (Some(ip), Some(id)) = (self.property, self.district) {
-            if matches!(self.values[id], Value::Null) && matches!(self.values[ip], Value::Text) {
-                let pid = self.cell(rec, ip);
-                match self.ctx.property_districts.get(pid) {
-                    Some(code) => self.values[id] = Value::Owned(code.clone()),
-                    None => problems.push(Problem {
-                        column: Some(self.schema.fields[ip].name.clone()),
-                        value: Some(pid.to_string()),
-                        reason: "not a known vacant property, and no district_code is given".into(),
-                    }),
-                }
+        if let (Some(ip), Some(id)) = (self.property, self.district)
+            && matches!(self.values[id], Value::Null)
+            && matches!(self.values[ip], Value::Text)
+        {
+            let pid = self.cell(rec, ip);
+            match self.ctx.property_districts.get(pid) {
+                Some(code) => self.values[id] = Value::Owned(code.clone()),
+                None => problems.push(Problem {
+                    column: Some(self.schema.fields[ip].name.clone()),
+                    value: Some(pid.to_string()),
+                    reason: "not a known vacant property, and no district_code is given".into(),
+                }),
             }
         }
         if let Some(id) = self.district {

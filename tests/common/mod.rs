@@ -1,0 +1,126 @@
+//! Helpers for tests that drive the real `haven` binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use duckdb::{AccessMode, Config, Connection};
+
+/// A scratch folder with its own database.
+pub struct Env {
+    pub dir: tempfile::TempDir,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        Env {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.path("haven.duckdb")
+    }
+
+    /// `haven --db <this env's db> <args>`, run from the scratch folder.
+    pub fn haven(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_haven"));
+        c.current_dir(self.dir.path())
+            .arg("--db")
+            .arg(self.db())
+            .env("HAVEN_LOG", "warn");
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        let out = self.haven().args(args).output().expect("haven runs");
+        Run(out)
+    }
+
+    /// The demo files (not loaded), in `demo/`.
+    pub fn demo_files(&self) -> PathBuf {
+        let out = self.path("demo");
+        self.run(&["demo", "--no-load", "--out", out.to_str().unwrap()])
+            .ok();
+        out
+    }
+
+    /// Loads the demo districts, which every other dataset refers to.
+    pub fn with_districts(&self) -> PathBuf {
+        let demo = self.demo_files();
+        self.run(&[
+            "ingest",
+            "districts",
+            demo.join("districts.geojson").to_str().unwrap(),
+        ])
+        .ok();
+        demo
+    }
+
+    /// A read-only connection (the haven process has exited).
+    pub fn query(&self) -> Connection {
+        let config = Config::default().access_mode(AccessMode::ReadOnly).unwrap();
+        Connection::open_with_flags(self.db(), config).expect("database opens")
+    }
+
+    pub fn count(&self, sql: &str) -> i64 {
+        self.query().query_row(sql, [], |r| r.get(0)).expect(sql)
+    }
+}
+
+pub struct Run(pub Output);
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.0.status.code().unwrap_or(-1)
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.0.stderr).into_owned()
+    }
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.0.stdout).into_owned()
+    }
+    /// Asserts exit code 0.
+    pub fn ok(self) -> Run {
+        assert_eq!(
+            self.code(),
+            0,
+            "haven failed:\n{}\n{}",
+            self.stdout(),
+            self.stderr()
+        );
+        self
+    }
+    pub fn code_is(self, code: i32) -> Run {
+        assert_eq!(
+            self.code(),
+            code,
+            "unexpected exit code:\n{}\n{}",
+            self.stdout(),
+            self.stderr()
+        );
+        self
+    }
+}
+
+/// Every batch's accepted + rejected equals what it read.
+pub fn assert_books_balance(env: &Env) {
+    let unbalanced = env.count("SELECT count(*) FROM ingest_batches WHERE rows_accepted + rows_rejected <> rows_read AND outcome <> 'refused'");
+    assert_eq!(unbalanced, 0, "accepted + rejected = read for every batch");
+    let rejected_lines = env.count(
+        "SELECT count(*) FROM ingest_batches b WHERE rows_rejected <> (SELECT count(DISTINCT line) FROM rejected_rows r WHERE r.batch_id = b.batch_id)",
+    );
+    assert_eq!(
+        rejected_lines, 0,
+        "every rejected row is stored with its line"
+    );
+}
+
+pub fn write(path: &Path, bytes: &[u8]) -> PathBuf {
+    std::fs::write(path, bytes).expect("write test file");
+    path.to_path_buf()
+}

@@ -1,0 +1,133 @@
+//! `haven serve` holds the database; `haven ingest` hands its load to the server over loopback.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::Env;
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn get(url: &str) -> (u16, String) {
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    let mut res = agent.get(url).call().expect("server answers");
+    (
+        res.status().as_u16(),
+        res.body_mut().read_to_string().unwrap(),
+    )
+}
+
+#[test]
+fn ingest_hands_the_load_to_a_running_server() {
+    let env = Env::new();
+    let demo = env.demo_files();
+    let child = env
+        .haven()
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Server(child);
+    let announce = env.path("haven.duckdb.server.json");
+    let started = Instant::now();
+    while !announce.exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the server announces itself"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let info: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&announce).unwrap()).unwrap();
+    let url = info["url"].as_str().unwrap().to_string();
+
+    let run = env
+        .run(&[
+            "ingest",
+            "districts",
+            demo.join("districts.geojson").to_str().unwrap(),
+        ])
+        .ok();
+    assert!(
+        run.stderr().contains("handing the load to it"),
+        "{}",
+        run.stderr()
+    );
+    let run = env
+        .run(&[
+            "ingest",
+            "vacant_properties",
+            demo.join("leegstand_vacant_properties.csv")
+                .to_str()
+                .unwrap(),
+        ])
+        .code_is(2);
+    assert!(
+        run.stderr()
+            .contains("line 13: condition = \"gerenoveerd\""),
+        "rejections come back: {}",
+        run.stderr()
+    );
+
+    let (code, body) = get(&format!("{url}/api/v1/status"));
+    assert_eq!(code, 200);
+    let status: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let rows = |name: &str| {
+        status["datasets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["name"] == name)
+            .unwrap()["rows"]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!((rows("districts"), rows("vacant_properties")), (30, 2_500));
+    let (code, page) = get(&format!("{url}/"));
+    assert!(code == 200 && page.contains("Haven"));
+
+    // Without the server's token an upload is refused, in the one error shape.
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    let mut res = agent
+        .post(format!("{url}/api/v1/ingest/districts"))
+        .send("x")
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 401);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    assert!(
+        res.body_mut()
+            .read_to_string()
+            .unwrap()
+            .contains("\"status\":401")
+    );
+
+    // SIGTERM: the server stops cleanly and withdraws its announcement; the data stays.
+    let pid = server.0.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let mut server = server;
+    let stopped = Instant::now();
+    while server.0.try_wait().unwrap().is_none() {
+        assert!(
+            stopped.elapsed() < Duration::from_secs(20),
+            "the server stops on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!announce.exists());
+    assert_eq!(env.count("SELECT count(*) FROM vacant_properties"), 2_500);
+}
