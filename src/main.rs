@@ -1,5 +1,6 @@
 //! `haven`: the command line. It parses arguments, sets up logging and calls the libraries.
 
+mod bench;
 mod cli_ingest;
 
 use std::net::SocketAddr;
@@ -44,6 +45,24 @@ enum Command {
     Datasets,
     /// Show recent loads, or the rejected rows of one load.
     Batches(cli_ingest::BatchesArgs),
+    /// Measure ingest against DuckDB's own CSV load and record the figures in BENCHMARKS.md.
+    Bench(BenchArgs),
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// Vacant properties in the benchmark file (districts: one per 100 properties).
+    #[arg(long, default_value_t = 1_000_000)]
+    rows: usize,
+    /// Runs; the medians are recorded.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Folder for the generated benchmark files.
+    #[arg(long, default_value = "data/bench")]
+    dir: PathBuf,
+    /// The file the figures are written to (its ingest section is replaced).
+    #[arg(long, default_value = "BENCHMARKS.md")]
+    record: PathBuf,
 }
 
 #[derive(Args)]
@@ -134,6 +153,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo(args) => demo(&cli.db, &args),
+        Command::Bench(args) => bench::run(&args.dir, args.rows, args.runs, &args.record),
     }
 }
 

@@ -340,3 +340,94 @@ async fn shutdown() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
     tracing::info!("shutting down");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    async fn call(state: &AppState, req: Request<Body>) -> (StatusCode, String, String) {
+        let res = router(state.clone()).oneshot(req).await.unwrap();
+        let status = res.status();
+        let ctype = res
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        (status, ctype, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    fn upload(dataset: &str, token: &str, body: &'static str) -> Request<Body> {
+        Request::post(format!("/api/v1/ingest/{dataset}?source=test.geojson"))
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::from(body))
+            .unwrap()
+    }
+
+    const DISTRICT: &str = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"district_code":"BE1","name":"Centrum","dwellings_total":10},"geometry":{"type":"Polygon","coordinates":[[[4,51],[4.1,51],[4.1,51.1],[4,51],[4,51]]]}}]}"#;
+
+    #[tokio::test]
+    async fn status_counts_what_an_upload_loaded() {
+        let state = AppState::new(ingest::Store::open_in_memory().unwrap());
+        let token = state.local_token.to_string();
+        let (code, _, body) = call(&state, upload("districts", &token, DISTRICT)).await;
+        assert_eq!(code, StatusCode::OK, "{body}");
+        let report: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            (report["outcome"].as_str(), report["rows_accepted"].as_i64()),
+            (Some("loaded"), Some(1))
+        );
+
+        let (code, ctype, body) = call(
+            &state,
+            Request::get("/api/v1/status").body(Body::empty()).unwrap(),
+        )
+        .await;
+        assert_eq!((code, ctype.as_str()), (StatusCode::OK, "application/json"));
+        let status: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(status["datasets"][0]["name"], "districts");
+        assert_eq!(status["datasets"][0]["rows"], 1);
+        assert_eq!(status["overview"]["dwellings"], 10);
+    }
+
+    #[tokio::test]
+    async fn errors_share_one_problem_shape() {
+        let state = AppState::new(ingest::Store::open_in_memory().unwrap());
+        let token = state.local_token.to_string();
+        let cases = [
+            (
+                Request::get("/nowhere").body(Body::empty()).unwrap(),
+                StatusCode::NOT_FOUND,
+            ),
+            (
+                upload("districts", "wrong", DISTRICT),
+                StatusCode::UNAUTHORIZED,
+            ),
+            (upload("vacant", &token, DISTRICT), StatusCode::BAD_REQUEST),
+        ];
+        for (req, expected) in cases {
+            let (code, ctype, body) = call(&state, req).await;
+            assert_eq!(
+                (code, ctype.as_str()),
+                (expected, "application/problem+json"),
+                "{body}"
+            );
+            let p: serde_json::Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(p["status"], expected.as_u16());
+            assert!(p["detail"].as_str().is_some_and(|d| !d.is_empty()));
+        }
+    }
+
+    #[tokio::test]
+    async fn the_page_is_served_at_the_root() {
+        let state = AppState::new(ingest::Store::open_in_memory().unwrap());
+        let (code, ctype, body) =
+            call(&state, Request::get("/").body(Body::empty()).unwrap()).await;
+        assert_eq!(code, StatusCode::OK);
+        assert!(ctype.starts_with("text/html") && body.contains("/api/v1/status"));
+    }
+}

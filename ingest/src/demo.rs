@@ -585,6 +585,10 @@ pub fn generate(spec: &DemoSpec, out: &Path) -> Result<Vec<DemoFile>> {
 
     // Population by district, month and group.
     let mut pop = Csv::new(b',', &["district_code", "period", "group", "persons"])?;
+    let mut placed_in = vec![Vec::new(); ds.len()];
+    for p in &placements {
+        placed_in[p.district].push(p);
+    }
     for (di, d) in ds.iter().enumerate() {
         let dep = d.deprivation / 100.0;
         let (eu, non_eu, ip0) = (
@@ -595,11 +599,10 @@ pub fn generate(spec: &DemoSpec, out: &Path) -> Result<Vec<DemoFile>> {
         for m in 0..MONTHS {
             let total =
                 (d.residents as f64 * (1.0 - 0.0005 * (MONTHS - 1 - m) as f64)).round() as i64;
-            let placed: i64 = placements
+            let placed: i64 = placed_in[di]
                 .iter()
                 .filter(|p| {
-                    p.district == di
-                        && p.start.is_some_and(|s| s < month_start(m + 1))
+                    p.start.is_some_and(|s| s < month_start(m + 1))
                         && p.end.is_none_or(|(e, _)| e >= month_start(m + 1))
                 })
                 .map(|p| p.size)

@@ -257,14 +257,14 @@ impl DistrictIndex {
         })
     }
 
-    /// The district containing the point (the first by code when it lies on a shared border).
+    /// The district containing the point. The crossing test is half-open, so a point on a
+    /// border shared by two districts belongs to exactly one of them.
+    /// A point on the municipality's outer boundary belongs to the district it touches.
     pub fn locate(&self, lon: f64, lat: f64) -> Option<&str> {
-        let p = Point::new(lon, lat);
-        self.tree
-            .locate_all_at_point(&[lon, lat])
-            .map(|g| g.data)
-            .filter(|&i| self.shapes[i].intersects(&p))
-            .min_by(|&a, &b| self.codes[a].cmp(&self.codes[b]))
+        let candidates = || self.tree.locate_all_at_point(&[lon, lat]).map(|g| g.data);
+        candidates()
+            .find(|&i| contains(&self.shapes[i], lon, lat))
+            .or_else(|| candidates().find(|&i| self.shapes[i].intersects(&Point::new(lon, lat))))
             .map(|i| self.codes[i].as_str())
     }
 
@@ -286,6 +286,24 @@ impl DistrictIndex {
             .locate_in_envelope_intersecting(&AABB::from_point([lon, lat]))
             .count()
     }
+}
+
+/// Even-odd crossing test over every ring (holes included) of the shape.
+fn contains(shape: &MultiPolygon<f64>, x: f64, y: f64) -> bool {
+    let mut inside = false;
+    for ring in shape
+        .0
+        .iter()
+        .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+    {
+        for w in ring.0.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            if (a.y > y) != (b.y > y) && x < a.x + (y - a.y) * (b.x - a.x) / (b.y - a.y) {
+                inside = !inside;
+            }
+        }
+    }
+    inside
 }
 
 fn bounds(shape: &MultiPolygon<f64>) -> Option<[f64; 4]> {

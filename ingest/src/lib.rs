@@ -2,6 +2,7 @@
 //! validates every row against the dataset schemas in `schemas/`, assigns districts by
 //! point-in-polygon and loads the result into the DuckDB store, one atomic batch per file.
 
+pub mod bench;
 pub mod demo;
 pub mod error;
 pub mod geo;

@@ -11,10 +11,11 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::geo::{self, Crs, DistrictIndex, Reprojector};
-use crate::read::{self, Decimal, Details, Input, ReadOptions};
+use crate::read::{self, Decimal, Details, Input, ReadOptions, Table};
 use crate::schema::{self, FieldType, Schema, quote_ident};
 use crate::store::{Store, hex};
 use crate::validate::{Columns, Context, Problem, Validator, parse_number};
+use duckdb::arrow::record_batch::RecordBatch;
 
 /// Rows per Arrow batch handed to DuckDB (a multiple of DuckDB's vector size).
 const CHUNK: usize = 122_880;
@@ -184,7 +185,11 @@ pub fn ingest(
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .ok();
-    let result = if !opts.force && last == Some((sha256.clone(), read_options)) {
+    let result = if !opts.force
+        && last
+            .as_ref()
+            .is_some_and(|(s, o)| *s == sha256 && *o == read_options)
+    {
         report.outcome = Outcome::Unchanged;
         report.message =
             Some("the same content as the last load of this dataset; nothing to do".into());
@@ -233,6 +238,7 @@ fn load(
     report: &mut Report,
 ) -> Result<()> {
     let conn = store.conn();
+    let t0 = Instant::now();
     let mut table = read::open(input, &opts.read)?;
     report.unit = table.rows.unit().to_string();
     let headers = table.rows.headers().to_vec();
@@ -257,63 +263,93 @@ fn load(
     }
     let reproject = crs.map(Reprojector::new).transpose()?.flatten();
     let mut validator = Validator::new(schema, cols, decimal, reproject, &ctx);
+    tracing::debug!(
+        ms = t0.elapsed().as_millis() as u64,
+        "opened, detected and indexed"
+    );
 
-    let field_list = schema
-        .field_names()
-        .map(quote_ident)
-        .collect::<Vec<_>>()
-        .join(", ");
-    conn.execute_batch(&format!(
-        "CREATE OR REPLACE TEMP TABLE _staging AS SELECT {field_list} FROM main.{} LIMIT 0",
-        quote_ident(&schema.name)
-    ))?;
-    let mut columns = Columns::new(schema);
-    let mut rejects: Vec<RejectRow> = Vec::new();
-    let mut rec = StringRecord::new();
+    let table_name = quote_ident(&schema.name);
+    let mut columns = Columns::new(schema, report.batch_id);
     let width = headers.len();
-    progress.start(table.rows.progress().1);
-    {
-        let mut appender = conn.appender_to_catalog_and_db("_staging", "temp", "main")?;
-        let mut first = true;
-        while let Some(loc) = table.rows.next_record(&mut rec)? {
-            // An HXL hashtag row under the header is part of the header, not data.
-            if std::mem::take(&mut first)
-                && rec.iter().any(|c| !c.is_empty())
-                && rec
-                    .iter()
-                    .all(|c| c.is_empty() || c.trim_start().starts_with('#'))
-            {
-                continue;
-            }
-            report.rows_read += 1;
-            let problems = validator.check(&rec, loc.line, width);
-            if problems.is_empty() {
-                columns.push(&validator, &rec);
-                if columns.len() >= CHUNK {
-                    appender.append_record_batch(columns.take())?;
+    let Table {
+        rows: mut source,
+        details,
+        ..
+    } = table;
+    progress.start(source.progress().1);
+
+    // Rows go straight into the dataset table inside one transaction: a second thread parses
+    // and validates while this one hands Arrow batches to DuckDB. Older rows with the same key
+    // are deleted before the commit, so the batch replaces them whole or not at all.
+    conn.execute_batch("BEGIN TRANSACTION")?;
+    let (read_rows, rejects) = std::thread::scope(|scope| -> Result<(u64, Vec<RejectRow>)> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<RecordBatch>(2);
+        let worker = scope.spawn(move || -> Result<(u64, Vec<RejectRow>)> {
+            let mut rec = StringRecord::new();
+            let mut rejects: Vec<RejectRow> = Vec::new();
+            let (mut read_rows, mut first) = (0u64, true);
+            while let Some(loc) = source.next_record(&mut rec)? {
+                // An HXL hashtag row under the header is part of the header, not data.
+                if std::mem::take(&mut first)
+                    && rec.iter().any(|c| !c.is_empty())
+                    && rec
+                        .iter()
+                        .all(|c| c.is_empty() || c.trim_start().starts_with('#'))
+                {
+                    continue;
                 }
-            } else {
-                let raw = table.rows.raw(&loc, &rec);
-                rejects.extend(problems.into_iter().map(|problem| RejectRow {
-                    line: loc.line,
-                    problem,
-                    raw: raw.clone(),
-                }));
-                report.rows_rejected += 1;
+                read_rows += 1;
+                let problems = validator.check(&rec, loc.line, width);
+                if problems.is_empty() {
+                    columns.push(&validator, &rec);
+                    if columns.len() >= CHUNK && tx.send(columns.take()).is_err() {
+                        break; // the loader stopped; its error is reported
+                    }
+                } else {
+                    let raw = source.raw(&loc, &rec);
+                    rejects.extend(problems.into_iter().map(|problem| RejectRow {
+                        line: loc.line,
+                        problem,
+                        raw: raw.clone(),
+                    }));
+                }
+                if read_rows.is_multiple_of(16_384) {
+                    progress.advance(source.progress().0);
+                }
             }
-            if report.rows_read.is_multiple_of(16_384) {
-                progress.advance(table.rows.progress().0);
+            if !columns.is_empty() {
+                let _ = tx.send(columns.take());
             }
+            progress.advance(source.progress().1);
+            tracing::debug!(ms = t0.elapsed().as_millis() as u64, "validation finished");
+            Ok((read_rows, rejects))
+        });
+        let mut appender = conn.appender(&schema.name)?;
+        let mut appending = std::time::Duration::ZERO;
+        for batch in rx {
+            let t = Instant::now();
+            appender.append_record_batch(batch)?;
+            appending += t.elapsed();
         }
-        if !columns.is_empty() {
-            appender.append_record_batch(columns.take())?;
-        }
+        tracing::debug!(
+            ms = appending.as_millis() as u64,
+            "time in DuckDB's appender"
+        );
         appender.flush()?;
-    }
-    progress.advance(table.rows.progress().1);
+        drop(appender);
+        worker
+            .join()
+            .map_err(|_| Error::Invalid("the validation thread failed".into()))?
+    })?;
     progress.finish();
+    tracing::debug!(
+        ms = t0.elapsed().as_millis() as u64,
+        "validated and appended"
+    );
+    report.details = details;
+    report.rows_read = read_rows;
+    report.rows_rejected = rejects.iter().map(|r| r.line).collect::<HashSet<_>>().len() as u64;
     report.rows_accepted = report.rows_read - report.rows_rejected;
-    report.details = table.details.clone();
     if report.rows_read == 0 {
         return Err(Error::Refused(format!(
             "{}: the file has a header but no rows",
@@ -323,6 +359,7 @@ fn load(
     summarise(report, &rejects);
 
     if opts.strict && report.rows_rejected > 0 {
+        conn.execute_batch("ROLLBACK")?;
         report.outcome = Outcome::Refused;
         report.message = Some(format!(
             "{} of {} rows were rejected and --strict loads nothing when any row is rejected",
@@ -336,27 +373,30 @@ fn load(
         } else {
             Outcome::Loaded
         };
-        let t = format!("main.{}", quote_ident(&schema.name));
+        let keys = schema
+            .primary_key
+            .iter()
+            .map(|k| quote_ident(k))
+            .collect::<Vec<_>>()
+            .join(", ");
         let on = schema
             .primary_key
             .iter()
-            .map(|k| format!("{t}.{k} = s.{k}", k = quote_ident(k)))
+            .map(|k| format!("t.{k} = s.{k}", k = quote_ident(k)))
             .collect::<Vec<_>>()
             .join(" AND ");
-        conn.execute_batch("BEGIN TRANSACTION")?;
-        report.rows_replaced =
-            conn.execute(&format!("DELETE FROM {t} USING _staging s WHERE {on}"), [])? as u64;
-        let inserted = conn.execute(
+        report.rows_replaced = conn.execute(
             &format!(
-                "INSERT INTO {t} ({field_list}, _batch_id) SELECT {field_list}, ? FROM _staging"
+                "DELETE FROM main.{table_name} t USING (SELECT {keys} FROM main.{table_name} WHERE _batch_id = ?) s
+                 WHERE t._batch_id <> ? AND {on}"
             ),
-            [report.batch_id],
+            params![report.batch_id, report.batch_id],
         )? as u64;
-        report.rows_inserted = inserted - report.rows_replaced;
+        report.rows_inserted = report.rows_accepted - report.rows_replaced;
         finish_batch_in_tx(store, report, &rejects)?;
         conn.execute_batch("COMMIT")?;
+        tracing::debug!(ms = t0.elapsed().as_millis() as u64, "committed");
     }
-    conn.execute_batch("DROP TABLE IF EXISTS temp._staging")?;
     Ok(())
 }
 

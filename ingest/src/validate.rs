@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use csv::StringRecord;
 use duckdb::arrow::array::{
-    ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, StringBuilder,
+    ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Array, Int64Builder,
+    StringBuilder,
 };
 use duckdb::arrow::datatypes::{DataType, Field as ArrowField, Schema as ArrowSchema};
 use duckdb::arrow::record_batch::RecordBatch;
@@ -35,10 +36,12 @@ pub struct Context {
 
 /// A parsed cell. `Text` means "the trimmed cell as it stands", to avoid copying strings.
 #[derive(Debug, Clone)]
-enum Value {
+enum Value<'a> {
     Null,
     Text,
     Owned(String),
+    /// A district code borrowed from the context.
+    Code(&'a str),
     Int(i64),
     Num(f64),
     Bool(bool),
@@ -56,7 +59,7 @@ pub struct Validator<'a> {
     geocode: Option<(usize, usize, usize)>,
     district: Option<usize>,
     property: Option<usize>,
-    values: Vec<Value>,
+    values: Vec<Value<'a>>,
 }
 
 impl<'a> Validator<'a> {
@@ -139,13 +142,16 @@ impl<'a> Validator<'a> {
             self.places(rec, &mut problems);
         }
         if problems.is_empty() {
-            let key = self
-                .schema
-                .primary_key
-                .iter()
-                .map(|k| self.text_of(rec, self.schema.field_index(k).expect("checked")))
-                .collect::<Vec<_>>()
-                .join("\u{1f}");
+            let key = match self.schema.primary_key.as_slice() {
+                [one] => self
+                    .text_of(rec, self.schema.field_index(one).expect("checked"))
+                    .into_owned(),
+                many => many
+                    .iter()
+                    .map(|k| self.text_of(rec, self.schema.field_index(k).expect("checked")))
+                    .collect::<Vec<_>>()
+                    .join("\u{1f}"),
+            };
             if let Some(first) = self.seen_keys.get(&key) {
                 problems.push(Problem {
                     column: Some(self.schema.primary_key.join(", ")),
@@ -166,6 +172,7 @@ impl<'a> Validator<'a> {
         match &self.values[field] {
             Value::Text => Cow::Borrowed(self.cell(rec, field)),
             Value::Owned(s) => Cow::Borrowed(s.as_str()),
+            Value::Code(s) => Cow::Borrowed(s),
             Value::Null => Cow::Borrowed(""),
             Value::Int(i) => Cow::Owned(i.to_string()),
             Value::Num(n) => Cow::Owned(n.to_string()),
@@ -174,7 +181,7 @@ impl<'a> Validator<'a> {
         }
     }
 
-    fn parse(&self, i: usize, text: &str) -> Result<Value, String> {
+    fn parse(&self, i: usize, text: &str) -> Result<Value<'a>, String> {
         let f = &self.schema.fields[i];
         let c = &f.constraints;
         let v = match f.field_type {
@@ -376,7 +383,7 @@ impl<'a> Validator<'a> {
                         });
                         return;
                     }
-                    self.values[idist] = Value::Owned(code.to_string());
+                    self.values[idist] = Value::Code(code);
                     self.values[ilon] = Value::Num(geo::round7(lon));
                     self.values[ilat] = Value::Num(geo::round7(lat));
                 }
@@ -387,8 +394,9 @@ impl<'a> Validator<'a> {
             && matches!(self.values[ip], Value::Text)
         {
             let pid = self.cell(rec, ip);
-            match self.ctx.property_districts.get(pid) {
-                Some(code) => self.values[id] = Value::Owned(code.clone()),
+            let ctx: &'a Context = self.ctx;
+            match ctx.property_districts.get(pid) {
+                Some(code) => self.values[id] = Value::Code(code),
                 None => problems.push(Problem {
                     column: Some(self.schema.fields[ip].name.clone()),
                     value: Some(pid.to_string()),
@@ -471,19 +479,23 @@ fn parse_bool(text: &str) -> Option<bool> {
 pub fn parse_date(text: &str) -> Result<i32, String> {
     let bad = || format!("not a date (use YYYY-MM-DD or DD/MM/YYYY): {text}");
     let date = text.split(['T', ' ']).next().unwrap_or(text);
-    let parts: Vec<&str> = date.split(['-', '/', '.']).collect();
-    if parts.len() != 3
-        || parts
-            .iter()
-            .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+    let mut parts = date.split(['-', '/', '.']);
+    let (Some(a), Some(b), Some(c), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(bad());
+    };
+    if [a, b, c]
+        .iter()
+        .any(|p| p.is_empty() || !p.bytes().all(|d| d.is_ascii_digit()))
     {
         return Err(bad());
     }
     let n = |s: &str| s.parse::<i64>().map_err(|_| bad());
-    let (y, m, d) = if parts[0].len() == 4 {
-        (n(parts[0])?, n(parts[1])?, n(parts[2])?)
-    } else if parts[2].len() == 4 {
-        (n(parts[2])?, n(parts[1])?, n(parts[0])?)
+    let (y, m, d) = if a.len() == 4 {
+        (n(a)?, n(b)?, n(c)?)
+    } else if c.len() == 4 {
+        (n(c)?, n(b)?, n(a)?)
     } else {
         return Err(bad());
     };
@@ -535,6 +547,7 @@ pub struct Columns {
     schema: Arc<ArrowSchema>,
     builders: Vec<Builder>,
     len: usize,
+    batch_id: i64,
 }
 
 enum Builder {
@@ -546,7 +559,8 @@ enum Builder {
 }
 
 impl Columns {
-    pub fn new(schema: &Schema) -> Columns {
+    /// Builders for the schema's fields, plus `_batch_id` filled with `batch_id`.
+    pub fn new(schema: &Schema, batch_id: i64) -> Columns {
         let fields: Vec<ArrowField> = schema
             .fields
             .iter()
@@ -561,20 +575,25 @@ impl Columns {
                 ArrowField::new(&f.name, dt, true)
             })
             .collect();
+        let mut fields = fields;
+        fields.push(ArrowField::new("_batch_id", DataType::Int64, false));
         let mut c = Columns {
             schema: Arc::new(ArrowSchema::new(fields)),
             builders: Vec::new(),
             len: 0,
+            batch_id,
         };
         c.reset();
         c
     }
 
     fn reset(&mut self) {
+        let n = self.schema.fields().len() - 1;
         self.builders = self
             .schema
             .fields()
             .iter()
+            .take(n)
             .map(|f| match f.data_type() {
                 DataType::Utf8 => Builder::Str(StringBuilder::new()),
                 DataType::Int64 => Builder::Int(Int64Builder::new()),
@@ -600,6 +619,7 @@ impl Columns {
             match (b, &v.values[i]) {
                 (Builder::Str(b), Value::Text) => b.append_value(v.cell(rec, i)),
                 (Builder::Str(b), Value::Owned(s)) => b.append_value(s),
+                (Builder::Str(b), Value::Code(s)) => b.append_value(s),
                 (Builder::Int(b), Value::Int(n)) => b.append_value(*n),
                 (Builder::Num(b), Value::Num(n)) => b.append_value(*n),
                 (Builder::Num(b), Value::Int(n)) => b.append_value(*n as f64),
@@ -617,7 +637,8 @@ impl Columns {
 
     /// The rows so far as one Arrow batch; the builders start empty again.
     pub fn take(&mut self) -> RecordBatch {
-        let arrays: Vec<ArrayRef> = self
+        let len = self.len;
+        let mut arrays: Vec<ArrayRef> = self
             .builders
             .iter_mut()
             .map(|b| -> ArrayRef {
@@ -630,6 +651,7 @@ impl Columns {
                 }
             })
             .collect();
+        arrays.push(Arc::new(Int64Array::from_value(self.batch_id, len)));
         self.len = 0;
         RecordBatch::try_new(self.schema.clone(), arrays).expect("builders match the schema")
     }
