@@ -17,8 +17,9 @@ use crate::store::{Store, hex};
 use crate::validate::{Columns, Context, Problem, Validator, parse_number};
 use duckdb::arrow::record_batch::RecordBatch;
 
-/// Rows per Arrow batch handed to DuckDB (a multiple of DuckDB's vector size).
-const CHUNK: usize = 122_880;
+/// Rows per Arrow batch handed to DuckDB: small enough that the appender finishes soon after
+/// validation does, a multiple of DuckDB's vector size (2,048).
+const CHUNK: usize = 49_152;
 /// Rejected rows listed in a report (all of them are stored in `rejected_rows`).
 const REPORT_REJECTS: usize = 50;
 
@@ -282,8 +283,13 @@ fn load(
     // and validates while this one hands Arrow batches to DuckDB. Older rows with the same key
     // are deleted before the commit, so the batch replaces them whole or not at all.
     conn.execute_batch("BEGIN TRANSACTION")?;
+    let rows_before: i64 = conn.query_row(
+        &format!("SELECT count(*) FROM main.{table_name}"),
+        [],
+        |r| r.get(0),
+    )?;
     let (read_rows, rejects) = std::thread::scope(|scope| -> Result<(u64, Vec<RejectRow>)> {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<RecordBatch>(2);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<RecordBatch>(4);
         let worker = scope.spawn(move || -> Result<(u64, Vec<RejectRow>)> {
             let mut rec = StringRecord::new();
             let mut rejects: Vec<RejectRow> = Vec::new();
@@ -385,13 +391,18 @@ fn load(
             .map(|k| format!("t.{k} = s.{k}", k = quote_ident(k)))
             .collect::<Vec<_>>()
             .join(" AND ");
-        report.rows_replaced = conn.execute(
+        // Nothing to replace in a table that was empty (a first load skips the key join).
+        report.rows_replaced = if rows_before == 0 {
+            0
+        } else {
+            conn.execute(
             &format!(
                 "DELETE FROM main.{table_name} t USING (SELECT {keys} FROM main.{table_name} WHERE _batch_id = ?) s
                  WHERE t._batch_id <> ? AND {on}"
             ),
             params![report.batch_id, report.batch_id],
-        )? as u64;
+        )? as u64
+        };
         report.rows_inserted = report.rows_accepted - report.rows_replaced;
         finish_batch_in_tx(store, report, &rejects)?;
         conn.execute_batch("COMMIT")?;
