@@ -8,8 +8,13 @@ setup:
 demo: setup
 	cargo run --release -- demo
 
+# cargo-nextest when installed (one summary line for the whole workspace), else cargo test.
 test: setup
-	cargo test --workspace
+	@if cargo nextest --version >/dev/null 2>&1; then \
+		cargo nextest run --workspace; \
+	else \
+		cargo test --workspace; \
+	fi
 
 lint: setup
 	cargo fmt --all --check
