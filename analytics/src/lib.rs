@@ -1,6 +1,8 @@
 //! Haven analytics: indicators computed from the loaded datasets. This first part gives the
 //! headline overview the status page shows; the full indicator set builds on it.
 
+pub mod privacy;
+
 use duckdb::Connection;
 use serde::Serialize;
 

@@ -113,7 +113,9 @@ struct DatasetStatus {
     name: String,
     title: String,
     privacy: ingest::schema::Privacy,
-    rows: i64,
+    /// Row count; for personal data it passes small-cell suppression (null when withheld).
+    rows: Option<u64>,
+    withheld: bool,
     last_loaded_at: Option<String>,
 }
 
@@ -143,10 +145,15 @@ async fn status(State(s): State<AppState>) -> Result<Json<Status>, ApiError> {
                 .into_iter()
                 .map(|(name, rows)| {
                     let schema = ingest::schema::get(&name)?;
+                    let count = match schema.privacy {
+                        ingest::schema::Privacy::Personal => analytics::privacy::suppress(rows as u64, analytics::privacy::DEFAULT_K),
+                        _ => analytics::privacy::Count { value: Some(rows as u64), withheld: false },
+                    };
                     Ok(DatasetStatus {
                         title: schema.title.clone(),
                         privacy: schema.privacy,
-                        rows,
+                        rows: count.value,
+                        withheld: count.withheld,
                         last_loaded_at: last.get(&name).cloned(),
                         name,
                     })
@@ -392,6 +399,20 @@ mod tests {
         assert_eq!(status["datasets"][0]["name"], "districts");
         assert_eq!(status["datasets"][0]["rows"], 1);
         assert_eq!(status["overview"]["dwellings"], 10);
+    }
+
+    #[tokio::test]
+    async fn a_small_count_of_placements_is_withheld_not_shown() {
+        let state = AppState::new(ingest::Store::open_in_memory().unwrap());
+        let token = state.local_token.to_string();
+        call(&state, upload("districts", &token, DISTRICT)).await;
+        let two = "placement_id,household_ref,household_size,programme,district_code,referral_date\nP1,H1,3,other,BE1,2025-01-01\nP2,H2,1,other,BE1,2025-02-01\n";
+        let (code, _, body) = call(&state, upload("placements", &token, two)).await;
+        assert_eq!(code, StatusCode::OK, "{body}");
+        let (_, _, body) = call(&state, Request::get("/api/v1/status").body(Body::empty()).unwrap()).await;
+        let status: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let placements = status["datasets"].as_array().unwrap().iter().find(|d| d["name"] == "placements").unwrap();
+        assert_eq!((&placements["rows"], &placements["withheld"]), (&serde_json::Value::Null, &serde_json::Value::Bool(true)));
     }
 
     #[tokio::test]
