@@ -369,7 +369,8 @@ mod tests {
     }
 
     fn upload(dataset: &str, token: &str, body: &'static str) -> Request<Body> {
-        Request::post(format!("/api/v1/ingest/{dataset}?source=test.geojson"))
+        let ext = if body.starts_with('{') { "geojson" } else { "csv" };
+        Request::post(format!("/api/v1/ingest/{dataset}?source=upload.{ext}"))
             .header(header::AUTHORIZATION, format!("Bearer {token}"))
             .body(Body::from(body))
             .unwrap()
@@ -409,6 +410,7 @@ mod tests {
         let two = "placement_id,household_ref,household_size,programme,district_code,referral_date\nP1,H1,3,other,BE1,2025-01-01\nP2,H2,1,other,BE1,2025-02-01\n";
         let (code, _, body) = call(&state, upload("placements", &token, two)).await;
         assert_eq!(code, StatusCode::OK, "{body}");
+        assert!(body.contains("\"outcome\":\"loaded\""), "{body}");
         let (_, _, body) = call(&state, Request::get("/api/v1/status").body(Body::empty()).unwrap()).await;
         let status: serde_json::Value = serde_json::from_str(&body).unwrap();
         let placements = status["datasets"].as_array().unwrap().iter().find(|d| d["name"] == "placements").unwrap();
