@@ -46,6 +46,9 @@ pub struct IngestArgs {
     /// Print the load reports as JSON on standard output.
     #[arg(long)]
     pub json: bool,
+    /// Do not recompute the indicators after the load.
+    #[arg(long)]
+    pub no_analyze: bool,
 }
 
 #[derive(Args)]
@@ -332,11 +335,43 @@ pub fn ingest(db: &Path, args: &IngestArgs) -> Result<ExitCode> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&reports)?);
     }
+    let changed = reports
+        .iter()
+        .any(|r| r.rows_inserted + r.rows_replaced > 0);
+    if let (Target::Local(store), true, false) = (&target, changed, args.no_analyze) {
+        let districts = store
+            .dataset_counts()?
+            .first()
+            .map(|(_, n)| *n)
+            .unwrap_or(0);
+        if districts > 0 {
+            analyze(store, 999)?;
+        }
+    }
     Ok(if clean {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(2)
     })
+}
+
+/// Recomputes the indicators and prints a one-line summary.
+pub fn analyze(store: &ingest::Store, permutations: usize) -> Result<()> {
+    let opts = analytics::SegregationOptions {
+        permutations,
+        ..Default::default()
+    };
+    let r = analytics::analyze(store.conn(), &opts)?;
+    let s = &r.segregation;
+    eprintln!(
+        "\nanalyze: segregation of {} groups over {} periods (latest {}), {} index values · {:.2} s",
+        s.groups.len(),
+        s.periods,
+        s.latest_period.as_deref().unwrap_or("none"),
+        s.index_rows,
+        r.elapsed_ms as f64 / 1000.0
+    );
+    Ok(())
 }
 
 pub fn batches(db: &Path, args: &BatchesArgs) -> Result<ExitCode> {

@@ -43,10 +43,20 @@ enum Command {
     Serve(ServeArgs),
     /// List the datasets with their columns (required ones marked *).
     Datasets,
+    /// Recompute the indicators and segregation indices from the loaded data (also run after
+    /// every load).
+    Analyze(AnalyzeArgs),
     /// Show recent loads, or the rejected rows of one load.
     Batches(cli_ingest::BatchesArgs),
     /// Measure ingest against DuckDB's own CSV load and record the figures in BENCHMARKS.md.
     Bench(BenchArgs),
+}
+
+#[derive(Args)]
+pub struct AnalyzeArgs {
+    /// Permutations of the significance tests (0 skips them).
+    #[arg(long, default_value_t = 999)]
+    pub permutations: usize,
 }
 
 #[derive(Args)]
@@ -124,6 +134,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Ingest(args) => cli_ingest::ingest(&cli.db, &args),
         Command::Batches(args) => cli_ingest::batches(&cli.db, &args),
+        Command::Analyze(args) => {
+            let store = ingest::Store::open(&cli.db)
+                .with_context(|| format!("opening {}", cli.db.display()))?;
+            cli_ingest::analyze(&store, args.permutations)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Serve(args) => {
             let store = ingest::Store::open(&cli.db)
                 .with_context(|| format!("opening {}", cli.db.display()))?;
@@ -213,6 +229,9 @@ fn demo(db: &std::path::Path, args: &DemoArgs) -> Result<ExitCode> {
     }
     if !clean {
         eprintln!("Some demo files had rejected rows, as real exports do; they are listed above.");
+    }
+    if let cli_ingest::Target::Local(store) = &target {
+        cli_ingest::analyze(store, 999)?;
     }
     match target {
         cli_ingest::Target::Local(store) if !args.no_serve => {

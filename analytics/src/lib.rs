@@ -1,7 +1,12 @@
-//! Haven analytics: indicators computed from the loaded datasets. This first part gives the
-//! headline overview the status page shows; the full indicator set builds on it.
+//! Haven analytics: indicators computed from the loaded datasets with Polars, and segregation
+//! indices with PySAL's definitions, written back to DuckDB for the api to serve.
 
+pub mod frame;
 pub mod privacy;
+pub mod segregation;
+mod segregation_run;
+
+pub use segregation_run::{SegregationOptions, SegregationSummary, run_segregation};
 
 use duckdb::Connection;
 use serde::Serialize;
@@ -11,6 +16,12 @@ use serde::Serialize;
 pub enum Error {
     #[error("database: {0}")]
     Db(#[from] duckdb::Error),
+    #[error("dataframe: {0}")]
+    Polars(#[from] polars::prelude::PolarsError),
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("{0}")]
+    Data(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -29,6 +40,29 @@ pub struct Overview {
     pub cost_to_activate_90d_eur: f64,
     pub social_housing_units: i64,
     pub active_incentives: i64,
+}
+
+/// What `analyze` computed.
+#[derive(Debug, Clone, Serialize)]
+pub struct AnalyzeReport {
+    pub segregation: SegregationSummary,
+    pub elapsed_ms: u64,
+}
+
+/// Recomputes every indicator table from the loaded datasets.
+pub fn analyze(conn: &Connection, opts: &SegregationOptions) -> Result<AnalyzeReport> {
+    let started = std::time::Instant::now();
+    let has_districts: i64 = conn.query_row("SELECT count(*) FROM districts", [], |r| r.get(0))?;
+    if has_districts == 0 {
+        return Err(Error::Data(
+            "no districts are loaded; load them first: haven ingest districts <file>".into(),
+        ));
+    }
+    let segregation = run_segregation(conn, opts)?;
+    Ok(AnalyzeReport {
+        segregation,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    })
 }
 
 const OVERVIEW_SQL: &str = include_str!("overview.sql");

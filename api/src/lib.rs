@@ -369,7 +369,11 @@ mod tests {
     }
 
     fn upload(dataset: &str, token: &str, body: &'static str) -> Request<Body> {
-        let ext = if body.starts_with('{') { "geojson" } else { "csv" };
+        let ext = if body.starts_with('{') {
+            "geojson"
+        } else {
+            "csv"
+        };
         Request::post(format!("/api/v1/ingest/{dataset}?source=upload.{ext}"))
             .header(header::AUTHORIZATION, format!("Bearer {token}"))
             .body(Body::from(body))
@@ -411,10 +415,22 @@ mod tests {
         let (code, _, body) = call(&state, upload("placements", &token, two)).await;
         assert_eq!(code, StatusCode::OK, "{body}");
         assert!(body.contains("\"outcome\":\"loaded\""), "{body}");
-        let (_, _, body) = call(&state, Request::get("/api/v1/status").body(Body::empty()).unwrap()).await;
+        let (_, _, body) = call(
+            &state,
+            Request::get("/api/v1/status").body(Body::empty()).unwrap(),
+        )
+        .await;
         let status: serde_json::Value = serde_json::from_str(&body).unwrap();
-        let placements = status["datasets"].as_array().unwrap().iter().find(|d| d["name"] == "placements").unwrap();
-        assert_eq!((&placements["rows"], &placements["withheld"]), (&serde_json::Value::Null, &serde_json::Value::Bool(true)));
+        let placements = status["datasets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["name"] == "placements")
+            .unwrap();
+        assert_eq!(
+            (&placements["rows"], &placements["withheld"]),
+            (&serde_json::Value::Null, &serde_json::Value::Bool(true))
+        );
     }
 
     #[tokio::test]

@@ -10,11 +10,18 @@ use crate::error::{Error, Result};
 use crate::schema;
 
 /// Hand-written migrations of the store's own tables, applied in order, each once.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "ingest batches and rejected rows",
-    include_str!("../migrations/0001_batches.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "ingest batches and rejected rows",
+        include_str!("../migrations/0001_batches.sql"),
+    ),
+    (
+        2,
+        "indicator tables",
+        include_str!("../migrations/0002_indicators.sql"),
+    ),
+];
 
 /// The default database file, relative to the working directory.
 pub const DEFAULT_DB: &str = "data/haven.duckdb";

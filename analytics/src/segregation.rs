@@ -1,0 +1,394 @@
+//! Segregation indices, with the definitions and zero conventions of PySAL's `segregation`
+//! (2.5) and `esda` (2.9): `x` is the group count and `t` the total of each district.
+//!
+//! Zero-population districts: the group share is 0 in dissimilarity, Gini and Atkinson; they are
+//! skipped in isolation, exposure and multigroup information theory; NaN becomes 0 in the other
+//! multigroup indices.
+
+/// Σx and Σt.
+fn sums(x: &[f64], t: &[f64]) -> (f64, f64) {
+    (x.iter().sum(), t.iter().sum())
+}
+
+/// The group share of a district, 0 where it has nobody.
+fn share(x: f64, t: f64) -> f64 {
+    if t == 0.0 { 0.0 } else { x / t }
+}
+
+/// Dissimilarity D = Σ t_i |p_i − P| / (2 T P (1 − P)).
+pub fn dissimilarity(x: &[f64], t: &[f64]) -> f64 {
+    let (big_x, big_t) = sums(x, t);
+    let p = big_x / big_t;
+    let num: f64 = x
+        .iter()
+        .zip(t)
+        .map(|(&xi, &ti)| ti * (share(xi, ti) - p).abs())
+        .sum();
+    num / (2.0 * big_t * p * (1.0 - p))
+}
+
+/// Σ_i Σ_j w_i w_j |v_i − v_j| over all ordered pairs, in O(n log n): after sorting by v,
+/// each pair counts once as w_j w_i (v_j − v_i), then doubled.
+fn pairwise_abs(values: &mut [(f64, f64)]) -> f64 {
+    values.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+    let (mut before_w, mut before_wv, mut num) = (0.0, 0.0, 0.0);
+    for &(v, w) in values.iter() {
+        num += w * (v * before_w - before_wv);
+        before_w += w;
+        before_wv += w * v;
+    }
+    2.0 * num
+}
+
+/// Gini G = Σ_i Σ_j t_i t_j |p_i − p_j| / (2 T² P (1 − P)).
+pub fn gini(x: &[f64], t: &[f64]) -> f64 {
+    let (big_x, big_t) = sums(x, t);
+    let p = big_x / big_t;
+    let mut v: Vec<(f64, f64)> = x
+        .iter()
+        .zip(t)
+        .map(|(&xi, &ti)| (share(xi, ti), ti))
+        .collect();
+    pairwise_abs(&mut v) / (2.0 * big_t * big_t * p * (1.0 - p))
+}
+
+/// −[p ln p + (1 − p) ln(1 − p)], with 0 ln 0 = 0.
+fn binary_entropy(p: f64) -> f64 {
+    let h = |q: f64| if q > 0.0 { -q * q.ln() } else { 0.0 };
+    h(p) + h(1.0 - p)
+}
+
+/// Two-group entropy (Theil's H) = Σ t_i (E − E_i) / (E T).
+pub fn entropy(x: &[f64], t: &[f64]) -> f64 {
+    let (big_x, big_t) = sums(x, t);
+    let e = binary_entropy(big_x / big_t);
+    x.iter()
+        .zip(t)
+        .map(|(&xi, &ti)| ti * (e - binary_entropy(share(xi, ti))))
+        .sum::<f64>()
+        / (e * big_t)
+}
+
+/// Isolation xPx = Σ (x_i / X)(x_i / t_i).
+pub fn isolation(x: &[f64], t: &[f64]) -> f64 {
+    let big_x: f64 = x.iter().sum();
+    x.iter()
+        .zip(t)
+        .filter(|(_, ti)| **ti > 0.0)
+        .map(|(&xi, &ti)| (xi / big_x) * (xi / ti))
+        .sum()
+}
+
+/// Exposure (PySAL's Interaction) xPy = Σ (x_i / X)((t_i − x_i) / t_i).
+pub fn exposure(x: &[f64], t: &[f64]) -> f64 {
+    let big_x: f64 = x.iter().sum();
+    x.iter()
+        .zip(t)
+        .filter(|(_, ti)| **ti > 0.0)
+        .map(|(&xi, &ti)| (xi / big_x) * ((ti - xi) / ti))
+        .sum()
+}
+
+/// Atkinson A = 1 − P/(1 − P) · |Σ (1 − p_i)^(1−b) p_i^b t_i / (P T)|^(1/(1−b)).
+pub fn atkinson(x: &[f64], t: &[f64], b: f64) -> f64 {
+    let (big_x, big_t) = sums(x, t);
+    let p = big_x / big_t;
+    let s: f64 = x
+        .iter()
+        .zip(t)
+        .map(|(&xi, &ti)| {
+            let pi = share(xi, ti);
+            (1.0 - pi).powf(1.0 - b) * pi.powf(b) * ti / (p * big_t)
+        })
+        .sum();
+    1.0 - p / (1.0 - p) * s.abs().powf(1.0 / (1.0 - b))
+}
+
+/// Location quotients LQ_i = p_i / P (`None` where a district has nobody).
+pub fn location_quotients(x: &[f64], t: &[f64]) -> Vec<Option<f64>> {
+    let (big_x, big_t) = sums(x, t);
+    let p = big_x / big_t;
+    x.iter()
+        .zip(t)
+        .map(|(&xi, &ti)| (ti > 0.0).then(|| xi / ti / p))
+        .collect()
+}
+
+/// Districts' totals over all groups, and the groups' shares of the whole population.
+fn multi_totals(groups: &[&[f64]]) -> (Vec<f64>, f64, Vec<f64>) {
+    let n = groups.first().map_or(0, |g| g.len());
+    let t: Vec<f64> = (0..n).map(|i| groups.iter().map(|g| g[i]).sum()).collect();
+    let big_t: f64 = t.iter().sum();
+    let shares = groups
+        .iter()
+        .map(|g| g.iter().sum::<f64>() / big_t)
+        .collect();
+    (t, big_t, shares)
+}
+
+/// Multigroup dissimilarity Σ_i Σ_k t_i |p_ik − P_k| / (2 T I), I = Σ_k P_k (1 − P_k).
+pub fn multi_dissimilarity(groups: &[&[f64]]) -> f64 {
+    let (t, big_t, pk) = multi_totals(groups);
+    let interaction: f64 = pk.iter().map(|p| p * (1.0 - p)).sum();
+    let num: f64 = groups
+        .iter()
+        .zip(&pk)
+        .map(|(g, &p)| {
+            g.iter()
+                .zip(&t)
+                .map(|(&x, &ti)| ti * (share(x, ti) - p).abs())
+                .sum::<f64>()
+        })
+        .sum();
+    num / (2.0 * big_t * interaction)
+}
+
+/// Multigroup Gini Σ_k Σ_i Σ_j t_i t_j |p_ik − p_jk| / (2 T² I).
+pub fn multi_gini(groups: &[&[f64]]) -> f64 {
+    let (t, big_t, pk) = multi_totals(groups);
+    let interaction: f64 = pk.iter().map(|p| p * (1.0 - p)).sum();
+    let num: f64 = groups
+        .iter()
+        .map(|g| {
+            let mut v: Vec<(f64, f64)> = g
+                .iter()
+                .zip(&t)
+                .map(|(&x, &ti)| (share(x, ti), ti))
+                .collect();
+            pairwise_abs(&mut v)
+        })
+        .sum();
+    num / (2.0 * big_t * big_t * interaction)
+}
+
+/// Multigroup information theory (Theil's H) Σ_i Σ_k t_i p_ik ln(p_ik / P_k) / (T E),
+/// E = −Σ_k P_k ln P_k.
+pub fn multi_information_theory(groups: &[&[f64]]) -> f64 {
+    let (t, big_t, pk) = multi_totals(groups);
+    let e: f64 = pk.iter().filter(|p| **p > 0.0).map(|p| -p * p.ln()).sum();
+    let num: f64 = groups
+        .iter()
+        .zip(&pk)
+        .map(|(g, &p)| {
+            g.iter()
+                .zip(&t)
+                .filter(|(x, ti)| **x > 0.0 && **ti > 0.0)
+                .map(|(&x, &ti)| ti * (x / ti) * ((x / ti) / p).ln())
+                .sum::<f64>()
+        })
+        .sum();
+    num / (big_t * e)
+}
+
+/// Binary contiguity between districts: `neighbours[i]` lists the districts touching i.
+#[derive(Debug, Clone, Default)]
+pub struct Contiguity {
+    pub neighbours: Vec<Vec<u32>>,
+}
+
+impl Contiguity {
+    /// Queen contiguity: districts that share at least one boundary vertex. Coordinates are
+    /// matched on a 1e-9 grid, so vertices written from both sides of a border coincide.
+    pub fn queen(rings: &[Vec<Vec<(f64, f64)>>]) -> Contiguity {
+        use std::collections::HashMap;
+        let key = |(x, y): (f64, f64)| ((x * 1e9).round() as i64, (y * 1e9).round() as i64);
+        let mut at: HashMap<(i64, i64), Vec<u32>> = HashMap::new();
+        for (i, unit) in rings.iter().enumerate() {
+            for ring in unit {
+                for &v in ring {
+                    let owners = at.entry(key(v)).or_default();
+                    if owners.last() != Some(&(i as u32)) {
+                        owners.push(i as u32);
+                    }
+                }
+            }
+        }
+        let mut neighbours = vec![Vec::new(); rings.len()];
+        for owners in at.values() {
+            for &a in owners {
+                for &b in owners {
+                    if a != b {
+                        neighbours[a as usize].push(b);
+                    }
+                }
+            }
+        }
+        for n in &mut neighbours {
+            n.sort_unstable();
+            n.dedup();
+        }
+        Contiguity { neighbours }
+    }
+
+    /// Number of (directed) links, S0 of the binary weights.
+    pub fn links(&self) -> usize {
+        self.neighbours.iter().map(Vec::len).sum()
+    }
+}
+
+/// Spatial dissimilarity (Morrill): D − Σ_ij c_ij |p_i − p_j| / Σ_ij c_ij, binary c.
+pub fn spatial_dissimilarity(x: &[f64], t: &[f64], w: &Contiguity) -> f64 {
+    let p: Vec<f64> = x.iter().zip(t).map(|(&xi, &ti)| share(xi, ti)).collect();
+    let num: f64 = w
+        .neighbours
+        .iter()
+        .enumerate()
+        .map(|(i, n)| n.iter().map(|&j| (p[i] - p[j as usize]).abs()).sum::<f64>())
+        .sum();
+    dissimilarity(x, t) - num / w.links() as f64
+}
+
+/// Global Moran's I with row-standardised weights, its expectation and its variance and
+/// z-score under normality (esda's `EI`, `VI_norm`, `z_norm`).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Moran {
+    pub i: f64,
+    pub expected: f64,
+    pub variance_normal: f64,
+    pub z_normal: f64,
+}
+
+/// Row-standardised weight of each of district i's links.
+fn row_weight(w: &Contiguity, i: usize) -> f64 {
+    let k = w.neighbours[i].len();
+    if k == 0 { 0.0 } else { 1.0 / k as f64 }
+}
+
+/// I = (n / S0) Σ_ij w_ij z_i z_j / Σ z_i², S0 = n less the districts without neighbours.
+fn moran_statistic(y: &[f64], w: &Contiguity) -> f64 {
+    let n = y.len() as f64;
+    let mean = y.iter().sum::<f64>() / n;
+    let z = |i: usize| y[i] - mean;
+    let s0 = w.neighbours.iter().filter(|ns| !ns.is_empty()).count() as f64;
+    let lag: f64 = (0..y.len())
+        .map(|i| {
+            z(i) * row_weight(w, i) * w.neighbours[i].iter().map(|&j| z(j as usize)).sum::<f64>()
+        })
+        .sum();
+    n / s0 * lag / (0..y.len()).map(|i| z(i) * z(i)).sum::<f64>()
+}
+
+pub fn morans_i(y: &[f64], w: &Contiguity) -> Moran {
+    let n = y.len() as f64;
+    let i = moran_statistic(y, w);
+    let s0 = w.neighbours.iter().filter(|ns| !ns.is_empty()).count() as f64;
+    let weight = |i: usize| row_weight(w, i);
+    let expected = -1.0 / (n - 1.0);
+    // S1 = ½ Σ (w_ij + w_ji)², S2 = Σ_i (w_i. + w_.i)².
+    let mut s1 = 0.0;
+    let mut col = vec![0.0; y.len()];
+    for (a, ns) in w.neighbours.iter().enumerate() {
+        for &b in ns {
+            let b = b as usize;
+            let wab = weight(a);
+            let wba = if w.neighbours[b].binary_search(&(a as u32)).is_ok() {
+                weight(b)
+            } else {
+                0.0
+            };
+            s1 += (wab + wba).powi(2);
+            col[b] += wab;
+        }
+    }
+    s1 /= 2.0;
+    let s2: f64 = (0..y.len())
+        .map(|a| (if w.neighbours[a].is_empty() { 0.0 } else { 1.0 } + col[a]).powi(2))
+        .sum();
+    let variance_normal =
+        (n * n * s1 - n * s2 + 3.0 * s0 * s0) / ((n * n - 1.0) * s0 * s0) - expected * expected;
+    Moran {
+        i,
+        expected,
+        variance_normal,
+        z_normal: (i - expected) / variance_normal.sqrt(),
+    }
+}
+
+/// SplitMix64, for reproducible permutations.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        ((self.next() >> 11) as f64 / (1u64 << 53) as f64 * n as f64) as usize
+    }
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    fn normal(&mut self) -> f64 {
+        // Box–Muller.
+        let (u, v) = (self.unit().max(f64::MIN_POSITIVE), self.unit());
+        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
+    }
+}
+
+/// Pseudo p-value of Moran's I by random permutation of the values over the districts, as
+/// esda's `p_sim`: the share of permutations at least as extreme, in the observed direction.
+pub fn morans_i_p_value(y: &[f64], w: &Contiguity, permutations: usize, seed: u64) -> f64 {
+    let observed = moran_statistic(y, w);
+    let mut rng = Rng(seed);
+    let mut v = y.to_vec();
+    let mut larger = 0usize;
+    for _ in 0..permutations {
+        for i in (1..v.len()).rev() {
+            v.swap(i, rng.below(i + 1));
+        }
+        if moran_statistic(&v, w) >= observed {
+            larger += 1;
+        }
+    }
+    let extreme = larger.min(permutations - larger);
+    (extreme as f64 + 1.0) / (permutations as f64 + 1.0)
+}
+
+/// Pseudo p-value of D under random labelling: the group's members are spread over the
+/// districts at random (each district keeps its total; counts drawn as binomial(t_i, P), with
+/// a normal approximation for large districts). One-sided: how often random spreading gives a D
+/// at least as large.
+pub fn dissimilarity_p_value(x: &[f64], t: &[f64], permutations: usize, seed: u64) -> f64 {
+    let observed = dissimilarity(x, t);
+    let (big_x, big_t) = sums(x, t);
+    let p = big_x / big_t;
+    let mut rng = Rng(seed);
+    let mut sim_x = vec![0.0; x.len()];
+    let mut at_least = 0;
+    for _ in 0..permutations {
+        for (s, &ti) in sim_x.iter_mut().zip(t) {
+            *s = binomial(&mut rng, ti, p);
+        }
+        if dissimilarity(&sim_x, t) >= observed {
+            at_least += 1;
+        }
+    }
+    (at_least as f64 + 1.0) / (permutations as f64 + 1.0)
+}
+
+fn binomial(rng: &mut Rng, n: f64, p: f64) -> f64 {
+    let var = n * p * (1.0 - p);
+    if var > 25.0 {
+        (n * p + var.sqrt() * rng.normal()).round().clamp(0.0, n)
+    } else {
+        (0..n as u64).filter(|_| rng.unit() < p).count() as f64
+    }
+}
+
+/// Counts redrawn around the observed shares (binomial(t_i, p_i)), for bootstrap intervals.
+pub fn resample(x: &[f64], t: &[f64], seed: u64) -> Vec<f64> {
+    let mut rng = Rng(seed);
+    x.iter()
+        .zip(t)
+        .map(|(&xi, &ti)| {
+            if ti > 0.0 {
+                binomial(&mut rng, ti, xi / ti)
+            } else {
+                0.0
+            }
+        })
+        .collect()
+}
