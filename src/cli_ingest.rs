@@ -362,9 +362,18 @@ pub fn analyze(store: &ingest::Store, permutations: usize) -> Result<()> {
         ..Default::default()
     };
     let r = analytics::analyze(store.conn(), &opts)?;
+    let a = &r.availability;
+    eprintln!(
+        "\nanalyze: {} indicators for {} districts over {} months ({} to {})",
+        analytics::registry::INDICATORS.len(),
+        a.districts,
+        a.months,
+        a.first_period.as_deref().unwrap_or("-"),
+        a.last_period.as_deref().unwrap_or("-")
+    );
     let s = &r.segregation;
     eprintln!(
-        "\nanalyze: segregation of {} groups over {} periods (latest {}), {} index values · {:.2} s",
+        "analyze: segregation of {} groups over {} periods (latest {}), {} index values · {:.2} s",
         s.groups.len(),
         s.periods,
         s.latest_period.as_deref().unwrap_or("none"),

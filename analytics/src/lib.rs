@@ -1,11 +1,14 @@
 //! Haven analytics: indicators computed from the loaded datasets with Polars, and segregation
 //! indices with PySAL's definitions, written back to DuckDB for the api to serve.
 
+mod availability;
 pub mod frame;
 pub mod privacy;
+pub mod registry;
 pub mod segregation;
 mod segregation_run;
 
+pub use availability::{AvailabilitySummary, run_availability};
 pub use segregation_run::{SegregationOptions, SegregationSummary, run_segregation};
 
 use duckdb::Connection;
@@ -45,6 +48,7 @@ pub struct Overview {
 /// What `analyze` computed.
 #[derive(Debug, Clone, Serialize)]
 pub struct AnalyzeReport {
+    pub availability: AvailabilitySummary,
     pub segregation: SegregationSummary,
     pub elapsed_ms: u64,
 }
@@ -58,8 +62,10 @@ pub fn analyze(conn: &Connection, opts: &SegregationOptions) -> Result<AnalyzeRe
             "no districts are loaded; load them first: haven ingest districts <file>".into(),
         ));
     }
+    let availability = run_availability(conn)?;
     let segregation = run_segregation(conn, opts)?;
     Ok(AnalyzeReport {
+        availability,
         segregation,
         elapsed_ms: started.elapsed().as_millis() as u64,
     })

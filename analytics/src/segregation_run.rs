@@ -272,7 +272,12 @@ pub fn run_segregation(conn: &Connection, opts: &SegregationOptions) -> Result<S
                     ),
                 ),
             ];
-            for (index, (value, p_value)) in values {
+            // Spatial indices need contiguity; districts without boundaries have none.
+            let spatial = ["spatial_dissimilarity", "morans_i"];
+            for (index, (value, p_value)) in values
+                .into_iter()
+                .filter(|(i, _)| w.links() > 0 || !spatial.contains(i))
+            {
                 rows.push(IndexRow {
                     period: period.clone(),
                     group: group.clone(),
