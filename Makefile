@@ -21,4 +21,6 @@ lint: setup
 	cargo clippy --workspace --all-targets -- -D warnings
 
 bench: setup
-	cargo run --release -- bench
+	cargo run --release -- bench ingest
+	cargo run --release -- bench indicators
+	cargo run --release -- bench segregation

@@ -46,9 +46,13 @@ enum Command {
     /// Recompute the indicators and segregation indices from the loaded data (also run after
     /// every load).
     Analyze(AnalyzeArgs),
+    /// Run the preparedness scenario: how many of an inflow of N persons can be housed within
+    /// 30 and 90 days, where, at what cost, with and without a cap on concentration.
+    Scenario(ScenarioArgs),
     /// Show recent loads, or the rejected rows of one load.
     Batches(cli_ingest::BatchesArgs),
-    /// Measure ingest against DuckDB's own CSV load and record the figures in BENCHMARKS.md.
+    /// Measure ingest, indicators and segregation against their outside references and record
+    /// the figures in BENCHMARKS.md.
     Bench(BenchArgs),
 }
 
@@ -60,7 +64,20 @@ pub struct AnalyzeArgs {
 }
 
 #[derive(Args)]
+struct ScenarioArgs {
+    /// Persons arriving.
+    #[arg(long)]
+    inflow: u32,
+    /// Highest location quotient of persons placed allowed in a district.
+    #[arg(long, default_value_t = 1.5)]
+    lq_cap: f64,
+}
+
+#[derive(Args)]
 struct BenchArgs {
+    /// What to measure.
+    #[arg(value_enum)]
+    suite: bench::Suite,
     /// Vacant properties in the benchmark file (districts: one per 100 properties).
     #[arg(long, default_value_t = 1_000_000)]
     rows: usize,
@@ -134,6 +151,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Ingest(args) => cli_ingest::ingest(&cli.db, &args),
         Command::Batches(args) => cli_ingest::batches(&cli.db, &args),
+        Command::Scenario(args) => {
+            let store = ingest::Store::open_read_only(&cli.db)?;
+            let params = analytics::scenario::ScenarioParams {
+                inflow: args.inflow,
+                household_mix: None,
+                lq_cap: args.lq_cap,
+            };
+            let s = analytics::scenario::scenario(store.conn(), &params)?;
+            println!("{}", serde_json::to_string_pretty(&s)?);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Analyze(args) => {
             let store = ingest::Store::open(&cli.db)
                 .with_context(|| format!("opening {}", cli.db.display()))?;
@@ -169,7 +197,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo(args) => demo(&cli.db, &args),
-        Command::Bench(args) => bench::run(&args.dir, args.rows, args.runs, &args.record),
+        Command::Bench(args) => {
+            bench::run(args.suite, &args.dir, args.rows, args.runs, &args.record)
+        }
     }
 }
 

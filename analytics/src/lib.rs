@@ -5,6 +5,7 @@ mod availability;
 pub mod frame;
 pub mod privacy;
 pub mod registry;
+pub mod scenario;
 pub mod segregation;
 mod segregation_run;
 

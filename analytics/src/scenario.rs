@@ -1,0 +1,342 @@
+//! The preparedness scenario: for an inflow of N persons, how many can be housed within 30 and
+//! 90 days, where, at what renovation cost, and the shortfall — once placing households where
+//! homes are fastest and cheapest, and once keeping every district's location quotient of
+//! persons placed under a cap, so that placements do not concentrate.
+
+use duckdb::Connection;
+use serde::{Deserialize, Serialize};
+
+use crate::segregation as seg;
+use crate::{Error, Result};
+
+/// Parameters of a scenario.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioParams {
+    /// Persons arriving.
+    pub inflow: u32,
+    /// Share of households by size, e.g. [(1, 0.3), (4, 0.7)]; default: the placements data.
+    #[serde(default)]
+    pub household_mix: Option<Vec<(u32, f64)>>,
+    /// Highest location quotient of persons placed allowed in any district (default 1.5).
+    #[serde(default = "default_cap")]
+    pub lq_cap: f64,
+}
+
+fn default_cap() -> f64 {
+    1.5
+}
+
+/// One district in an allocation.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DistrictAllocation {
+    pub district_code: String,
+    pub households: u32,
+    pub persons: u32,
+    pub within_30_days: u32,
+    pub renovation_cost_eur: f64,
+    /// Location quotient of persons placed after the allocation.
+    pub lq_after: Option<f64>,
+}
+
+/// An allocation of the arriving households to homes.
+#[derive(Debug, Clone, Serialize)]
+pub struct Allocation {
+    pub housed_30_days: u32,
+    pub housed_90_days: u32,
+    pub shortfall_90_days: u32,
+    pub renovation_cost_eur: f64,
+    /// Dissimilarity of persons placed (existing and new) against the population afterwards.
+    pub dissimilarity_after: Option<f64>,
+    pub max_lq_after: Option<f64>,
+    pub districts: Vec<DistrictAllocation>,
+}
+
+/// The result of a scenario.
+#[derive(Debug, Clone, Serialize)]
+pub struct Scenario {
+    pub params: ScenarioParams,
+    pub households: Vec<(u32, u32)>,
+    pub places_30_days: u32,
+    pub places_90_days: u32,
+    /// Fastest and cheapest homes first, wherever they are.
+    pub fastest: Allocation,
+    /// The same, with no district's location quotient of persons placed above the cap.
+    pub low_concentration: Allocation,
+}
+
+/// A dwelling unit that could take one household.
+#[derive(Debug, Clone)]
+struct Slot {
+    district: usize,
+    capacity: u32,
+    days: u32,
+    cost: f64,
+}
+
+/// Households by size from the mix, adding up to about `inflow` persons.
+fn households(inflow: u32, mix: &[(u32, f64)]) -> Vec<(u32, u32)> {
+    let total: f64 = mix.iter().map(|(_, s)| s).sum();
+    let mean: f64 = mix.iter().map(|(k, s)| f64::from(*k) * s / total).sum();
+    let hh = f64::from(inflow) / mean;
+    let mut out: Vec<(u32, u32)> = mix
+        .iter()
+        .map(|(k, s)| (*k, (hh * s / total).round() as u32))
+        .collect();
+    // Adjust singles so that the persons add up to the inflow exactly where possible.
+    let persons: i64 = out.iter().map(|(k, n)| i64::from(*k) * i64::from(*n)).sum();
+    let diff = i64::from(inflow) - persons;
+    match out.iter_mut().find(|(k, _)| *k == 1) {
+        Some((_, n)) => *n = (i64::from(*n) + diff).max(0) as u32,
+        None => out.push((1, diff.max(0) as u32)),
+    }
+    out.retain(|(_, n)| *n > 0);
+    out.sort_by_key(|h| std::cmp::Reverse(h.0));
+    out
+}
+
+/// Runs a scenario on the current data.
+pub fn scenario(conn: &Connection, params: &ScenarioParams) -> Result<Scenario> {
+    if params.inflow == 0 || params.inflow > 1_000_000 {
+        return Err(Error::Data(
+            "inflow must be between 1 and 1,000,000 persons".into(),
+        ));
+    }
+    if !(1.0..=100.0).contains(&params.lq_cap) {
+        return Err(Error::Data("lq_cap must be between 1 and 100".into()));
+    }
+    let mut stmt = conn.prepare("SELECT district_code FROM districts ORDER BY district_code")?;
+    let codes: Vec<String> = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let index = |c: &str| codes.binary_search_by(|x| x.as_str().cmp(c)).ok();
+    let n = codes.len();
+
+    // Population (latest total) and persons in active placements, by district.
+    let mut t = vec![0.0; n];
+    let mut stmt = conn.prepare(
+        r#"SELECT district_code, persons FROM population
+           WHERE "group" = 'total' AND period = (SELECT max(period) FROM population WHERE "group" = 'total')"#,
+    )?;
+    for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+        let (c, v) = row?;
+        if let Some(i) = index(&c) {
+            t[i] += v as f64;
+        }
+    }
+    let mut x0 = vec![0.0; n];
+    let mut stmt = conn.prepare(
+        "SELECT district_code, sum(household_size)::BIGINT FROM placements
+         WHERE start_date IS NOT NULL AND end_date IS NULL AND district_code IS NOT NULL GROUP BY 1",
+    )?;
+    for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+        let (c, v) = row?;
+        if let Some(i) = index(&c) {
+            x0[i] += v as f64;
+        }
+    }
+
+    // Homes usable within 90 days: ready now, or minor renovation (30 days up to EUR 5,000).
+    let mut slots = Vec::new();
+    let mut stmt = conn.prepare(
+        "SELECT district_code, units, coalesce(bedrooms, units), condition, coalesce(renovation_cost_eur, 0)
+         FROM vacant_properties
+         WHERE status NOT IN ('let', 'withdrawn') AND condition IN ('ready', 'minor_renovation')",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, f64>(4)?,
+        ))
+    })?;
+    for row in rows {
+        let (code, units, bedrooms, condition, cost) = row?;
+        let Some(district) = index(&code) else {
+            continue;
+        };
+        let units = units.max(1);
+        let per_unit = ((2 * bedrooms).max(units) / units).max(1) as u32;
+        let days = if condition == "ready" {
+            0
+        } else if cost <= 5000.0 {
+            30
+        } else {
+            90
+        };
+        for _ in 0..units {
+            slots.push(Slot {
+                district,
+                capacity: per_unit,
+                days,
+                cost: cost / units as f64,
+            });
+        }
+    }
+    let places = |limit: u32| {
+        slots
+            .iter()
+            .filter(|s| s.days <= limit)
+            .map(|s| s.capacity)
+            .sum::<u32>()
+    };
+
+    let mix = match &params.household_mix {
+        Some(m)
+            if !m.is_empty()
+                && m.iter().all(|(k, s)| *k >= 1 && *s >= 0.0)
+                && m.iter().any(|(_, s)| *s > 0.0) =>
+        {
+            m.clone()
+        }
+        Some(_) => {
+            return Err(Error::Data(
+                "household_mix needs sizes of at least 1 and non-negative shares".into(),
+            ));
+        }
+        None => {
+            let mut stmt = conn.prepare(
+                "SELECT household_size, count(*)::DOUBLE FROM placements GROUP BY 1 ORDER BY 1",
+            )?;
+            let m: Vec<(u32, f64)> = stmt
+                .query_map([], |r| Ok((r.get::<_, i64>(0)? as u32, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            if m.is_empty() {
+                vec![(1, 0.3), (2, 0.2), (4, 0.5)]
+            } else {
+                m
+            }
+        }
+    };
+    let hh = households(params.inflow, &mix);
+    let persons_total: f64 = hh.iter().map(|(k, c)| f64::from(*k * *c)).sum();
+    let fastest = allocate(&slots, &hh, &codes, &t, &x0, None);
+    // The cap applies to the end state: every district's share of all persons placed, new and
+    // existing, may be at most `cap` times its share of the population. Quotas assume everyone
+    // is housed; when fewer are, they are recomputed from those housed until that settles.
+    let big_t: f64 = t.iter().sum();
+    let mut housed = persons_total.min(f64::from(places(90)));
+    let low = loop {
+        let big_x = x0.iter().sum::<f64>() + housed;
+        let quota: Vec<f64> = (0..n)
+            .map(|i| (params.lq_cap * big_x * t[i] / big_t - x0[i]).max(0.0))
+            .collect();
+        let a = allocate(&slots, &hh, &codes, &t, &x0, Some(&quota));
+        if f64::from(a.housed_90_days) >= housed {
+            break a;
+        }
+        housed = f64::from(a.housed_90_days);
+    };
+    Ok(Scenario {
+        params: ScenarioParams {
+            household_mix: Some(mix),
+            ..params.clone()
+        },
+        households: hh,
+        places_30_days: places(30),
+        places_90_days: places(90),
+        fastest,
+        low_concentration: low,
+    })
+}
+
+/// Largest households first; each to the usable home that is soonest ready, then cheapest,
+/// then wastes the fewest places — within the district quotas when given.
+fn allocate(
+    slots: &[Slot],
+    hh: &[(u32, u32)],
+    codes: &[String],
+    t: &[f64],
+    x0: &[f64],
+    quota: Option<&[f64]>,
+) -> Allocation {
+    let n = codes.len();
+    let mut order: Vec<usize> = (0..slots.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (p, q) = (&slots[a], &slots[b]);
+        p.days
+            .cmp(&q.days)
+            .then(p.cost.total_cmp(&q.cost))
+            .then(p.capacity.cmp(&q.capacity))
+            .then(a.cmp(&b))
+    });
+    let mut used = vec![false; slots.len()];
+    let mut added = vec![0.0; n];
+    let mut per = vec![
+        DistrictAllocation {
+            district_code: String::new(),
+            households: 0,
+            persons: 0,
+            within_30_days: 0,
+            renovation_cost_eur: 0.0,
+            lq_after: None
+        };
+        n
+    ];
+    let (mut housed30, mut housed90, mut shortfall, mut cost) = (0u32, 0u32, 0u32, 0.0);
+    for &(size, count) in hh {
+        for _ in 0..count {
+            let pick = order.iter().copied().find(|&s| {
+                let slot = &slots[s];
+                !used[s]
+                    && slot.capacity >= size
+                    && quota.is_none_or(|q| {
+                        added[slot.district] + f64::from(size) <= q[slot.district] + 1e-9
+                    })
+            });
+            match pick {
+                Some(s) => {
+                    used[s] = true;
+                    let d = slots[s].district;
+                    added[d] += f64::from(size);
+                    per[d].households += 1;
+                    per[d].persons += size;
+                    per[d].renovation_cost_eur += slots[s].cost;
+                    cost += slots[s].cost;
+                    housed90 += size;
+                    if slots[s].days <= 30 {
+                        housed30 += size;
+                        per[d].within_30_days += size;
+                    }
+                }
+                None => shortfall += size,
+            }
+        }
+    }
+    let x: Vec<f64> = (0..n).map(|i| x0[i] + added[i]).collect();
+    let any = x.iter().sum::<f64>() > 0.0
+        && t.iter().sum::<f64>() > 0.0
+        && x.iter().zip(t).all(|(a, b)| a <= b);
+    let lq = if any {
+        seg::location_quotients(&x, t)
+    } else {
+        vec![None; n]
+    };
+    for (i, d) in per.iter_mut().enumerate() {
+        d.district_code = codes[i].clone();
+        d.lq_after = lq[i];
+    }
+    Allocation {
+        housed_30_days: housed30,
+        housed_90_days: housed90,
+        shortfall_90_days: shortfall,
+        renovation_cost_eur: cost,
+        dissimilarity_after: any.then(|| seg::dissimilarity(&x, t)),
+        max_lq_after: lq.iter().flatten().copied().reduce(f64::max),
+        districts: per.into_iter().filter(|d| d.households > 0).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn household_mix_adds_up_to_the_inflow() {
+        let hh = households(100, &[(1, 0.5), (4, 0.5)]);
+        assert_eq!(hh.iter().map(|(k, n)| k * n).sum::<u32>(), 100);
+        assert_eq!(hh[0].0, 4, "largest households first");
+    }
+}
