@@ -63,6 +63,9 @@ pub struct Scenario {
     pub fastest: Allocation,
     /// The same, with no district's location quotient of persons placed above the cap.
     pub low_concentration: Allocation,
+    /// Districts whose placements already exceed the cap before anyone arrives: the
+    /// low-concentration allocation places nobody there, but cannot lower their quotient.
+    pub over_cap_already: Vec<String>,
 }
 
 /// A dwelling unit that could take one household.
@@ -229,7 +232,19 @@ pub fn scenario(conn: &Connection, params: &ScenarioParams) -> Result<Scenario> 
         }
         housed = f64::from(a.housed_90_days);
     };
+    let before = if x0.iter().sum::<f64>() > 0.0 {
+        seg::location_quotients(&x0, &t)
+    } else {
+        vec![None; n]
+    };
+    let over_cap_already = before
+        .iter()
+        .enumerate()
+        .filter(|(_, lq)| lq.is_some_and(|v| v > params.lq_cap))
+        .map(|(i, _)| codes[i].clone())
+        .collect();
     Ok(Scenario {
+        over_cap_already,
         params: ScenarioParams {
             household_mix: Some(mix),
             ..params.clone()

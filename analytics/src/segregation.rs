@@ -5,6 +5,11 @@
 //! skipped in isolation, exposure and multigroup information theory; NaN becomes 0 in the other
 //! multigroup indices.
 
+/// Σ of `f` over the index range `0..len` (one place to change how the kernels sum).
+fn range_sum(len: usize, f: impl Fn(std::ops::Range<usize>) -> f64) -> f64 {
+    f(0..len)
+}
+
 /// Σx and Σt.
 fn sums(x: &[f64], t: &[f64]) -> (f64, f64) {
     (x.iter().sum(), t.iter().sum())
@@ -19,11 +24,14 @@ fn share(x: f64, t: f64) -> f64 {
 pub fn dissimilarity(x: &[f64], t: &[f64]) -> f64 {
     let (big_x, big_t) = sums(x, t);
     let p = big_x / big_t;
-    let num: f64 = x
-        .iter()
-        .zip(t)
-        .map(|(&xi, &ti)| ti * (share(xi, ti) - p).abs())
-        .sum();
+    // t_i |p_i − P| = |x_i − P t_i|, and 0 where t_i = 0.
+    let num = range_sum(x.len(), |r| {
+        x[r.clone()]
+            .iter()
+            .zip(&t[r])
+            .map(|(&xi, &ti)| (xi - p * ti).abs())
+            .sum()
+    });
     num / (2.0 * big_t * p * (1.0 - p))
 }
 
@@ -62,11 +70,55 @@ fn binary_entropy(p: f64) -> f64 {
 pub fn entropy(x: &[f64], t: &[f64]) -> f64 {
     let (big_x, big_t) = sums(x, t);
     let e = binary_entropy(big_x / big_t);
-    x.iter()
-        .zip(t)
-        .map(|(&xi, &ti)| ti * (e - binary_entropy(share(xi, ti))))
-        .sum::<f64>()
-        / (e * big_t)
+    let whole_x = x.iter().all(|v| v.fract() == 0.0 && *v >= 0.0);
+    let num: f64 = match LnTable::for_counts(t, x.len()).filter(|_| whole_x) {
+        // Whole persons: E_i = ln t − [x ln x + (t − x) ln(t − x)] / t, ln from a table.
+        Some(ln) => range_sum(x.len(), |r| {
+            x[r.clone()]
+                .iter()
+                .zip(&t[r])
+                .filter(|(_, ti)| **ti > 0.0)
+                .map(|(&xi, &ti)| {
+                    let (xi, ti) = (xi as usize, ti as usize);
+                    let ei = ln.get(ti) - (ln.x_ln_x(xi) + ln.x_ln_x(ti - xi)) / ti as f64;
+                    ti as f64 * (e - ei)
+                })
+                .sum()
+        }),
+        None => range_sum(x.len(), |r| {
+            x[r.clone()]
+                .iter()
+                .zip(&t[r])
+                .map(|(&xi, &ti)| ti * (e - binary_entropy(share(xi, ti))))
+                .sum()
+        }),
+    };
+    num / (e * big_t)
+}
+
+/// ln k for k = 0..=max, when every count is a whole number no larger than a few times the
+/// number of districts (so the table costs less than the logarithms it saves).
+struct LnTable(Vec<f64>);
+
+impl LnTable {
+    fn for_counts(t: &[f64], n: usize) -> Option<LnTable> {
+        let max = t.iter().copied().fold(0.0, f64::max);
+        let whole = t.iter().all(|v| v.fract() == 0.0 && *v >= 0.0);
+        (whole && max <= (8 * n).max(64) as f64 && max < 1e7).then(|| {
+            LnTable(
+                (0..=max as usize)
+                    .map(|k| if k == 0 { 0.0 } else { (k as f64).ln() })
+                    .collect(),
+            )
+        })
+    }
+    fn get(&self, k: usize) -> f64 {
+        self.0[k]
+    }
+    /// k ln k, with 0 ln 0 = 0.
+    fn x_ln_x(&self, k: usize) -> f64 {
+        k as f64 * self.0[k]
+    }
 }
 
 /// Isolation xPx = Σ (x_i / X)(x_i / t_i).
@@ -130,16 +182,20 @@ fn multi_totals(groups: &[&[f64]]) -> (Vec<f64>, f64, Vec<f64>) {
 pub fn multi_dissimilarity(groups: &[&[f64]]) -> f64 {
     let (t, big_t, pk) = multi_totals(groups);
     let interaction: f64 = pk.iter().map(|p| p * (1.0 - p)).sum();
-    let num: f64 = groups
-        .iter()
-        .zip(&pk)
-        .map(|(g, &p)| {
-            g.iter()
-                .zip(&t)
-                .map(|(&x, &ti)| ti * (share(x, ti) - p).abs())
-                .sum::<f64>()
-        })
-        .sum();
+    // t_i |p_ik − P_k| = |x_ik − P_k t_i|.
+    let num = range_sum(t.len(), |r| {
+        groups
+            .iter()
+            .zip(&pk)
+            .map(|(g, &p)| {
+                g[r.clone()]
+                    .iter()
+                    .zip(&t[r.clone()])
+                    .map(|(&x, &ti)| (x - p * ti).abs())
+                    .sum::<f64>()
+            })
+            .sum()
+    });
     num / (2.0 * big_t * interaction)
 }
 
@@ -391,4 +447,29 @@ pub fn resample(x: &[f64], t: &[f64], seed: u64) -> Vec<f64> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entropy_from_the_log_table_equals_the_direct_formula() {
+        let mut rng = Rng(3);
+        let t: Vec<f64> = (0..400).map(|_| (rng.unit() * 900.0).floor()).collect();
+        let x: Vec<f64> = t.iter().map(|ti| (ti * rng.unit()).floor()).collect();
+        assert!(LnTable::for_counts(&t, t.len()).is_some());
+        let (big_x, big_t) = sums(&x, &t);
+        let e = binary_entropy(big_x / big_t);
+        let direct = x
+            .iter()
+            .zip(&t)
+            .map(|(&xi, &ti)| ti * (e - binary_entropy(share(xi, ti))))
+            .sum::<f64>()
+            / (e * big_t);
+        assert!((entropy(&x, &t) - direct).abs() <= 1e-12 * direct);
+        // Fractional counts take the direct path.
+        let half: Vec<f64> = t.iter().map(|v| v + 0.5).collect();
+        assert!(LnTable::for_counts(&half, half.len()).is_none());
+    }
 }

@@ -57,6 +57,7 @@ fn the_low_concentration_allocation_keeps_the_cap_and_reports_the_shortfall() {
     assert!((l.dissimilarity_after.unwrap() - 2.0 / 11.964).abs() < 1e-12);
     assert_eq!(l.renovation_cost_eur, 23000.0);
 
+    assert!(s.over_cap_already.is_empty(), "nobody was placed before");
     assert!(
         scenario(
             c,
