@@ -159,6 +159,7 @@ type Medians = (HashMap<(usize, usize), f64>, HashMap<usize, f64>);
 
 /// Computes every registry indicator and replaces `indicators_monthly`.
 pub fn run_availability(conn: &Connection) -> Result<AvailabilitySummary> {
+    let t0 = std::time::Instant::now();
     let Some(months) = coverage(conn)? else {
         return Ok(AvailabilitySummary {
             districts: 0,
@@ -202,11 +203,41 @@ pub fn run_availability(conn: &Connection) -> Result<AvailabilitySummary> {
     );
 
     vacant_stock(conn, &mut g, months)?;
+    tracing::debug!(
+        ms = t0.elapsed().as_millis() as u64,
+        step = "vacant_stock",
+        "availability"
+    );
     social_housing(conn, &mut g, months)?;
+    tracing::debug!(
+        ms = t0.elapsed().as_millis() as u64,
+        step = "social_housing",
+        "availability"
+    );
     incentives(conn, &mut g, months)?;
+    tracing::debug!(
+        ms = t0.elapsed().as_millis() as u64,
+        step = "incentives",
+        "availability"
+    );
     let medians = placements(conn, &mut g, months)?;
+    tracing::debug!(
+        ms = t0.elapsed().as_millis() as u64,
+        step = "placements",
+        "availability"
+    );
     ratios(&mut g);
+    tracing::debug!(
+        ms = t0.elapsed().as_millis() as u64,
+        step = "ratios",
+        "availability"
+    );
     write(conn, &g, &codes, &municipality, months, &medians)?;
+    tracing::debug!(
+        ms = t0.elapsed().as_millis() as u64,
+        step = "write",
+        "availability"
+    );
     Ok(AvailabilitySummary {
         districts: g.districts,
         months: g.months,
@@ -529,16 +560,21 @@ fn write(
     let mut values: Vec<Vec<Option<f64>>> = vec![Vec::with_capacity(rows); ids.len()];
     let labels: Vec<String> = (0..mo.n).map(|m| mo.label(m)).collect();
     let clean = |v: f64| (!v.is_nan()).then_some(v);
-    for d in 0..g.districts {
-        for m in 0..g.months {
-            area.push(codes[d].as_str());
+    for code in codes.iter().take(g.districts) {
+        for label in &labels {
+            area.push(code.as_str());
             level.push("district");
-            period.push(labels[m].as_str());
-            for (k, id) in ids.iter().enumerate() {
+            period.push(label.as_str());
+        }
+    }
+    for (k, id) in ids.iter().enumerate() {
+        let column = g.columns.get(id);
+        for d in 0..g.districts {
+            for m in 0..g.months {
                 let v = if *id == "placements_median_days_to_start" {
                     medians.0.get(&(d, m)).copied()
                 } else {
-                    g.columns.get(id).and_then(|c| clean(c[d * g.months + m]))
+                    column.and_then(|c| clean(c[d * g.months + m]))
                 };
                 values[k].push(v);
             }

@@ -63,8 +63,17 @@ pub fn analyze(conn: &Connection, opts: &SegregationOptions) -> Result<AnalyzeRe
             "no districts are loaded; load them first: haven ingest districts <file>".into(),
         ));
     }
-    let availability = run_availability(conn)?;
-    let segregation = run_segregation(conn, opts)?;
+    // Independent work on two connections: availability and segregation run side by side.
+    let other = conn.try_clone()?;
+    let (availability, segregation) = std::thread::scope(|s| {
+        let seg = s.spawn(move || run_segregation(&other, opts));
+        let availability = run_availability(conn);
+        let segregation = seg
+            .join()
+            .unwrap_or_else(|_| Err(Error::Data("the segregation run failed".into())));
+        (availability, segregation)
+    });
+    let (availability, segregation) = (availability?, segregation?);
     Ok(AnalyzeReport {
         availability,
         segregation,

@@ -360,8 +360,8 @@ pub fn morans_i(y: &[f64], w: &Contiguity) -> Moran {
     }
 }
 
-/// SplitMix64, for reproducible permutations.
-struct Rng(u64);
+/// SplitMix64, for reproducible permutations, with the spare normal of each Box–Muller pair.
+struct Rng(u64, Option<f64>);
 
 impl Rng {
     fn next(&mut self) -> u64 {
@@ -378,24 +378,40 @@ impl Rng {
         (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
     fn normal(&mut self) -> f64 {
-        // Box–Muller.
+        if let Some(spare) = self.1.take() {
+            return spare;
+        }
+        // Box–Muller gives two independent normals per pair of uniforms.
         let (u, v) = (self.unit().max(f64::MIN_POSITIVE), self.unit());
-        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
+        let (r, a) = ((-2.0 * u.ln()).sqrt(), 2.0 * std::f64::consts::PI * v);
+        self.1 = Some(r * a.sin());
+        r * a.cos()
     }
 }
 
 /// Pseudo p-value of Moran's I by random permutation of the values over the districts, as
 /// esda's `p_sim`: the share of permutations at least as extreme, in the observed direction.
+/// The mean and Σz² do not change under permutation, so only the spatial lag is recomputed.
 pub fn morans_i_p_value(y: &[f64], w: &Contiguity, permutations: usize, seed: u64) -> f64 {
-    let observed = moran_statistic(y, w);
-    let mut rng = Rng(seed);
-    let mut v = y.to_vec();
+    let n = y.len();
+    let mean = y.iter().sum::<f64>() / n as f64;
+    let mut z: Vec<f64> = y.iter().map(|v| v - mean).collect();
+    let weights: Vec<f64> = (0..n).map(|i| row_weight(w, i)).collect();
+    let lag = |z: &[f64]| -> f64 {
+        (0..n)
+            .map(|i| {
+                z[i] * weights[i] * w.neighbours[i].iter().map(|&j| z[j as usize]).sum::<f64>()
+            })
+            .sum()
+    };
+    let observed = lag(&z);
+    let mut rng = Rng(seed, None);
     let mut larger = 0usize;
     for _ in 0..permutations {
-        for i in (1..v.len()).rev() {
-            v.swap(i, rng.below(i + 1));
+        for i in (1..n).rev() {
+            z.swap(i, rng.below(i + 1));
         }
-        if moran_statistic(&v, w) >= observed {
+        if lag(&z) >= observed {
             larger += 1;
         }
     }
@@ -411,7 +427,7 @@ pub fn dissimilarity_p_value(x: &[f64], t: &[f64], permutations: usize, seed: u6
     let observed = dissimilarity(x, t);
     let (big_x, big_t) = sums(x, t);
     let p = big_x / big_t;
-    let mut rng = Rng(seed);
+    let mut rng = Rng(seed, None);
     let mut sim_x = vec![0.0; x.len()];
     let mut at_least = 0;
     for _ in 0..permutations {
@@ -425,18 +441,39 @@ pub fn dissimilarity_p_value(x: &[f64], t: &[f64], permutations: usize, seed: u6
     (at_least as f64 + 1.0) / (permutations as f64 + 1.0)
 }
 
+/// A binomial(n, p) draw: normal approximation when the variance exceeds 25, else inversion of
+/// the distribution function from 0 upwards (on the rarer outcome, so it takes O(mean) steps).
 fn binomial(rng: &mut Rng, n: f64, p: f64) -> f64 {
+    if n <= 0.0 || p <= 0.0 {
+        return 0.0;
+    }
+    if p >= 1.0 {
+        return n;
+    }
     let var = n * p * (1.0 - p);
     if var > 25.0 {
-        (n * p + var.sqrt() * rng.normal()).round().clamp(0.0, n)
-    } else {
-        (0..n as u64).filter(|_| rng.unit() < p).count() as f64
+        return (n * p + var.sqrt() * rng.normal()).round().clamp(0.0, n);
     }
+    let (q, flip) = if p > 0.5 { (1.0 - p, true) } else { (p, false) };
+    let ratio = q / (1.0 - q);
+    let mut pmf = (n * (-q).ln_1p()).exp();
+    let mut cdf = pmf;
+    let u = rng.unit();
+    let mut k = 0.0;
+    while u > cdf && k < n {
+        pmf *= (n - k) / (k + 1.0) * ratio;
+        cdf += pmf;
+        k += 1.0;
+        if pmf < 1e-300 {
+            break;
+        }
+    }
+    if flip { n - k } else { k }
 }
 
 /// Counts redrawn around the observed shares (binomial(t_i, p_i)), for bootstrap intervals.
 pub fn resample(x: &[f64], t: &[f64], seed: u64) -> Vec<f64> {
-    let mut rng = Rng(seed);
+    let mut rng = Rng(seed, None);
     x.iter()
         .zip(t)
         .map(|(&xi, &ti)| {
@@ -454,8 +491,38 @@ mod tests {
     use super::*;
 
     #[test]
+    fn binomial_draws_have_the_right_mean_and_variance() {
+        let mut rng = Rng(11, None);
+        for (n, p) in [
+            (4800.0, 0.001),
+            (4800.0, 0.999),
+            (30.0, 0.4),
+            (5000.0, 0.3),
+            (1.0, 0.5),
+        ] {
+            let draws: Vec<f64> = (0..20_000).map(|_| binomial(&mut rng, n, p)).collect();
+            let mean = draws.iter().sum::<f64>() / draws.len() as f64;
+            let var = draws.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / draws.len() as f64;
+            let (m, v) = (n * p, n * p * (1.0 - p));
+            assert!(
+                (mean - m).abs() < 4.0 * (v / 20_000.0).sqrt() + 1e-9,
+                "mean {mean} vs {m} for {n}, {p}"
+            );
+            assert!(
+                (var - v).abs() < 0.1 * v + 0.05,
+                "variance {var} vs {v} for {n}, {p}"
+            );
+            assert!(
+                draws
+                    .iter()
+                    .all(|d| *d >= 0.0 && *d <= n && d.fract() == 0.0)
+            );
+        }
+    }
+
+    #[test]
     fn entropy_from_the_log_table_equals_the_direct_formula() {
-        let mut rng = Rng(3);
+        let mut rng = Rng(3, None);
         let t: Vec<f64> = (0..400).map(|_| (rng.unit() * 900.0).floor()).collect();
         let x: Vec<f64> = t.iter().map(|ti| (ti * rng.unit()).floor()).collect();
         assert!(LnTable::for_counts(&t, t.len()).is_some());

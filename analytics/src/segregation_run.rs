@@ -212,8 +212,14 @@ struct IndexRow {
 
 /// Computes every index for every period and group and replaces the result tables.
 pub fn run_segregation(conn: &Connection, opts: &SegregationOptions) -> Result<SegregationSummary> {
+    let t0 = std::time::Instant::now();
     let (grid, w) = Grid::load(conn)?;
+    tracing::debug!(
+        ms = t0.elapsed().as_millis() as u64,
+        "segregation: districts and contiguity"
+    );
     let counts = counts(conn, &grid)?;
+    tracing::debug!(ms = t0.elapsed().as_millis() as u64, "segregation: counts");
     let mut periods: Vec<String> = counts.totals.keys().cloned().collect();
     periods.sort();
     let latest = periods.last().cloned();
@@ -317,8 +323,11 @@ pub fn run_segregation(conn: &Connection, opts: &SegregationOptions) -> Result<S
             });
         }
     }
+    tracing::debug!(ms = t0.elapsed().as_millis() as u64, "segregation: indices");
     let changes = changes(&counts, &periods, &groups, opts);
+    tracing::debug!(ms = t0.elapsed().as_millis() as u64, "segregation: changes");
     write(conn, &rows, &lqs, &grid, &changes)?;
+    tracing::debug!(ms = t0.elapsed().as_millis() as u64, "segregation: written");
     Ok(SegregationSummary {
         periods: periods.len(),
         groups,
@@ -338,7 +347,7 @@ struct Change {
 }
 
 /// Change of D from a year before the latest period (or the first period) to the latest, with a
-/// 95% bootstrap interval: each district's count is redrawn around its observed share.
+/// 95% bootstrap interval (199 draws): each district's count is redrawn around its share.
 fn changes(
     counts: &Counts,
     periods: &[String],
@@ -355,7 +364,8 @@ fn changes(
         .or(periods.first())
         .filter(|p| *p != to);
     let Some(from) = from else { return Vec::new() };
-    let draws = opts.permutations.max(1);
+    // A 95% interval needs far fewer draws than a p-value of 0.001 does.
+    let draws = opts.permutations.clamp(1, 199);
     groups
         .iter()
         .filter_map(|g| {
@@ -407,9 +417,7 @@ fn write(
         }
         app.flush()?;
         let mut app = conn.appender("location_quotients")?;
-        for (period, group, i, lq) in lqs {
-            app.append_row(params![period, group, grid.codes[*i], lq])?;
-        }
+        app.append_record_batch(lq_batch(lqs, grid)?)?;
         app.flush()?;
         let mut app = conn.appender("segregation_changes")?;
         for c in changes {
@@ -436,6 +444,36 @@ fn write(
             Err(e)
         }
     }
+}
+
+/// The location quotients as one Arrow batch (millions of rows at scale).
+fn lq_batch(
+    lqs: &[(String, String, usize, Option<f64>)],
+    grid: &Grid,
+) -> Result<duckdb::arrow::record_batch::RecordBatch> {
+    use duckdb::arrow::array::{ArrayRef, Float64Array, StringArray};
+    use duckdb::arrow::datatypes::{DataType as A, Field, Schema};
+    use std::sync::Arc;
+    let schema = Schema::new(vec![
+        Field::new("period", A::Utf8, false),
+        Field::new("group", A::Utf8, false),
+        Field::new("district_code", A::Utf8, false),
+        Field::new("lq", A::Float64, true),
+    ]);
+    let arrays: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(
+            lqs.iter().map(|l| l.0.as_str()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            lqs.iter().map(|l| l.1.as_str()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            lqs.iter().map(|l| grid.codes[l.2].as_str()),
+        )),
+        Arc::new(lqs.iter().map(|l| l.3).collect::<Float64Array>()),
+    ];
+    duckdb::arrow::record_batch::RecordBatch::try_new(Arc::new(schema), arrays)
+        .map_err(|e| Error::Data(e.to_string()))
 }
 
 impl From<std::num::ParseIntError> for Error {
