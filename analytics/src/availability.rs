@@ -632,21 +632,14 @@ fn write(
         .map(|id| format!("\"{id}\" DOUBLE"))
         .collect::<Vec<_>>()
         .join(", ");
-    conn.execute_batch(&format!(
-        "BEGIN TRANSACTION; DROP TABLE IF EXISTS indicators_monthly;
+    let setup = format!(
+        "DROP TABLE IF EXISTS indicators_monthly;
          CREATE TABLE indicators_monthly (area_code VARCHAR NOT NULL, level VARCHAR NOT NULL, period VARCHAR NOT NULL, {columns});"
-    ))?;
-    let result = (|| -> Result<()> {
+    );
+    crate::in_transaction(conn, &setup, || {
         let mut app = conn.appender("indicators_monthly")?;
         app.append_record_batch(batch)?;
         app.flush()?;
         Ok(())
-    })();
-    match result {
-        Ok(()) => Ok(conn.execute_batch("COMMIT")?),
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            Err(e)
-        }
-    }
+    })
 }

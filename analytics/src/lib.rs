@@ -81,6 +81,22 @@ pub fn analyze(conn: &Connection, opts: &SegregationOptions) -> Result<AnalyzeRe
     })
 }
 
+/// Runs `f` in one transaction: committed if it succeeds, rolled back otherwise.
+pub(crate) fn in_transaction(
+    conn: &Connection,
+    setup: &str,
+    f: impl FnOnce() -> Result<()>,
+) -> Result<()> {
+    conn.execute_batch(&format!("BEGIN TRANSACTION; {setup}"))?;
+    match f() {
+        Ok(()) => Ok(conn.execute_batch("COMMIT")?),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
 const OVERVIEW_SQL: &str = include_str!("overview.sql");
 
 /// Computes the overview. Placement counts are personal data and are left to the

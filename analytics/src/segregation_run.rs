@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::segregation::{self as seg, Contiguity};
 use crate::{Error, Result, frame};
+use ingest::validate::days_from_civil;
 
 /// Choices of a segregation run.
 #[derive(Debug, Clone)]
@@ -101,14 +102,6 @@ fn period_end(period: &str) -> Option<i32> {
     };
     let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
     Some((days_from_civil(ny, nm, 1) - 1) as i32)
-}
-
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
-    era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468
 }
 
 /// Counts per (period, group) aligned to the district grid, with the period totals.
@@ -409,8 +402,8 @@ fn write(
     grid: &Grid,
     changes: &[Change],
 ) -> Result<()> {
-    conn.execute_batch("BEGIN TRANSACTION; DELETE FROM segregation_indices; DELETE FROM location_quotients; DELETE FROM segregation_changes;")?;
-    let result = (|| -> Result<()> {
+    let setup = "DELETE FROM segregation_indices; DELETE FROM location_quotients; DELETE FROM segregation_changes;";
+    crate::in_transaction(conn, setup, || {
         let mut app = conn.appender("segregation_indices")?;
         for r in rows {
             app.append_row(params![r.period, r.group, r.index, r.value, r.p_value])?;
@@ -436,14 +429,7 @@ fn write(
         }
         app.flush()?;
         Ok(())
-    })();
-    match result {
-        Ok(()) => Ok(conn.execute_batch("COMMIT")?),
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            Err(e)
-        }
-    }
+    })
 }
 
 /// The location quotients as one Arrow batch (millions of rows at scale).
