@@ -195,14 +195,8 @@ fn segregation_suite(dir: &Path, runs: usize) -> Result<String> {
     std::fs::create_dir_all(dir)?;
     let csv = dir.join("segregation_50000.csv");
     // Districts of 200 to 5,000 residents in three groups, with group shares that vary smoothly.
-    let mut state = 0x5EED_u64;
-    let mut next = || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut rng = ingest::rng::SplitMix64(0x5EED);
+    let mut next = || rng.unit();
     let (mut a, mut b, mut c, mut t) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut text = String::from("district,grp_a,grp_b,grp_c,total\n");
     for i in 0..N {

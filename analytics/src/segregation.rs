@@ -5,6 +5,8 @@
 //! skipped in isolation, exposure and multigroup information theory; NaN becomes 0 in the other
 //! multigroup indices.
 
+use ingest::rng::SplitMix64;
+
 /// Σ of `f` over the index range `0..len` (one place to change how the kernels sum).
 fn range_sum(len: usize, f: impl Fn(std::ops::Range<usize>) -> f64) -> f64 {
     f(0..len)
@@ -360,22 +362,19 @@ pub fn morans_i(y: &[f64], w: &Contiguity) -> Moran {
     }
 }
 
-/// SplitMix64, for reproducible permutations, with the spare normal of each Box–Muller pair.
-struct Rng(u64, Option<f64>);
+/// Reproducible draws on the shared SplitMix64 generator, keeping the spare normal of each
+/// Box–Muller pair.
+struct Rng(SplitMix64, Option<f64>);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+    fn new(seed: u64) -> Rng {
+        Rng(SplitMix64(seed), None)
     }
     fn below(&mut self, n: usize) -> usize {
-        ((self.next() >> 11) as f64 / (1u64 << 53) as f64 * n as f64) as usize
+        (self.0.unit() * n as f64) as usize
     }
     fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+        self.0.unit()
     }
     fn normal(&mut self) -> f64 {
         if let Some(spare) = self.1.take() {
@@ -405,7 +404,7 @@ pub fn morans_i_p_value(y: &[f64], w: &Contiguity, permutations: usize, seed: u6
             .sum()
     };
     let observed = lag(&z);
-    let mut rng = Rng(seed, None);
+    let mut rng = Rng::new(seed);
     let mut larger = 0usize;
     for _ in 0..permutations {
         for i in (1..n).rev() {
@@ -427,7 +426,7 @@ pub fn dissimilarity_p_value(x: &[f64], t: &[f64], permutations: usize, seed: u6
     let observed = dissimilarity(x, t);
     let (big_x, big_t) = sums(x, t);
     let p = big_x / big_t;
-    let mut rng = Rng(seed, None);
+    let mut rng = Rng::new(seed);
     let mut sim_x = vec![0.0; x.len()];
     let mut at_least = 0;
     for _ in 0..permutations {
@@ -473,7 +472,7 @@ fn binomial(rng: &mut Rng, n: f64, p: f64) -> f64 {
 
 /// Counts redrawn around the observed shares (binomial(t_i, p_i)), for bootstrap intervals.
 pub fn resample(x: &[f64], t: &[f64], seed: u64) -> Vec<f64> {
-    let mut rng = Rng(seed, None);
+    let mut rng = Rng::new(seed);
     x.iter()
         .zip(t)
         .map(|(&xi, &ti)| {
@@ -492,7 +491,7 @@ mod tests {
 
     #[test]
     fn binomial_draws_have_the_right_mean_and_variance() {
-        let mut rng = Rng(11, None);
+        let mut rng = Rng::new(11);
         for (n, p) in [
             (4800.0, 0.001),
             (4800.0, 0.999),
@@ -522,7 +521,7 @@ mod tests {
 
     #[test]
     fn entropy_from_the_log_table_equals_the_direct_formula() {
-        let mut rng = Rng(3, None);
+        let mut rng = Rng::new(3);
         let t: Vec<f64> = (0..400).map(|_| (rng.unit() * 900.0).floor()).collect();
         let x: Vec<f64> = t.iter().map(|ti| (ti * rng.unit()).floor()).collect();
         assert!(LnTable::for_counts(&t, t.len()).is_some());

@@ -11,6 +11,7 @@ use serde_json::json;
 
 use crate::error::{Error, Result};
 use crate::geo::{Crs, Reprojector, round7};
+use crate::rng::SplitMix64;
 use crate::validate::{days_from_civil, format_date};
 
 /// The municipality's centre (WGS84) and its fictional statistical code.
@@ -77,19 +78,15 @@ pub struct DemoFile {
     pub description: &'static str,
 }
 
-/// SplitMix64: tiny, fast and stable across versions, so a seed always gives the same files.
-struct Rng(u64);
+/// The demo's random choices, on the shared SplitMix64 generator.
+struct Rng(SplitMix64);
 
 impl Rng {
     fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
     fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+        self.0.unit()
     }
     fn range(&mut self, lo: f64, hi: f64) -> f64 {
         lo + (hi - lo) * self.unit()
@@ -486,7 +483,7 @@ fn comma(v: f64, decimals: usize) -> String {
 /// Writes the demo files into `out` and returns them in load order.
 pub fn generate(spec: &DemoSpec, out: &Path) -> Result<Vec<DemoFile>> {
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-    let mut rng = Rng(spec.seed ^ 0x4D45_4552_4841_5645);
+    let mut rng = Rng(SplitMix64(spec.seed ^ 0x4D45_4552_4841_5645));
     let ds = districts(spec, &mut rng);
     let mut files = Vec::new();
     let end = last_day();
@@ -1098,7 +1095,7 @@ mod tests {
     #[test]
     fn districts_tile_without_gaps() {
         let spec = DemoSpec::standard(1);
-        let ds = districts(&spec, &mut Rng(1));
+        let ds = districts(&spec, &mut Rng(SplitMix64(1)));
         assert_eq!(ds.len(), 30);
         assert!(
             ds.iter().all(|d| d.ring.len() >= 3 && area(&d.ring) > 0.5),

@@ -8,6 +8,7 @@ pub mod error;
 pub mod geo;
 mod load;
 pub mod read;
+pub mod rng;
 pub mod schema;
 pub mod store;
 pub mod validate;
