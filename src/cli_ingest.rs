@@ -189,27 +189,31 @@ fn upload(
     Ok(serde_json::from_str(&body)?)
 }
 
-/// A progress bar on a terminal; nothing otherwise.
+/// A bar drawn with `template` on a terminal; a hidden one otherwise (pipes, CI logs).
+fn terminal_bar(template: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let b = ProgressBar::new(0);
+    b.set_style(
+        ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    b
+}
+
+/// The progress of one file's load.
 struct Bar(ProgressBar);
 
 impl Bar {
     fn new(name: &str) -> Bar {
-        let bar = if std::io::stderr().is_terminal() {
-            let b = ProgressBar::new(0);
-            b.set_style(
-                ProgressStyle::with_template("{msg} [{bar:30}] {percent:>3}% {elapsed}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
-            );
-            let short = Path::new(name)
-                .file_name()
-                .map(|f| f.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            b.set_message(short);
-            b
-        } else {
-            ProgressBar::hidden()
-        };
+        let bar = terminal_bar("{msg} [{bar:30}] {percent:>3}% {elapsed}");
+        let short = Path::new(name)
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        bar.set_message(short);
         Bar(bar)
     }
 }
@@ -345,7 +349,7 @@ pub fn ingest(db: &Path, args: &IngestArgs) -> Result<ExitCode> {
             .map(|(_, n)| *n)
             .unwrap_or(0);
         if districts > 0 {
-            analyze(store, 999)?;
+            analyze(store, 999, false)?;
         }
     }
     Ok(if clean {
@@ -355,32 +359,76 @@ pub fn ingest(db: &Path, args: &IngestArgs) -> Result<ExitCode> {
     })
 }
 
-/// Recomputes the indicators and prints a one-line summary.
-pub fn analyze(store: &ingest::Store, permutations: usize) -> Result<()> {
-    let opts = analytics::SegregationOptions {
-        permutations,
-        ..Default::default()
+/// Brings the indicators up to date (every part with `full`), with a progress bar on a
+/// terminal, and prints a summary.
+pub fn analyze(store: &ingest::Store, permutations: usize, full: bool) -> Result<()> {
+    let opts = analytics::AnalyzeOptions {
+        segregation: analytics::SegregationOptions {
+            permutations,
+            ..Default::default()
+        },
+        full,
     };
-    let r = analytics::analyze(store.conn(), &opts)?;
+    let bar = StepBar::new();
+    let r = analytics::analyze_with(store.conn(), &opts, &bar)?;
+    bar.0.finish_and_clear();
+    let kept = |part: &str| {
+        if r.computed.contains(&part) {
+            ""
+        } else {
+            " (inputs unchanged: kept)"
+        }
+    };
     let a = &r.availability;
     eprintln!(
-        "\nanalyze: {} indicators for {} districts over {} months ({} to {})",
+        "\nanalyze: {} indicators for {} districts over {} months ({} to {}){}",
         analytics::registry::INDICATORS.len(),
         a.districts,
         a.months,
         a.first_period.as_deref().unwrap_or("-"),
-        a.last_period.as_deref().unwrap_or("-")
+        a.last_period.as_deref().unwrap_or("-"),
+        kept("availability")
     );
     let s = &r.segregation;
     eprintln!(
-        "analyze: segregation of {} groups over {} periods (latest {}), {} index values · {:.2} s",
+        "analyze: segregation of {} groups over {} periods (latest {}), {} index values{}",
         s.groups.len(),
         s.periods,
         s.latest_period.as_deref().unwrap_or("none"),
         s.index_rows,
+        kept("segregation")
+    );
+    eprintln!(
+        "analyze: {} in {:.2} s",
+        if r.computed.is_empty() {
+            "everything was up to date".to_string()
+        } else {
+            format!("computed {}", r.computed.join(" and "))
+        },
         r.elapsed_ms as f64 / 1000.0
     );
     Ok(())
+}
+
+/// The steps of an analyze run.
+struct StepBar(ProgressBar);
+
+impl StepBar {
+    fn new() -> StepBar {
+        StepBar(terminal_bar(
+            "analyze [{bar:30}] {pos}/{len} {msg} {elapsed}",
+        ))
+    }
+}
+
+impl analytics::Progress for StepBar {
+    fn start(&self, steps: u64) {
+        self.0.set_length(steps);
+    }
+    fn step(&self, what: &str) {
+        self.0.set_message(what.to_string());
+        self.0.inc(1);
+    }
 }
 
 pub fn batches(db: &Path, args: &BatchesArgs) -> Result<ExitCode> {

@@ -43,8 +43,8 @@ enum Command {
     Serve(ServeArgs),
     /// List the datasets with their columns (required ones marked *).
     Datasets,
-    /// Recompute the indicators and segregation indices from the loaded data (also run after
-    /// every load).
+    /// Bring the indicators and segregation indices up to date with the loaded data (also run
+    /// after every load): parts whose inputs did not change since their last run are kept.
     Analyze(AnalyzeArgs),
     /// Run the preparedness scenario: how many of an inflow of N persons can be housed within
     /// 30 and 90 days, where, at what cost, with and without a cap on concentration.
@@ -61,6 +61,9 @@ pub struct AnalyzeArgs {
     /// Permutations of the significance tests (0 skips them).
     #[arg(long, default_value_t = 999)]
     pub permutations: usize,
+    /// Recompute everything, even the parts whose inputs did not change since the last run.
+    #[arg(long)]
+    pub full: bool,
 }
 
 #[derive(Args)]
@@ -128,10 +131,26 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_text(&e));
             ExitCode::from(1)
         }
     }
+}
+
+/// The error and its causes, each cause once: a cause whose text the message before it already
+/// contains (as the crates' error types print their sources) is not repeated.
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if !text.contains(&part) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&part);
+        }
+    }
+    text
 }
 
 fn init_tracing(json: bool) {
@@ -165,7 +184,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Analyze(args) => {
             let store = ingest::Store::open(&cli.db)
                 .with_context(|| format!("opening {}", cli.db.display()))?;
-            cli_ingest::analyze(&store, args.permutations)?;
+            cli_ingest::analyze(&store, args.permutations, args.full)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve(args) => {
@@ -261,7 +280,7 @@ fn demo(db: &std::path::Path, args: &DemoArgs) -> Result<ExitCode> {
         eprintln!("Some demo files had rejected rows, as real exports do; they are listed above.");
     }
     if let cli_ingest::Target::Local(store) = &target {
-        cli_ingest::analyze(store, 999)?;
+        cli_ingest::analyze(store, 999, true)?;
     }
     match target {
         cli_ingest::Target::Local(store) if !args.no_serve => {

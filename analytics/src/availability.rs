@@ -12,19 +12,20 @@ use std::sync::Arc;
 
 use duckdb::Connection;
 use duckdb::arrow::array::{ArrayRef, Float64Array, StringArray};
+use duckdb::arrow::buffer::NullBuffer;
 use duckdb::arrow::datatypes::{DataType as ArrowType, Field, Schema};
 use duckdb::arrow::record_batch::RecordBatch;
 use polars::prelude::*;
 use serde::Serialize;
 
 use crate::registry::{Aggregate, HELPERS, INDICATORS};
-use crate::{Error, Result, frame};
+use crate::{DISTRICT_INDEX, Error, Result, frame};
 
 /// At most this many months, the latest ones, are computed.
 const MAX_MONTHS: i64 = 120;
 
 /// What an availability run produced.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct AvailabilitySummary {
     pub districts: usize,
     pub months: usize,
@@ -80,9 +81,6 @@ fn coverage(conn: &Connection) -> Result<Option<Months>> {
     })
 }
 
-/// District index `d` (by code order) joined to a dataset.
-const DISTRICT_INDEX: &str = "WITH di AS (SELECT district_code, (row_number() OVER (ORDER BY district_code) - 1)::BIGINT AS d FROM districts)";
-
 /// Values per district and month, in a dense `districts × months` grid.
 struct Grid {
     districts: usize,
@@ -95,70 +93,159 @@ impl Grid {
         vec![0.0; self.districts * self.months]
     }
 
-    /// Sums `value` per (d, m) of the frame's events into a grid column.
-    fn events(&self, lf: LazyFrame, value: Expr) -> Result<Vec<f64>> {
+    /// Sums each value per district and month of the frame's events (columns `d` and `m`)
+    /// into a grid column: Polars evaluates the values in one pass, and each lands in its cell.
+    fn events(&mut self, lf: LazyFrame, values: Vec<(&'static str, Expr)>) -> Result<()> {
         let n = self.months as i64;
-        let agg = lf
-            .select([col("d"), col("m"), value.cast(DataType::Float64).alias("v")])
-            .filter(
-                col("m")
-                    .gt_eq(lit(0))
-                    .and(col("m").lt(lit(n)))
-                    .and(col("v").is_not_null()),
-            )
-            .group_by([col("d"), col("m")])
-            .agg([col("v").sum()])
-            .collect()?;
-        let mut out = self.zeros();
-        let (d, m, v) = (
-            agg.column("d")?.i64()?,
-            agg.column("m")?.i64()?,
-            agg.column("v")?.f64()?,
-        );
-        for ((d, m), v) in d.iter().zip(m.iter()).zip(v.iter()) {
-            if let (Some(d), Some(m), Some(v)) = (d, m, v) {
-                out[d as usize * self.months + m as usize] += v;
+        let mut exprs = vec![col("d"), col("m")];
+        exprs.extend(values.iter().enumerate().map(|(k, (_, v))| {
+            v.clone()
+                .cast(DataType::Float64)
+                .fill_null(lit(0.0))
+                .alias(format!("v{k}"))
+        }));
+        let df = lf.select(exprs).collect()?;
+        let cells: Vec<Option<usize>> = df
+            .column("d")?
+            .i64()?
+            .iter()
+            .zip(df.column("m")?.i64()?.iter())
+            .map(|(d, m)| match (d, m) {
+                (Some(d), Some(m)) if (0..n).contains(&m) => {
+                    Some(d as usize * self.months + m as usize)
+                }
+                _ => None,
+            })
+            .collect();
+        for (k, (id, _)) in values.into_iter().enumerate() {
+            let mut out = self.zeros();
+            let v = df.column(&format!("v{k}"))?.f64()?;
+            for (cell, v) in cells.iter().zip(v.into_no_null_iter()) {
+                if let Some(c) = cell {
+                    out[*c] += v;
+                }
             }
+            self.columns.insert(id, out);
         }
-        Ok(out)
+        Ok(())
     }
 
-    /// The month-end total of `value` over intervals [from, to) of months (to null = open).
-    fn intervals(&self, lf: LazyFrame, from: &str, to: &str, value: Expr) -> Result<Vec<f64>> {
+    /// Month-end totals of interval measures: a span's value counts in every month from its
+    /// `from` month up to, not including, its `to` month (a null `to` is still open). Polars
+    /// evaluates every boundary and value in one pass; each span then adds +value at its start
+    /// and −value at its end into the dense district × month grid, and a running sum over the
+    /// months turns those events into the series.
+    fn spans(&mut self, lf: LazyFrame, spans: &[Span]) -> Result<()> {
         let n = self.months as i64;
-        let clamp = |e: Expr| {
+        let mut bounds: Vec<&str> = Vec::new();
+        for s in spans {
+            for b in [s.from, s.to] {
+                if !bounds.contains(&b) {
+                    bounds.push(b);
+                }
+            }
+        }
+        let mut exprs = vec![col("d")];
+        exprs.extend(bounds.iter().enumerate().map(|(i, b)| {
+            let e = col(*b).fill_null(lit(n));
             when(e.clone().lt(lit(0)))
                 .then(lit(0i64))
                 .otherwise(when(e.clone().gt(lit(n))).then(lit(n)).otherwise(e))
+                .alias(format!("b{i}"))
+        }));
+        // A span without a start, or ending before it starts, counts nowhere.
+        exprs.extend(spans.iter().enumerate().map(|(k, s)| {
+            let valid = col(s.from)
+                .is_not_null()
+                .and(col(s.to).is_null().or(col(s.to).gt_eq(col(s.from))));
+            when(valid)
+                .then(s.value.clone().cast(DataType::Float64))
+                .otherwise(lit(0.0))
+                .fill_null(lit(0.0))
+                .alias(format!("v{k}"))
+        }));
+        let df = lf.select(exprs).collect()?;
+        let months = self.months;
+        let d: Vec<usize> = df
+            .column("d")?
+            .i64()?
+            .iter()
+            .map(|d| d.map_or(usize::MAX, |d| d as usize))
+            .collect();
+        let slot = |b: &str| -> Result<Vec<usize>> {
+            let i = bounds.iter().position(|x| *x == b).unwrap_or_default();
+            Ok(df
+                .column(&format!("b{i}"))?
+                .i64()?
+                .iter()
+                .zip(&d)
+                .map(|(m, d)| match m {
+                    Some(m) if m < n && *d != usize::MAX => d * months + m as usize,
+                    _ => usize::MAX,
+                })
+                .collect())
         };
-        let v = value.cast(DataType::Float64);
-        let starts =
-            lf.clone()
-                .select([col("d"), clamp(col(from)).alias("m"), v.clone().alias("x")]);
-        let ends = lf.select([
-            col("d"),
-            clamp(col(to).fill_null(lit(n))).alias("m"),
-            (lit(0.0) - v).alias("x"),
-        ]);
-        let events = concat([starts, ends], UnionArgs::default())?;
-        let mut out = self.events(events, col("x"))?;
-        for d in 0..self.districts {
-            let row = &mut out[d * self.months..(d + 1) * self.months];
-            let mut acc = 0.0;
-            for x in row.iter_mut() {
-                acc += *x;
-                *x = acc;
+        let slots: HashMap<&str, Vec<usize>> = bounds
+            .iter()
+            .map(|b| Ok((*b, slot(b)?)))
+            .collect::<Result<_>>()?;
+        for (k, s) in spans.iter().enumerate() {
+            let mut series = self.zeros();
+            let values = df.column(&format!("v{k}"))?.f64()?;
+            let (from, to) = (&slots[s.from], &slots[s.to]);
+            for ((v, a), b) in values.into_no_null_iter().zip(from).zip(to) {
+                if v != 0.0 {
+                    if *a != usize::MAX {
+                        series[*a] += v;
+                    }
+                    if *b != usize::MAX {
+                        series[*b] -= v;
+                    }
+                }
             }
+            for row in series.chunks_mut(months) {
+                let mut acc = 0.0;
+                for x in row.iter_mut() {
+                    acc += *x;
+                    *x = acc;
+                }
+            }
+            self.columns.insert(s.id, series);
         }
-        Ok(out)
+        Ok(())
     }
+}
+
+/// An interval measure for [`Grid::spans`].
+struct Span {
+    id: &'static str,
+    from: &'static str,
+    to: &'static str,
+    value: Expr,
+}
+
+fn span(id: &'static str, from: &'static str, to: &'static str, value: Expr) -> Span {
+    Span {
+        id,
+        from,
+        to,
+        value,
+    }
+}
+
+/// `value` where `cond` holds, else 0.
+fn only(cond: Expr, value: Expr) -> Expr {
+    when(cond).then(value).otherwise(lit(0.0))
 }
 
 /// Median days to placement per (district, month), and for the municipality per month.
 type Medians = (HashMap<(usize, usize), f64>, HashMap<usize, f64>);
 
 /// Computes every registry indicator and replaces `indicators_monthly`.
-pub fn run_availability(conn: &Connection) -> Result<AvailabilitySummary> {
+pub fn run_availability(
+    conn: &Connection,
+    progress: &dyn crate::Progress,
+) -> Result<AvailabilitySummary> {
     let t0 = std::time::Instant::now();
     let Some(months) = coverage(conn)? else {
         return Ok(AvailabilitySummary {
@@ -208,24 +295,28 @@ pub fn run_availability(conn: &Connection) -> Result<AvailabilitySummary> {
         step = "vacant_stock",
         "availability"
     );
+    progress.step("vacant stock");
     social_housing(conn, &mut g, months)?;
     tracing::debug!(
         ms = t0.elapsed().as_millis() as u64,
         step = "social_housing",
         "availability"
     );
+    progress.step("social housing");
     incentives(conn, &mut g, months)?;
     tracing::debug!(
         ms = t0.elapsed().as_millis() as u64,
         step = "incentives",
         "availability"
     );
+    progress.step("landlord incentives");
     let medians = placements(conn, &mut g, months)?;
     tracing::debug!(
         ms = t0.elapsed().as_millis() as u64,
         step = "placements",
         "availability"
     );
+    progress.step("placements");
     ratios(&mut g);
     tracing::debug!(
         ms = t0.elapsed().as_millis() as u64,
@@ -238,6 +329,7 @@ pub fn run_availability(conn: &Connection) -> Result<AvailabilitySummary> {
         step = "write",
         "availability"
     );
+    progress.step("indicators written");
     Ok(AvailabilitySummary {
         districts: g.districts,
         months: g.months,
@@ -252,13 +344,9 @@ fn vacant_stock(conn: &Connection, g: &mut Grid, mo: Months) -> Result<()> {
         "{DISTRICT_INDEX}
          SELECT di.d, v.units::DOUBLE AS units, v.owner_type, v.condition, coalesce(v.renovation_cost_eur, 0) AS cost,
                 (CASE WHEN v.bedrooms IS NULL THEN 2 * v.units ELSE greatest(v.units, 2 * v.bedrooms) END)::DOUBLE AS places,
-                {m0} AS m0, {m6} AS m6, {m12} AS m12, {m24} AS m24,
-                CASE WHEN v.status IN ('let', 'withdrawn') THEN {mend} END AS m_end
+                {m0} AS m0, CASE WHEN v.status IN ('let', 'withdrawn') THEN {mend} END AS m_end
          FROM vacant_properties v JOIN di USING (district_code)",
         m0 = mi("v.vacant_since"),
-        m6 = mi("(v.vacant_since + INTERVAL 6 MONTH)"),
-        m12 = mi("(v.vacant_since + INTERVAL 12 MONTH)"),
-        m24 = mi("(v.vacant_since + INTERVAL 24 MONTH)"),
         mend = mi("coalesce(v.status_date, v.vacant_since)"),
     );
     let n = mo.n;
@@ -266,39 +354,53 @@ fn vacant_stock(conn: &Connection, g: &mut Grid, mo: Months) -> Result<()> {
     // The month the property stops counting (open while still vacant), and the age buckets.
     let end = col("m_end").fill_null(lit(n));
     let least = |a: Expr, b: Expr| when(a.clone().lt(b.clone())).then(a).otherwise(b);
+    // Adding k months to a date adds exactly k to its month number.
+    let after = |k: i64| least(col("m0") + lit(k), end.clone());
     let lf = df.lazy().with_columns([
         end.clone().alias("end"),
-        least(col("m6"), end.clone()).alias("b6"),
-        least(col("m12"), end.clone()).alias("b12"),
-        least(col("m24"), end).alias("b24"),
+        after(6).alias("b6"),
+        after(12).alias("b12"),
+        after(24).alias("b24"),
     ]);
     let units = || col("units");
-    let only = |e: Expr| lf.clone().filter(e);
-    g.columns.insert(
-        "vacant_units",
-        g.intervals(lf.clone(), "m0", "end", units())?,
-    );
-    g.columns.insert(
-        "long_term_vacant_units",
-        g.intervals(lf.clone(), "b6", "end", units())?,
-    );
-    g.columns.insert(
-        "vacant_units_under_6m",
-        g.intervals(lf.clone(), "m0", "b6", units())?,
-    );
-    g.columns.insert(
-        "vacant_units_6_12m",
-        g.intervals(lf.clone(), "b6", "b12", units())?,
-    );
-    g.columns.insert(
-        "vacant_units_1_2y",
-        g.intervals(lf.clone(), "b12", "b24", units())?,
-    );
-    g.columns.insert(
-        "vacant_units_over_2y",
-        g.intervals(lf.clone(), "b24", "end", units())?,
-    );
-    for (owner, id) in [
+    let owner = |o: &str| col("owner_type").eq(lit(o));
+    let ready = || col("condition").eq(lit("ready"));
+    let minor = || col("condition").eq(lit("minor_renovation"));
+    let public = owner("municipal")
+        .or(owner("state"))
+        .or(owner("social_housing_provider"));
+    let quick = ready().or(minor().and(col("cost").lt_eq(lit(5000.0))));
+    let mut spans = vec![
+        span("vacant_units", "m0", "end", units()),
+        span("long_term_vacant_units", "b6", "end", units()),
+        span("vacant_units_under_6m", "m0", "b6", units()),
+        span("vacant_units_6_12m", "b6", "b12", units()),
+        span("vacant_units_1_2y", "b12", "b24", units()),
+        span("vacant_units_over_2y", "b24", "end", units()),
+        span("public_vacant_units", "m0", "end", only(public, units())),
+        span("ready_units", "m0", "end", only(ready(), units())),
+        span(
+            "activatable_90d_units",
+            "m0",
+            "end",
+            only(ready().or(minor()), units()),
+        ),
+        span(
+            "cost_to_activate_90d_eur",
+            "m0",
+            "end",
+            only(minor(), col("cost")),
+        ),
+        span("places_now", "m0", "end", only(ready(), col("places"))),
+        span("places_30d", "m0", "end", only(quick, col("places"))),
+        span(
+            "places_90d",
+            "m0",
+            "end",
+            only(ready().or(minor()), col("places")),
+        ),
+    ];
+    for (o, id) in [
         ("municipal", "vacant_units_municipal"),
         ("state", "vacant_units_state"),
         (
@@ -309,49 +411,9 @@ fn vacant_stock(conn: &Connection, g: &mut Grid, mo: Months) -> Result<()> {
         ("non_profit", "vacant_units_non_profit"),
         ("religious", "vacant_units_religious"),
     ] {
-        g.columns.insert(
-            id,
-            g.intervals(only(col("owner_type").eq(lit(owner))), "m0", "end", units())?,
-        );
+        spans.push(span(id, "m0", "end", only(owner(o), units())));
     }
-    let public = col("owner_type")
-        .eq(lit("municipal"))
-        .or(col("owner_type").eq(lit("state")))
-        .or(col("owner_type").eq(lit("social_housing_provider")));
-    g.columns.insert(
-        "public_vacant_units",
-        g.intervals(only(public), "m0", "end", units())?,
-    );
-    let ready = col("condition").eq(lit("ready"));
-    let minor = col("condition").eq(lit("minor_renovation"));
-    g.columns.insert(
-        "ready_units",
-        g.intervals(only(ready.clone()), "m0", "end", units())?,
-    );
-    g.columns.insert(
-        "activatable_90d_units",
-        g.intervals(only(ready.clone().or(minor.clone())), "m0", "end", units())?,
-    );
-    g.columns.insert(
-        "cost_to_activate_90d_eur",
-        g.intervals(only(minor.clone()), "m0", "end", col("cost"))?,
-    );
-    g.columns.insert(
-        "places_now",
-        g.intervals(only(ready.clone()), "m0", "end", col("places"))?,
-    );
-    let quick = ready
-        .clone()
-        .or(minor.clone().and(col("cost").lt_eq(lit(5000.0))));
-    g.columns.insert(
-        "places_30d",
-        g.intervals(only(quick), "m0", "end", col("places"))?,
-    );
-    g.columns.insert(
-        "places_90d",
-        g.intervals(only(ready.or(minor)), "m0", "end", col("places"))?,
-    );
-    Ok(())
+    g.spans(lf, &spans)
 }
 
 fn social_housing(conn: &Connection, g: &mut Grid, mo: Months) -> Result<()> {
@@ -362,12 +424,13 @@ fn social_housing(conn: &Connection, g: &mut Grid, mo: Months) -> Result<()> {
             "{DISTRICT_INDEX} SELECT di.d, {last}::BIGINT AS m, 1 AS one, (status = 'vacant')::INTEGER AS vacant FROM social_housing JOIN di USING (district_code)"
         ),
     )?;
-    g.columns
-        .insert("social_units", g.events(units.clone().lazy(), col("one"))?);
-    g.columns.insert(
-        "social_vacant_units",
-        g.events(units.lazy(), col("vacant"))?,
-    );
+    g.events(
+        units.lazy(),
+        vec![
+            ("social_units", col("one")),
+            ("social_vacant_units", col("vacant")),
+        ],
+    )?;
     let wl = frame::query(
         conn,
         &format!(
@@ -377,14 +440,14 @@ fn social_housing(conn: &Connection, g: &mut Grid, mo: Months) -> Result<()> {
             base = mo.base
         ),
     )?;
-    g.columns
-        .insert("waiting_applicants", g.events(wl.clone().lazy(), col("a"))?);
-    g.columns.insert(
-        "waiting_applicants_international_protection",
-        g.events(wl.clone().lazy(), col("ip"))?,
-    );
-    g.columns
-        .insert("waiting_days_weighted", g.events(wl.lazy(), col("wd"))?);
+    g.events(
+        wl.lazy(),
+        vec![
+            ("waiting_applicants", col("a")),
+            ("waiting_applicants_international_protection", col("ip")),
+            ("waiting_days_weighted", col("wd")),
+        ],
+    )?;
     Ok(())
 }
 
@@ -399,30 +462,35 @@ fn incentives(conn: &Connection, g: &mut Grid, mo: Months) -> Result<()> {
         m0 = mo.sql("start_date"),
         m1 = mo.sql("end_date"),
     );
-    let lf = frame::query(conn, &sql)?.lazy();
-    let accepted = lf.clone().filter(col("accepted"));
-    g.columns.insert(
-        "active_incentives",
-        g.intervals(accepted.clone(), "m0", "m1", lit(1.0))?,
-    );
-    g.columns.insert(
-        "active_incentive_units",
-        g.intervals(accepted.clone(), "m0", "m1", col("units"))?,
-    );
-    g.columns.insert(
-        "incentive_spend_eur",
-        g.intervals(accepted, "m0", "spend_end", col("monthly"))?,
-    );
-    let open = lf.with_column(lit(NULL).cast(DataType::Int64).alias("never"));
-    g.columns.insert(
-        "incentives_offered",
-        g.intervals(open.clone(), "m0", "never", lit(1.0))?,
-    );
-    g.columns.insert(
-        "incentives_accepted",
-        g.intervals(open.filter(col("accepted")), "m0", "never", lit(1.0))?,
-    );
-    Ok(())
+    let lf = frame::query(conn, &sql)?
+        .lazy()
+        .with_column(lit(NULL).cast(DataType::Int64).alias("never"));
+    let accepted = || col("accepted");
+    g.spans(
+        lf,
+        &[
+            span("active_incentives", "m0", "m1", only(accepted(), lit(1.0))),
+            span(
+                "active_incentive_units",
+                "m0",
+                "m1",
+                only(accepted(), col("units")),
+            ),
+            span(
+                "incentive_spend_eur",
+                "m0",
+                "spend_end",
+                only(accepted(), col("monthly")),
+            ),
+            span("incentives_offered", "m0", "never", lit(1.0)),
+            span(
+                "incentives_accepted",
+                "m0",
+                "never",
+                only(accepted(), lit(1.0)),
+            ),
+        ],
+    )
 }
 
 /// Placement series; returns the median days to placement per district-month and for the
@@ -438,14 +506,10 @@ fn placements(conn: &Connection, g: &mut Grid, mo: Months) -> Result<Medians> {
         me = mo.sql("end_date"),
     );
     let lf = frame::query(conn, &sql)?.lazy();
-    g.columns.insert(
-        "placements_active_households",
-        g.intervals(lf.clone(), "m0", "m1", lit(1.0))?,
-    );
-    g.columns.insert(
-        "placements_active_persons",
-        g.intervals(lf.clone(), "m0", "m1", col("persons"))?,
-    );
+    let mut spans = vec![
+        span("placements_active_households", "m0", "m1", lit(1.0)),
+        span("placements_active_persons", "m0", "m1", col("persons")),
+    ];
     for p in [
         "public_reception",
         "community_sponsorship",
@@ -459,30 +523,25 @@ fn placements(conn: &Connection, g: &mut Grid, mo: Months) -> Result<Medians> {
             .find(|i| i.id == format!("placements_active_{p}"))
             .map(|i| i.id)
             .ok_or_else(|| Error::Data(p.into()))?;
-        g.columns.insert(
+        spans.push(span(
             id,
-            g.intervals(
-                lf.clone().filter(col("programme").eq(lit(p))),
-                "m0",
-                "m1",
-                lit(1.0),
-            )?,
-        );
+            "m0",
+            "m1",
+            only(col("programme").eq(lit(p)), lit(1.0)),
+        ));
     }
-    g.columns.insert(
-        "placements_started",
-        g.events(lf.clone().with_column(col("m0").alias("m")), lit(1.0))?,
-    );
-    let ended = lf
-        .clone()
-        .filter(col("m1").is_not_null())
-        .with_column(col("m1").alias("m"));
-    g.columns
-        .insert("placements_ended", g.events(ended.clone(), lit(1.0))?);
-    g.columns.insert(
-        "placements_ended_autonomy",
-        g.events(ended.filter(col("autonomy")), lit(1.0))?,
-    );
+    g.spans(lf.clone(), &spans)?;
+    g.events(
+        lf.clone().with_column(col("m0").alias("m")),
+        vec![("placements_started", lit(1.0))],
+    )?;
+    g.events(
+        lf.clone().with_column(col("m1").alias("m")),
+        vec![
+            ("placements_ended", lit(1.0)),
+            ("placements_ended_autonomy", only(col("autonomy"), lit(1.0))),
+        ],
+    )?;
 
     let started = lf
         .with_column(col("m0").alias("m"))
@@ -557,9 +616,7 @@ fn write(
     let mut area = Vec::with_capacity(rows);
     let mut level = Vec::with_capacity(rows);
     let mut period = Vec::with_capacity(rows);
-    let mut values: Vec<Vec<Option<f64>>> = vec![Vec::with_capacity(rows); ids.len()];
     let labels: Vec<String> = (0..mo.n).map(|m| mo.label(m)).collect();
-    let clean = |v: f64| (!v.is_nan()).then_some(v);
     for code in codes.iter().take(g.districts) {
         for label in &labels {
             area.push(code.as_str());
@@ -567,45 +624,54 @@ fn write(
             period.push(label.as_str());
         }
     }
-    for (k, id) in ids.iter().enumerate() {
-        let column = g.columns.get(id);
-        for d in 0..g.districts {
-            for m in 0..g.months {
-                let v = if *id == "placements_median_days_to_start" {
-                    medians.0.get(&(d, m)).copied()
-                } else {
-                    column.and_then(|c| clean(c[d * g.months + m]))
-                };
-                values[k].push(v);
-            }
-        }
+    for label in &labels {
+        area.push(municipality);
+        level.push("municipality");
+        period.push(label.as_str());
     }
-    // The municipality: sums, ratios of sums, or computed directly.
+    // District rows are the grid columns as they are (district-major, then month), NaN for
+    // null; the municipality rows follow: sums, ratios of sums, or computed directly.
+    let cells = g.districts * g.months;
     let sum = |id: &str, m: usize| -> f64 {
         g.columns
             .get(id)
             .map(|c| (0..g.districts).map(|d| c[d * g.months + m]).sum())
             .unwrap_or(0.0)
     };
-    for (m, label) in labels.iter().enumerate() {
-        area.push(municipality);
-        level.push("municipality");
-        period.push(label.as_str());
-        for (k, id) in ids.iter().enumerate() {
-            let v = match crate::registry::get(id).map(|i| i.aggregate) {
-                Some(Aggregate::Ratio {
-                    numerator,
-                    denominator,
-                }) => {
-                    let den = sum(denominator, m);
-                    (den > 0.0).then(|| sum(numerator, m) / den)
+    let values: Vec<Vec<f64>> = ids
+        .iter()
+        .map(|id| {
+            let mut v = Vec::with_capacity(rows);
+            if *id == "placements_median_days_to_start" {
+                v.resize(cells, f64::NAN);
+                for (&(d, m), x) in &medians.0 {
+                    v[d * g.months + m] = *x;
                 }
-                Some(Aggregate::Direct) => medians.1.get(&m).copied(),
-                _ => Some(sum(id, m)),
-            };
-            values[k].push(v);
-        }
-    }
+            } else if let Some(c) = g.columns.get(id) {
+                v.extend_from_slice(&c[..cells]);
+            } else {
+                v.resize(cells, f64::NAN);
+            }
+            v.extend(
+                (0..g.months).map(|m| match crate::registry::get(id).map(|i| i.aggregate) {
+                    Some(Aggregate::Ratio {
+                        numerator,
+                        denominator,
+                    }) => {
+                        let den = sum(denominator, m);
+                        if den > 0.0 {
+                            sum(numerator, m) / den
+                        } else {
+                            f64::NAN
+                        }
+                    }
+                    Some(Aggregate::Direct) => medians.1.get(&m).copied().unwrap_or(f64::NAN),
+                    _ => sum(id, m),
+                }),
+            );
+            v
+        })
+        .collect();
     let mut fields = vec![
         Field::new("area_code", ArrowType::Utf8, false),
         Field::new("level", ArrowType::Utf8, false),
@@ -620,11 +686,10 @@ fn write(
         Arc::new(StringArray::from(level)),
         Arc::new(StringArray::from(period)),
     ];
-    arrays.extend(
-        values
-            .into_iter()
-            .map(|v| Arc::new(Float64Array::from(v)) as ArrayRef),
-    );
+    arrays.extend(values.into_iter().map(|v| {
+        let valid: NullBuffer = v.iter().map(|x| !x.is_nan()).collect();
+        Arc::new(Float64Array::new(v.into(), Some(valid))) as ArrayRef
+    }));
     let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
         .map_err(|e| Error::Data(e.to_string()))?;
     let columns = ids
@@ -636,10 +701,20 @@ fn write(
         "DROP TABLE IF EXISTS indicators_monthly;
          CREATE TABLE indicators_monthly (area_code VARCHAR NOT NULL, level VARCHAR NOT NULL, period VARCHAR NOT NULL, {columns});"
     );
-    crate::in_transaction(conn, &setup, || {
+    let t = std::time::Instant::now();
+    let r = crate::in_transaction(conn, &setup, || {
         let mut app = conn.appender("indicators_monthly")?;
         app.append_record_batch(batch)?;
         app.flush()?;
+        tracing::debug!(
+            ms = t.elapsed().as_millis() as u64,
+            "indicators_monthly appended"
+        );
         Ok(())
-    })
+    });
+    tracing::debug!(
+        ms = t.elapsed().as_millis() as u64,
+        "indicators_monthly committed"
+    );
+    r
 }

@@ -11,8 +11,10 @@ use crate::{Error, Result};
 /// Runs `sql` and returns the result as a DataFrame. Supported column types: BIGINT, INTEGER,
 /// DOUBLE, VARCHAR, BOOLEAN and DATE (as days since 1970-01-01, Int32); cast others in SQL.
 pub fn query(conn: &Connection, sql: &str) -> Result<DataFrame> {
+    let started = std::time::Instant::now();
     let mut stmt = conn.prepare(sql)?;
     let batches: Vec<RecordBatch> = stmt.query_arrow([])?.collect();
+    let queried = started.elapsed();
     let schema = stmt.schema();
     let height: usize = batches.iter().map(RecordBatch::num_rows).sum();
     let mut columns = Vec::with_capacity(schema.fields().len());
@@ -77,6 +79,12 @@ pub fn query(conn: &Connection, sql: &str) -> Result<DataFrame> {
         };
         columns.push(Column::from(series));
     }
+    tracing::debug!(
+        rows = height,
+        query_ms = queried.as_millis() as u64,
+        convert_ms = (started.elapsed() - queried).as_millis() as u64,
+        "frame"
+    );
     Ok(DataFrame::new(height, columns)?)
 }
 

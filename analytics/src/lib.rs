@@ -10,7 +10,7 @@ pub mod segregation;
 mod segregation_run;
 
 pub use availability::{AvailabilitySummary, run_availability};
-pub use segregation_run::{SegregationOptions, SegregationSummary, run_segregation};
+pub use segregation_run::{PLACED, SegregationOptions, SegregationSummary, run_segregation};
 
 use duckdb::Connection;
 use serde::Serialize;
@@ -46,16 +46,72 @@ pub struct Overview {
     pub active_incentives: i64,
 }
 
-/// What `analyze` computed.
+/// What `analyze` computed, or found already computed from the same inputs.
 #[derive(Debug, Clone, Serialize)]
 pub struct AnalyzeReport {
     pub availability: AvailabilitySummary,
     pub segregation: SegregationSummary,
+    /// The parts computed in this run; the others were up to date.
+    pub computed: Vec<&'static str>,
     pub elapsed_ms: u64,
 }
 
+/// Choices of an analyze run.
+#[derive(Debug, Clone, Default)]
+pub struct AnalyzeOptions {
+    pub segregation: SegregationOptions,
+    /// Recompute every part even if its inputs did not change.
+    pub full: bool,
+}
+
+/// Progress of an analyze run, reported from both workers.
+pub trait Progress: Sync {
+    /// The run will take `steps` steps.
+    fn start(&self, _steps: u64) {}
+    /// One step finished.
+    fn step(&self, _what: &str) {}
+}
+
+/// No progress reporting.
+pub struct NoProgress;
+
+impl Progress for NoProgress {}
+
+/// Steps each part reports.
+pub(crate) const AVAILABILITY_STEPS: u64 = 5;
+pub(crate) const SEGREGATION_STEPS: u64 = 5;
+
+/// The datasets each part reads.
+const AVAILABILITY_INPUTS: &[&str] = &[
+    "districts",
+    "population",
+    "vacant_properties",
+    "social_housing",
+    "social_housing_waiting_list",
+    "landlord_incentives",
+    "placements",
+];
+const SEGREGATION_INPUTS: &[&str] = &["districts", "population", "placements"];
+
 /// Recomputes every indicator table from the loaded datasets.
 pub fn analyze(conn: &Connection, opts: &SegregationOptions) -> Result<AnalyzeReport> {
+    analyze_with(
+        conn,
+        &AnalyzeOptions {
+            segregation: opts.clone(),
+            full: true,
+        },
+        &NoProgress,
+    )
+}
+
+/// Brings the indicator tables up to date: a part (availability, segregation) whose inputs and
+/// options are those of its last run is kept; the others are recomputed side by side.
+pub fn analyze_with(
+    conn: &Connection,
+    opts: &AnalyzeOptions,
+    progress: &dyn Progress,
+) -> Result<AnalyzeReport> {
     let started = std::time::Instant::now();
     let has_districts: i64 = conn.query_row("SELECT count(*) FROM districts", [], |r| r.get(0))?;
     if has_districts == 0 {
@@ -63,23 +119,139 @@ pub fn analyze(conn: &Connection, opts: &SegregationOptions) -> Result<AnalyzeRe
             "no districts are loaded; load them first: haven ingest districts <file>".into(),
         ));
     }
+    let s = &opts.segregation;
+    let seg_options = format!(
+        "permutations={} seed={} partition={}",
+        s.permutations,
+        s.seed,
+        s.partition.join(",")
+    );
+    let avail_print = fingerprint(conn, AVAILABILITY_INPUTS, "")?;
+    let seg_print = fingerprint(conn, SEGREGATION_INPUTS, &seg_options)?;
+    let avail_done = if opts.full {
+        None
+    } else {
+        last_run::<AvailabilitySummary>(conn, "availability", &avail_print, "indicators_monthly")?
+    };
+    let seg_done = if opts.full {
+        None
+    } else {
+        last_run::<SegregationSummary>(conn, "segregation", &seg_print, "location_quotients")?
+    };
+    progress.start(
+        u64::from(avail_done.is_none()) * AVAILABILITY_STEPS
+            + u64::from(seg_done.is_none()) * SEGREGATION_STEPS,
+    );
     // Independent work on two connections: availability and segregation run side by side.
     let other = conn.try_clone()?;
-    let (availability, segregation) = std::thread::scope(|s| {
-        let seg = s.spawn(move || run_segregation(&other, opts));
-        let availability = run_availability(conn);
+    let (availability, segregation) = std::thread::scope(|scope| {
+        let seg = scope.spawn(move || match seg_done {
+            Some(done) => Ok((done, false)),
+            None => {
+                let t = std::time::Instant::now();
+                let r = run_segregation(&other, s, progress)?;
+                record(&other, "segregation", &seg_print, &r, t)?;
+                Ok((r, true))
+            }
+        });
+        let availability = match avail_done {
+            Some(done) => Ok((done, false)),
+            None => {
+                let t = std::time::Instant::now();
+                run_availability(conn, progress).and_then(|r| {
+                    record(conn, "availability", &avail_print, &r, t)?;
+                    Ok((r, true))
+                })
+            }
+        };
         let segregation = seg
             .join()
             .unwrap_or_else(|_| Err(Error::Data("the segregation run failed".into())));
         (availability, segregation)
     });
-    let (availability, segregation) = (availability?, segregation?);
+    let ((availability, a_new), (segregation, s_new)) = (availability?, segregation?);
+    let computed = [("availability", a_new), ("segregation", s_new)]
+        .into_iter()
+        .filter_map(|(part, new)| new.then_some(part))
+        .collect();
     Ok(AnalyzeReport {
         availability,
         segregation,
+        computed,
         elapsed_ms: started.elapsed().as_millis() as u64,
     })
 }
+
+/// What a part's results depend on: each input's row count and batch ids, the options and the
+/// version of this crate.
+fn fingerprint(conn: &Connection, inputs: &[&str], options: &str) -> Result<String> {
+    let parts: Vec<String> = inputs
+        .iter()
+        .map(|t| {
+            format!(
+                "SELECT '{t}:' || count(*) || ':' || coalesce(max(_batch_id), 0) || ':' || coalesce(sum(_batch_id), 0) FROM {t}"
+            )
+        })
+        .collect();
+    let sql = format!(
+        "SELECT string_agg(x, ' ') FROM ({}) t(x)",
+        parts.join(" UNION ALL ")
+    );
+    let data: String = conn.query_row(&sql, [], |r| r.get(0))?;
+    Ok(format!(
+        "{data} | {options} | analytics {}",
+        env!("CARGO_PKG_VERSION")
+    ))
+}
+
+/// The summary of a part's last run if it was computed from the same fingerprint and its
+/// result table is still there.
+fn last_run<T: serde::de::DeserializeOwned>(
+    conn: &Connection,
+    part: &str,
+    fingerprint: &str,
+    result: &str,
+) -> Result<Option<T>> {
+    let exists: i64 = conn.query_row(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?",
+        [result],
+        |r| r.get(0),
+    )?;
+    if exists == 0 {
+        return Ok(None);
+    }
+    let mut stmt =
+        conn.prepare("SELECT summary FROM analysis_runs WHERE part = ? AND fingerprint = ?")?;
+    let mut rows = stmt.query(duckdb::params![part, fingerprint])?;
+    Ok(match rows.next()? {
+        Some(row) => serde_json::from_str(&row.get::<_, String>(0)?).ok(),
+        None => None,
+    })
+}
+
+fn record<T: Serialize>(
+    conn: &Connection,
+    part: &str,
+    fingerprint: &str,
+    summary: &T,
+    started: std::time::Instant,
+) -> Result<()> {
+    // The fingerprint is taken before the run, so a load during it leads to another run.
+    let summary = serde_json::to_string(summary).map_err(|e| Error::Data(e.to_string()))?;
+    conn.execute(
+        "INSERT OR REPLACE INTO analysis_runs VALUES (?, ?, ?, now(), ?)",
+        duckdb::params![
+            part,
+            fingerprint,
+            summary,
+            started.elapsed().as_millis() as i64
+        ],
+    )?;
+    Ok(())
+}
+
+/// District index `d` (0-based, in code order) as a CTE `di` to join to a dataset.
+pub(crate) const DISTRICT_INDEX: &str = "WITH di AS (SELECT district_code, (row_number() OVER (ORDER BY district_code) - 1)::BIGINT AS d FROM districts)";
 
 /// Runs `f` in one transaction: committed if it succeeds, rolled back otherwise.
 pub(crate) fn in_transaction(

@@ -7,14 +7,37 @@
 
 use ingest::rng::SplitMix64;
 
-/// Σ of `f` over the index range `0..len` (one place to change how the kernels sum).
-fn range_sum(len: usize, f: impl Fn(std::ops::Range<usize>) -> f64) -> f64 {
-    f(0..len)
+/// Σ f(i) for i in 0..len, on four accumulators: the additions overlap instead of each
+/// waiting for the one before, a quarter of the latency of one running sum.
+fn sum_of(len: usize, f: impl Fn(usize) -> f64) -> f64 {
+    let mut acc = [0.0; 4];
+    let whole = len / 4 * 4;
+    for i in (0..whole).step_by(4) {
+        acc[0] += f(i);
+        acc[1] += f(i + 1);
+        acc[2] += f(i + 2);
+        acc[3] += f(i + 3);
+    }
+    for i in whole..len {
+        acc[0] += f(i);
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3])
+}
+
+/// Σ of a slice.
+fn total(v: &[f64]) -> f64 {
+    sum_of(v.len(), |i| v[i])
 }
 
 /// Σx and Σt.
 fn sums(x: &[f64], t: &[f64]) -> (f64, f64) {
-    (x.iter().sum(), t.iter().sum())
+    (total(x), total(t))
+}
+
+/// A whole, non-negative count. Conversions to and from i64 are one instruction each, where
+/// `fract` calls into libm on baseline x86-64 (and u64 conversions take several).
+fn is_count(v: f64) -> bool {
+    (0.0..9.0e15).contains(&v) && (v as i64) as f64 == v
 }
 
 /// The group share of a district, 0 where it has nobody.
@@ -27,13 +50,8 @@ pub fn dissimilarity(x: &[f64], t: &[f64]) -> f64 {
     let (big_x, big_t) = sums(x, t);
     let p = big_x / big_t;
     // t_i |p_i − P| = |x_i − P t_i|, and 0 where t_i = 0.
-    let num = range_sum(x.len(), |r| {
-        x[r.clone()]
-            .iter()
-            .zip(&t[r])
-            .map(|(&xi, &ti)| (xi - p * ti).abs())
-            .sum()
-    });
+    let t = &t[..x.len()];
+    let num = sum_of(x.len(), |i| (x[i] - p * t[i]).abs());
     num / (2.0 * big_t * p * (1.0 - p))
 }
 
@@ -72,54 +90,55 @@ fn binary_entropy(p: f64) -> f64 {
 pub fn entropy(x: &[f64], t: &[f64]) -> f64 {
     let (big_x, big_t) = sums(x, t);
     let e = binary_entropy(big_x / big_t);
-    let whole_x = x.iter().all(|v| v.fract() == 0.0 && *v >= 0.0);
-    let num: f64 = match LnTable::for_counts(t, x.len()).filter(|_| whole_x) {
-        // Whole persons: E_i = ln t − [x ln x + (t − x) ln(t − x)] / t, ln from a table.
-        Some(ln) => range_sum(x.len(), |r| {
-            x[r.clone()]
-                .iter()
-                .zip(&t[r])
-                .filter(|(_, ti)| **ti > 0.0)
-                .map(|(&xi, &ti)| {
-                    let (xi, ti) = (xi as usize, ti as usize);
-                    let ei = ln.get(ti) - (ln.x_ln_x(xi) + ln.x_ln_x(ti - xi)) / ti as f64;
-                    ti as f64 * (e - ei)
-                })
-                .sum()
-        }),
-        None => range_sum(x.len(), |r| {
-            x[r.clone()]
-                .iter()
-                .zip(&t[r])
-                .map(|(&xi, &ti)| ti * (e - binary_entropy(share(xi, ti))))
-                .sum()
-        }),
+    let num: f64 = match XLnXTable::for_counts(x, t) {
+        // Whole persons: t_i E_i = t ln t − x ln x − (t − x) ln(t − x), so the numerator is
+        // E T − Σ [t ln t − x ln x − (t − x) ln(t − x)], from a table of k ln k: no logarithm
+        // and no division per district.
+        Some(l) => {
+            let lost = sum_of(x.len(), |i| {
+                // Checked whole and non-negative, so the i64 conversion is exact.
+                let (xi, ti) = (x[i] as i64 as usize, t[i] as i64 as usize);
+                l.get(ti) - l.get(xi) - l.get(ti - xi)
+            });
+            e * big_t - lost
+        }
+        None => sum_of(x.len(), |i| t[i] * (e - binary_entropy(share(x[i], t[i])))),
     };
     num / (e * big_t)
 }
 
-/// ln k for k = 0..=max, when every count is a whole number no larger than a few times the
-/// number of districts (so the table costs less than the logarithms it saves).
-struct LnTable(Vec<f64>);
+/// k ln k for k = 0..=max (0 ln 0 = 0), when every count is a whole number with x ≤ t and no
+/// total is larger than a few times the number of districts (so the table costs less than the
+/// logarithms it saves).
+struct XLnXTable(Vec<f64>);
 
-impl LnTable {
-    fn for_counts(t: &[f64], n: usize) -> Option<LnTable> {
-        let max = t.iter().copied().fold(0.0, f64::max);
-        let whole = t.iter().all(|v| v.fract() == 0.0 && *v >= 0.0);
-        (whole && max <= (8 * n).max(64) as f64 && max < 1e7).then(|| {
-            LnTable(
+impl XLnXTable {
+    fn for_counts(x: &[f64], t: &[f64]) -> Option<XLnXTable> {
+        let mut max = 0.0;
+        for (&xi, &ti) in x.iter().zip(t) {
+            if !(is_count(xi) && is_count(ti) && xi <= ti) {
+                return None;
+            }
+            if ti > max {
+                max = ti;
+            }
+        }
+        (max <= (8 * t.len()).max(64) as f64 && max < 1e7).then(|| {
+            XLnXTable(
                 (0..=max as usize)
-                    .map(|k| if k == 0 { 0.0 } else { (k as f64).ln() })
+                    .map(|k| {
+                        if k == 0 {
+                            0.0
+                        } else {
+                            k as f64 * (k as f64).ln()
+                        }
+                    })
                     .collect(),
             )
         })
     }
     fn get(&self, k: usize) -> f64 {
         self.0[k]
-    }
-    /// k ln k, with 0 ln 0 = 0.
-    fn x_ln_x(&self, k: usize) -> f64 {
-        k as f64 * self.0[k]
     }
 }
 
@@ -170,13 +189,14 @@ pub fn location_quotients(x: &[f64], t: &[f64]) -> Vec<Option<f64>> {
 
 /// Districts' totals over all groups, and the groups' shares of the whole population.
 fn multi_totals(groups: &[&[f64]]) -> (Vec<f64>, f64, Vec<f64>) {
-    let n = groups.first().map_or(0, |g| g.len());
-    let t: Vec<f64> = (0..n).map(|i| groups.iter().map(|g| g[i]).sum()).collect();
-    let big_t: f64 = t.iter().sum();
-    let shares = groups
-        .iter()
-        .map(|g| g.iter().sum::<f64>() / big_t)
-        .collect();
+    let mut t: Vec<f64> = groups.first().map(|g| g.to_vec()).unwrap_or_default();
+    for g in groups.iter().skip(1) {
+        for (ti, x) in t.iter_mut().zip(g.iter()) {
+            *ti += x;
+        }
+    }
+    let big_t = total(&t);
+    let shares = groups.iter().map(|g| total(g) / big_t).collect();
     (t, big_t, shares)
 }
 
@@ -185,19 +205,14 @@ pub fn multi_dissimilarity(groups: &[&[f64]]) -> f64 {
     let (t, big_t, pk) = multi_totals(groups);
     let interaction: f64 = pk.iter().map(|p| p * (1.0 - p)).sum();
     // t_i |p_ik − P_k| = |x_ik − P_k t_i|.
-    let num = range_sum(t.len(), |r| {
-        groups
-            .iter()
-            .zip(&pk)
-            .map(|(g, &p)| {
-                g[r.clone()]
-                    .iter()
-                    .zip(&t[r.clone()])
-                    .map(|(&x, &ti)| (x - p * ti).abs())
-                    .sum::<f64>()
-            })
-            .sum()
-    });
+    let num: f64 = groups
+        .iter()
+        .zip(&pk)
+        .map(|(g, &p)| {
+            let g = &g[..t.len()];
+            sum_of(t.len(), |i| (g[i] - p * t[i]).abs())
+        })
+        .sum();
     num / (2.0 * big_t * interaction)
 }
 
@@ -426,12 +441,13 @@ pub fn dissimilarity_p_value(x: &[f64], t: &[f64], permutations: usize, seed: u6
     let observed = dissimilarity(x, t);
     let (big_x, big_t) = sums(x, t);
     let p = big_x / big_t;
+    let draws: Vec<Binomial> = t.iter().map(|&ti| Binomial::new(ti, p)).collect();
     let mut rng = Rng::new(seed);
     let mut sim_x = vec![0.0; x.len()];
     let mut at_least = 0;
     for _ in 0..permutations {
-        for (s, &ti) in sim_x.iter_mut().zip(t) {
-            *s = binomial(&mut rng, ti, p);
+        for (s, b) in sim_x.iter_mut().zip(&draws) {
+            *s = b.draw(&mut rng);
         }
         if dissimilarity(&sim_x, t) >= observed {
             at_least += 1;
@@ -440,49 +456,107 @@ pub fn dissimilarity_p_value(x: &[f64], t: &[f64], permutations: usize, seed: u6
     (at_least as f64 + 1.0) / (permutations as f64 + 1.0)
 }
 
-/// A binomial(n, p) draw: normal approximation when the variance exceeds 25, else inversion of
-/// the distribution function from 0 upwards (on the rarer outcome, so it takes O(mean) steps).
-fn binomial(rng: &mut Rng, n: f64, p: f64) -> f64 {
-    if n <= 0.0 || p <= 0.0 {
-        return 0.0;
-    }
-    if p >= 1.0 {
-        return n;
-    }
-    let var = n * p * (1.0 - p);
-    if var > 25.0 {
-        return (n * p + var.sqrt() * rng.normal()).round().clamp(0.0, n);
-    }
-    let (q, flip) = if p > 0.5 { (1.0 - p, true) } else { (p, false) };
-    let ratio = q / (1.0 - q);
-    let mut pmf = (n * (-q).ln_1p()).exp();
-    let mut cdf = pmf;
-    let u = rng.unit();
-    let mut k = 0.0;
-    while u > cdf && k < n {
-        pmf *= (n - k) / (k + 1.0) * ratio;
-        cdf += pmf;
-        k += 1.0;
-        if pmf < 1e-300 {
-            break;
-        }
-    }
-    if flip { n - k } else { k }
+/// Binomial(n, p) draws for a fixed n and p, with the constants of each draw worked out once:
+/// a normal approximation when the variance exceeds 25, else inversion of the distribution
+/// function from 0 upwards on the rarer outcome (O(mean) steps).
+#[derive(Debug, Clone, Copy)]
+enum Binomial {
+    Constant(f64),
+    Normal {
+        n: f64,
+        mean: f64,
+        sd: f64,
+    },
+    Inversion {
+        n: f64,
+        pmf0: f64,
+        ratio: f64,
+        flip: bool,
+    },
 }
 
-/// Counts redrawn around the observed shares (binomial(t_i, p_i)), for bootstrap intervals.
-pub fn resample(x: &[f64], t: &[f64], seed: u64) -> Vec<f64> {
-    let mut rng = Rng::new(seed);
-    x.iter()
-        .zip(t)
-        .map(|(&xi, &ti)| {
-            if ti > 0.0 {
-                binomial(&mut rng, ti, xi / ti)
-            } else {
-                0.0
+impl Binomial {
+    fn new(n: f64, p: f64) -> Binomial {
+        if n <= 0.0 || p <= 0.0 {
+            return Binomial::Constant(0.0);
+        }
+        if p >= 1.0 {
+            return Binomial::Constant(n);
+        }
+        let var = n * p * (1.0 - p);
+        if var > 25.0 {
+            return Binomial::Normal {
+                n,
+                mean: n * p,
+                sd: var.sqrt(),
+            };
+        }
+        let (q, flip) = if p > 0.5 { (1.0 - p, true) } else { (p, false) };
+        Binomial::Inversion {
+            n,
+            pmf0: (n * (-q).ln_1p()).exp(),
+            ratio: q / (1.0 - q),
+            flip,
+        }
+    }
+
+    fn draw(&self, rng: &mut Rng) -> f64 {
+        match *self {
+            Binomial::Constant(v) => v,
+            // Rounded to the nearest whole count within [0, n] (non-negative, so +0.5 and
+            // truncation round as `f64::round` does).
+            Binomial::Normal { n, mean, sd } => {
+                ((mean + sd * rng.normal()).clamp(0.0, n) + 0.5) as u64 as f64
             }
-        })
-        .collect()
+            Binomial::Inversion {
+                n,
+                pmf0,
+                ratio,
+                flip,
+            } => {
+                let (mut pmf, mut k) = (pmf0, 0.0);
+                let mut cdf = pmf;
+                let u = rng.unit();
+                while u > cdf && k < n {
+                    pmf *= (n - k) / (k + 1.0) * ratio;
+                    cdf += pmf;
+                    k += 1.0;
+                    if pmf < 1e-300 {
+                        break;
+                    }
+                }
+                if flip { n - k } else { k }
+            }
+        }
+    }
+}
+
+/// Counts redrawn around observed shares (binomial(t_i, x_i / t_i)), for bootstrap intervals.
+pub struct Resampler {
+    draws: Vec<Binomial>,
+}
+
+impl Resampler {
+    pub fn new(x: &[f64], t: &[f64]) -> Resampler {
+        let draws = x
+            .iter()
+            .zip(t)
+            .map(|(&xi, &ti)| {
+                if ti > 0.0 {
+                    Binomial::new(ti, xi / ti)
+                } else {
+                    Binomial::Constant(0.0)
+                }
+            })
+            .collect();
+        Resampler { draws }
+    }
+
+    /// One redrawn set of counts, reproducible from the seed.
+    pub fn draw(&self, seed: u64) -> Vec<f64> {
+        let mut rng = Rng::new(seed);
+        self.draws.iter().map(|b| b.draw(&mut rng)).collect()
+    }
 }
 
 #[cfg(test)]
@@ -499,7 +573,8 @@ mod tests {
             (5000.0, 0.3),
             (1.0, 0.5),
         ] {
-            let draws: Vec<f64> = (0..20_000).map(|_| binomial(&mut rng, n, p)).collect();
+            let b = Binomial::new(n, p);
+            let draws: Vec<f64> = (0..20_000).map(|_| b.draw(&mut rng)).collect();
             let mean = draws.iter().sum::<f64>() / draws.len() as f64;
             let var = draws.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / draws.len() as f64;
             let (m, v) = (n * p, n * p * (1.0 - p));
@@ -524,7 +599,7 @@ mod tests {
         let mut rng = Rng::new(3);
         let t: Vec<f64> = (0..400).map(|_| (rng.unit() * 900.0).floor()).collect();
         let x: Vec<f64> = t.iter().map(|ti| (ti * rng.unit()).floor()).collect();
-        assert!(LnTable::for_counts(&t, t.len()).is_some());
+        assert!(XLnXTable::for_counts(&x, &t).is_some());
         let (big_x, big_t) = sums(&x, &t);
         let e = binary_entropy(big_x / big_t);
         let direct = x
@@ -536,6 +611,6 @@ mod tests {
         assert!((entropy(&x, &t) - direct).abs() <= 1e-12 * direct);
         // Fractional counts take the direct path.
         let half: Vec<f64> = t.iter().map(|v| v + 0.5).collect();
-        assert!(LnTable::for_counts(&half, half.len()).is_none());
+        assert!(XLnXTable::for_counts(&x, &half).is_none());
     }
 }

@@ -5,11 +5,11 @@
 use std::collections::HashMap;
 
 use duckdb::{Connection, params};
-use polars::prelude::*;
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::segregation::{self as seg, Contiguity};
-use crate::{Error, Result, frame};
+use crate::{DISTRICT_INDEX, Error, Result, frame};
 use ingest::validate::days_from_civil;
 
 /// Choices of a segregation run.
@@ -37,7 +37,7 @@ impl Default for SegregationOptions {
 }
 
 /// What a run computed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct SegregationSummary {
     pub periods: usize,
     pub groups: Vec<String>,
@@ -50,7 +50,6 @@ pub const PLACED: &str = "placed_persons";
 
 struct Grid {
     codes: Vec<String>,
-    index: HashMap<String, usize>,
 }
 
 impl Grid {
@@ -62,12 +61,7 @@ impl Grid {
             .collect::<Result<_, _>>()?;
         let rings: Vec<Vec<Vec<(f64, f64)>>> = rows.iter().map(|(_, g)| rings_of(g)).collect();
         let codes: Vec<String> = rows.into_iter().map(|(c, _)| c).collect();
-        let index = codes
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.clone(), i))
-            .collect();
-        Ok((Grid { codes, index }, Contiguity::queen(&rings)))
+        Ok((Grid { codes }, Contiguity::queen(&rings)))
     }
 }
 
@@ -110,89 +104,117 @@ struct Counts {
     groups: HashMap<(String, String), Vec<f64>>,
 }
 
+/// Distinct values of a text column, in order, and SQL that numbers them from 0 as `name`.
+fn numbered(
+    conn: &Connection,
+    table: &str,
+    column: &str,
+    name: &str,
+) -> Result<(Vec<String>, String)> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT DISTINCT \"{column}\" FROM {table} ORDER BY 1"
+    ))?;
+    let values: Vec<String> = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let sql = format!(
+        "(SELECT \"{column}\", (row_number() OVER (ORDER BY \"{column}\") - 1)::BIGINT AS {name}
+          FROM (SELECT DISTINCT \"{column}\" FROM {table}))"
+    );
+    Ok((values, sql))
+}
+
 fn counts(conn: &Connection, grid: &Grid) -> Result<Counts> {
+    // Periods, groups and districts travel as numbers; the texts are looked up once.
+    let (periods, period_ids) = numbered(conn, "population", "period", "p")?;
+    let (groups, group_ids) = numbered(conn, "population", "group", "g")?;
     let pop = frame::query(
         conn,
-        r#"SELECT district_code, period, "group", persons FROM population"#,
+        &format!(
+            r#"{DISTRICT_INDEX}
+            SELECT di.d, pi.p, gi.g, persons FROM population
+            JOIN di USING (district_code) JOIN {period_ids} pi USING (period) JOIN {group_ids} gi USING ("group")"#
+        ),
     )?;
-    // Sum in case a period holds the same group twice under different spellings upstream.
-    let agg = pop
-        .lazy()
-        .group_by([col("period"), col("group"), col("district_code")])
-        .agg([col("persons").sum().alias("persons")])
-        .collect()?;
-    let (periods, groups, districts, persons) = (
-        agg.column("period")?.str()?.clone(),
-        agg.column("group")?.str()?.clone(),
-        agg.column("district_code")?.str()?.clone(),
-        agg.column("persons")?.i64()?.clone(),
-    );
     let n = grid.codes.len();
+    let mut cells = vec![vec![vec![0.0; n]; groups.len()]; periods.len()];
+    let (d, p, g, v) = (
+        pop.column("d")?.i64()?,
+        pop.column("p")?.i64()?,
+        pop.column("g")?.i64()?,
+        pop.column("persons")?.i64()?,
+    );
+    // Summed, in case a period holds the same group twice under different spellings upstream.
+    for (((d, p), g), v) in d.iter().zip(p.iter()).zip(g.iter()).zip(v.iter()) {
+        if let (Some(d), Some(p), Some(g), Some(v)) = (d, p, g, v) {
+            cells[p as usize][g as usize][d as usize] += v as f64;
+        }
+    }
     let mut totals: HashMap<String, Vec<f64>> = HashMap::new();
     let mut by_group: HashMap<(String, String), Vec<f64>> = HashMap::new();
-    for i in 0..agg.height() {
-        let (Some(p), Some(g), Some(d), Some(v)) = (
-            periods.get(i),
-            groups.get(i),
-            districts.get(i),
-            persons.get(i),
-        ) else {
-            continue;
-        };
-        let Some(&di) = grid.index.get(d) else {
-            continue;
-        };
-        let slot = if g == "total" {
-            totals.entry(p.to_string()).or_insert_with(|| vec![0.0; n])
-        } else {
-            by_group
-                .entry((p.to_string(), g.to_string()))
-                .or_insert_with(|| vec![0.0; n])
-        };
-        slot[di] += v as f64;
-    }
-    // Persons in placements active at the end of each period, by district.
-    let placements = frame::query(
-        conn,
-        "SELECT district_code, household_size, start_date - DATE '1970-01-01' AS start_day,
-                end_date - DATE '1970-01-01' AS end_day
-         FROM placements WHERE start_date IS NOT NULL AND district_code IS NOT NULL",
-    )?;
-    for period in totals.keys().cloned().collect::<Vec<_>>() {
-        let Some(end) = period_end(&period) else {
-            continue;
-        };
-        let active = placements
-            .clone()
-            .lazy()
-            .filter(
-                col("start_day").lt_eq(lit(end as i64)).and(
-                    col("end_day")
-                        .is_null()
-                        .or(col("end_day").gt(lit(end as i64))),
-                ),
-            )
-            .group_by([col("district_code")])
-            .agg([col("household_size").sum().alias("persons")])
-            .collect()?;
-        let mut x = vec![0.0; n];
-        let (codes, persons) = (
-            active.column("district_code")?.str()?,
-            active.column("persons")?.i64()?,
-        );
-        for (c, v) in codes.iter().zip(persons.iter()) {
-            if let (Some(c), Some(v)) = (c, v)
-                && let Some(&di) = grid.index.get(c)
-            {
-                x[di] += v as f64;
+    for (period, row) in periods.iter().zip(cells) {
+        for (group, x) in groups.iter().zip(row) {
+            if group == "total" {
+                totals.insert(period.clone(), x);
+            } else {
+                by_group.insert((period.clone(), group.clone()), x);
             }
         }
-        by_group.insert((period, PLACED.to_string()), x);
+    }
+    // Persons in placements active at the end of each period, by district: a placement counts
+    // in every period that ends on or after its start and before its end.
+    let placements = frame::query(
+        conn,
+        &format!(
+            "{DISTRICT_INDEX}
+             SELECT di.d, household_size::DOUBLE AS persons, (start_date - DATE '1970-01-01')::BIGINT AS start_day,
+                    (end_date - DATE '1970-01-01')::BIGINT AS end_day
+             FROM placements JOIN di USING (district_code) WHERE start_date IS NOT NULL"
+        ),
+    )?;
+    let mut ends: Vec<(i64, &String)> = totals
+        .keys()
+        .filter_map(|p| Some((i64::from(period_end(p)?), p)))
+        .collect();
+    ends.sort();
+    let first_ending_from = |day: i64| ends.partition_point(|(e, _)| *e < day);
+    let mut delta = vec![vec![0.0; n]; ends.len() + 1];
+    let (d, persons, start, end) = (
+        placements.column("d")?.i64()?,
+        placements.column("persons")?.f64()?,
+        placements.column("start_day")?.i64()?,
+        placements.column("end_day")?.i64()?,
+    );
+    for i in 0..placements.height() {
+        let (Some(d), Some(size), Some(start)) = (d.get(i), persons.get(i), start.get(i)) else {
+            continue;
+        };
+        let from = first_ending_from(start);
+        let to = end.get(i).map_or(ends.len(), first_ending_from);
+        if from < to {
+            delta[from][d as usize] += size;
+            delta[to][d as usize] -= size;
+        }
+    }
+    let mut running = vec![0.0; n];
+    for ((_, period), step) in ends.iter().zip(delta) {
+        for (r, s) in running.iter_mut().zip(step) {
+            *r += s;
+        }
+        by_group.insert(((*period).clone(), PLACED.to_string()), running.clone());
     }
     Ok(Counts {
         totals,
         groups: by_group,
     })
+}
+
+/// Each district's share of the group (0 where the district is empty).
+fn shares(x: &[f64], t: &[f64]) -> Vec<f64> {
+    x.iter()
+        .zip(t)
+        .map(|(a, b)| if *b > 0.0 { a / b } else { 0.0 })
+        .collect()
 }
 
 struct IndexRow {
@@ -204,29 +226,55 @@ struct IndexRow {
 }
 
 /// Computes every index for every period and group and replaces the result tables.
-pub fn run_segregation(conn: &Connection, opts: &SegregationOptions) -> Result<SegregationSummary> {
+pub fn run_segregation(
+    conn: &Connection,
+    opts: &SegregationOptions,
+    progress: &dyn crate::Progress,
+) -> Result<SegregationSummary> {
     let t0 = std::time::Instant::now();
     let (grid, w) = Grid::load(conn)?;
     tracing::debug!(
         ms = t0.elapsed().as_millis() as u64,
         "segregation: districts and contiguity"
     );
+    progress.step("district contiguity");
     let counts = counts(conn, &grid)?;
     tracing::debug!(ms = t0.elapsed().as_millis() as u64, "segregation: counts");
+    progress.step("population counts");
     let mut periods: Vec<String> = counts.totals.keys().cloned().collect();
     periods.sort();
     let latest = periods.last().cloned();
     let mut groups: Vec<String> = counts.groups.keys().map(|(_, g)| g.clone()).collect();
     groups.sort();
     groups.dedup();
+    // The permutation tests of the latest period, one group per worker.
+    let tests: HashMap<&String, (f64, f64)> = match &latest {
+        Some(period) if opts.permutations > 0 => groups
+            .par_iter()
+            .filter_map(|group| {
+                let t = counts.totals.get(period)?;
+                let x = counts.groups.get(&(period.clone(), group.clone()))?;
+                let share = shares(x, t);
+                Some((
+                    group,
+                    (
+                        seg::dissimilarity_p_value(x, t, opts.permutations, opts.seed),
+                        seg::morans_i_p_value(&share, &w, opts.permutations, opts.seed),
+                    ),
+                ))
+            })
+            .collect(),
+        _ => HashMap::new(),
+    };
     let mut rows: Vec<IndexRow> = Vec::new();
-    let mut lqs: Vec<(String, String, usize, Option<f64>)> = Vec::new();
+    let mut lqs: Vec<PeriodLqs> = Vec::new();
     for period in &periods {
         let t = &counts.totals[period];
         if t.iter().sum::<f64>() <= 0.0 {
             continue;
         }
         let test = opts.permutations > 0 && Some(period) == latest.as_ref();
+        let mut period_lqs = HashMap::new();
         for group in &groups {
             let Some(x) = counts.groups.get(&(period.clone(), group.clone())) else {
                 continue;
@@ -236,21 +284,13 @@ pub fn run_segregation(conn: &Connection, opts: &SegregationOptions) -> Result<S
                 continue;
             }
             let p = |v: f64, pv: Option<f64>| (v, pv);
-            let share: Vec<f64> = x
-                .iter()
-                .zip(t)
-                .map(|(a, b)| if *b > 0.0 { a / b } else { 0.0 })
-                .collect();
+            let share = shares(x, t);
+            let test = test.then(|| tests.get(group)).flatten();
             let moran = seg::morans_i(&share, &w);
             let values = [
                 (
                     "dissimilarity",
-                    p(
-                        seg::dissimilarity(x, t),
-                        test.then(|| {
-                            seg::dissimilarity_p_value(x, t, opts.permutations, opts.seed)
-                        }),
-                    ),
+                    p(seg::dissimilarity(x, t), test.map(|t| t.0)),
                 ),
                 ("gini", p(seg::gini(x, t), None)),
                 ("entropy", p(seg::entropy(x, t), None)),
@@ -261,15 +301,7 @@ pub fn run_segregation(conn: &Connection, opts: &SegregationOptions) -> Result<S
                     "spatial_dissimilarity",
                     p(seg::spatial_dissimilarity(x, t, &w), None),
                 ),
-                (
-                    "morans_i",
-                    p(
-                        moran.i,
-                        test.then(|| {
-                            seg::morans_i_p_value(&share, &w, opts.permutations, opts.seed)
-                        }),
-                    ),
-                ),
+                ("morans_i", p(moran.i, test.map(|t| t.1))),
             ];
             // Spatial indices need contiguity; districts without boundaries have none.
             let spatial = ["spatial_dissimilarity", "morans_i"];
@@ -285,10 +317,9 @@ pub fn run_segregation(conn: &Connection, opts: &SegregationOptions) -> Result<S
                     p_value,
                 });
             }
-            for (i, lq) in seg::location_quotients(x, t).into_iter().enumerate() {
-                lqs.push((period.clone(), group.clone(), i, lq));
-            }
+            period_lqs.insert(group.clone(), seg::location_quotients(x, t));
         }
+        lqs.push((period.clone(), period_lqs));
         let parts: Vec<&[f64]> = opts
             .partition
             .iter()
@@ -317,10 +348,13 @@ pub fn run_segregation(conn: &Connection, opts: &SegregationOptions) -> Result<S
         }
     }
     tracing::debug!(ms = t0.elapsed().as_millis() as u64, "segregation: indices");
+    progress.step("segregation indices");
     let changes = changes(&counts, &periods, &groups, opts);
     tracing::debug!(ms = t0.elapsed().as_millis() as u64, "segregation: changes");
-    write(conn, &rows, &lqs, &grid, &changes)?;
+    progress.step("changes over the year");
+    write(conn, &rows, &lqs, &groups, &grid, &changes)?;
     tracing::debug!(ms = t0.elapsed().as_millis() as u64, "segregation: written");
+    progress.step("segregation written");
     Ok(SegregationSummary {
         periods: periods.len(),
         groups,
@@ -360,7 +394,7 @@ fn changes(
     // A 95% interval needs far fewer draws than a p-value of 0.001 does.
     let draws = opts.permutations.clamp(1, 199);
     groups
-        .iter()
+        .par_iter()
         .filter_map(|g| {
             let (xa, ta) = (
                 counts.groups.get(&(from.clone(), g.clone()))?,
@@ -373,11 +407,12 @@ fn changes(
             if xa.iter().sum::<f64>() <= 0.0 || xb.iter().sum::<f64>() <= 0.0 {
                 return None;
             }
+            let (ra, rb) = (seg::Resampler::new(xa, ta), seg::Resampler::new(xb, tb));
             let mut diffs: Vec<f64> = (0..draws)
                 .map(|k| {
                     let seed = opts.seed ^ (k as u64).wrapping_mul(0x9E37_79B9);
-                    seg::dissimilarity(&seg::resample(xb, tb, seed), tb)
-                        - seg::dissimilarity(&seg::resample(xa, ta, seed ^ 1), ta)
+                    seg::dissimilarity(&rb.draw(seed), tb)
+                        - seg::dissimilarity(&ra.draw(seed ^ 1), ta)
                 })
                 .collect();
             diffs.sort_by(f64::total_cmp);
@@ -395,22 +430,33 @@ fn changes(
         .collect()
 }
 
+/// The location quotients of one period: per group, one value per district (in code order).
+type PeriodLqs = (String, HashMap<String, Vec<Option<f64>>>);
+
 fn write(
     conn: &Connection,
     rows: &[IndexRow],
-    lqs: &[(String, String, usize, Option<f64>)],
+    lqs: &[PeriodLqs],
+    groups: &[String],
     grid: &Grid,
     changes: &[Change],
 ) -> Result<()> {
-    let setup = "DELETE FROM segregation_indices; DELETE FROM location_quotients; DELETE FROM segregation_changes;";
-    crate::in_transaction(conn, setup, || {
+    // One row per period and district, one column per group: a fifth of the rows of the long
+    // form, and the table the map reads one column of.
+    let columns: String = groups.iter().map(|g| format!(", \"{g}\" DOUBLE")).collect();
+    let setup = format!(
+        "DELETE FROM segregation_indices; DELETE FROM segregation_changes;
+         DROP TABLE IF EXISTS location_quotients;
+         CREATE TABLE location_quotients (period VARCHAR NOT NULL, district_code VARCHAR NOT NULL{columns});"
+    );
+    crate::in_transaction(conn, &setup, || {
         let mut app = conn.appender("segregation_indices")?;
         for r in rows {
             app.append_row(params![r.period, r.group, r.index, r.value, r.p_value])?;
         }
         app.flush()?;
         let mut app = conn.appender("location_quotients")?;
-        app.append_record_batch(lq_batch(lqs, grid)?)?;
+        app.append_record_batch(lq_batch(lqs, groups, grid)?)?;
         app.flush()?;
         let mut app = conn.appender("segregation_changes")?;
         for c in changes {
@@ -432,33 +478,44 @@ fn write(
     })
 }
 
-/// The location quotients as one Arrow batch (millions of rows at scale).
+/// The location quotients as one Arrow batch (hundreds of thousands of rows at scale).
 fn lq_batch(
-    lqs: &[(String, String, usize, Option<f64>)],
+    lqs: &[PeriodLqs],
+    groups: &[String],
     grid: &Grid,
 ) -> Result<duckdb::arrow::record_batch::RecordBatch> {
     use duckdb::arrow::array::{ArrayRef, Float64Array, StringArray};
     use duckdb::arrow::datatypes::{DataType as A, Field, Schema};
     use std::sync::Arc;
-    let schema = Schema::new(vec![
+    let n = grid.codes.len();
+    let mut fields = vec![
         Field::new("period", A::Utf8, false),
-        Field::new("group", A::Utf8, false),
         Field::new("district_code", A::Utf8, false),
-        Field::new("lq", A::Float64, true),
-    ]);
-    let arrays: Vec<ArrayRef> = vec![
-        Arc::new(StringArray::from_iter_values(
-            lqs.iter().map(|l| l.0.as_str()),
-        )),
-        Arc::new(StringArray::from_iter_values(
-            lqs.iter().map(|l| l.1.as_str()),
-        )),
-        Arc::new(StringArray::from_iter_values(
-            lqs.iter().map(|l| grid.codes[l.2].as_str()),
-        )),
-        Arc::new(lqs.iter().map(|l| l.3).collect::<Float64Array>()),
     ];
-    duckdb::arrow::record_batch::RecordBatch::try_new(Arc::new(schema), arrays)
+    fields.extend(groups.iter().map(|g| Field::new(g, A::Float64, true)));
+    let periods: Vec<&str> = lqs
+        .iter()
+        .flat_map(|(p, _)| std::iter::repeat_n(p.as_str(), n))
+        .collect();
+    let codes: Vec<&str> = lqs
+        .iter()
+        .flat_map(|_| grid.codes.iter().map(String::as_str))
+        .collect();
+    let mut arrays: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from(periods)),
+        Arc::new(StringArray::from(codes)),
+    ];
+    for g in groups {
+        let values: Float64Array = lqs
+            .iter()
+            .flat_map(|(_, by_group)| match by_group.get(g) {
+                Some(v) => v.clone(),
+                None => vec![None; n],
+            })
+            .collect();
+        arrays.push(Arc::new(values));
+    }
+    duckdb::arrow::record_batch::RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
         .map_err(|e| Error::Data(e.to_string()))
 }
 

@@ -5,10 +5,11 @@ use std::path::PathBuf;
 /// Everything that can go wrong while reading, validating or loading a file.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("cannot read {path}: {source}")]
+    /// The reason is part of the message (not a `source`), so it is printed once.
+    #[error("cannot read {path}: {reason}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        reason: std::io::Error,
     },
     #[error("unknown dataset '{name}'; the datasets are: {known}")]
     UnknownDataset { name: String, known: String },
@@ -36,7 +37,7 @@ impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            reason: source,
         }
     }
 }

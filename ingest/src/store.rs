@@ -21,6 +21,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "indicator tables",
         include_str!("../migrations/0002_indicators.sql"),
     ),
+    (
+        3,
+        "location quotients by period and district; analysis runs",
+        include_str!("../migrations/0003_analysis_runs.sql"),
+    ),
 ];
 
 /// The default database file, relative to the working directory.
