@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use duckdb::Connection;
-use duckdb::arrow::array::{ArrayRef, Float64Array, StringArray};
+use duckdb::arrow::array::{Array, ArrayRef, Float64Array, StringArray};
 use duckdb::arrow::buffer::NullBuffer;
 use duckdb::arrow::datatypes::{DataType as ArrowType, Field, Schema};
 use duckdb::arrow::record_batch::RecordBatch;
@@ -241,9 +241,12 @@ fn only(cond: Expr, value: Expr) -> Expr {
 /// Median days to placement per (district, month), and for the municipality per month.
 type Medians = (HashMap<(usize, usize), f64>, HashMap<usize, f64>);
 
-/// Computes every registry indicator and replaces `indicators_monthly`.
+/// Computes every registry indicator and replaces `indicators_monthly` (every value, for the
+/// server's own analytics) and `indicators_published` (personal counts after suppression, with
+/// the withheld indicators of each row: what every output reads).
 pub fn run_availability(
     conn: &Connection,
+    min_count: u64,
     progress: &dyn crate::Progress,
 ) -> Result<AvailabilitySummary> {
     let t0 = std::time::Instant::now();
@@ -323,7 +326,7 @@ pub fn run_availability(
         step = "ratios",
         "availability"
     );
-    write(conn, &g, &codes, &municipality, months, &medians)?;
+    write(conn, &g, &codes, &municipality, months, &medians, min_count)?;
     tracing::debug!(
         ms = t0.elapsed().as_millis() as u64,
         step = "write",
@@ -599,6 +602,36 @@ fn ratios(g: &mut Grid) {
     }
 }
 
+/// A wide batch: the three key columns, one nullable DOUBLE per id (NaN is null), and the list
+/// of withheld indicators per row where given.
+fn wide_batch(
+    ids: &[&str],
+    keys: [&ArrayRef; 3],
+    values: Vec<Vec<f64>>,
+    withheld: Option<ArrayRef>,
+) -> Result<RecordBatch> {
+    let mut fields = vec![
+        Field::new("area_code", ArrowType::Utf8, false),
+        Field::new("level", ArrowType::Utf8, false),
+        Field::new("period", ArrowType::Utf8, false),
+    ];
+    fields.extend(
+        ids.iter()
+            .map(|id| Field::new(*id, ArrowType::Float64, true)),
+    );
+    let mut arrays: Vec<ArrayRef> = keys.iter().map(|a| Arc::clone(a)).collect();
+    arrays.extend(values.into_iter().map(|v| {
+        let valid: NullBuffer = v.iter().map(|x| !x.is_nan()).collect();
+        Arc::new(Float64Array::new(v.into(), Some(valid))) as ArrayRef
+    }));
+    if let Some(w) = withheld {
+        fields.push(Field::new("withheld", w.data_type().clone(), false));
+        arrays.push(w);
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
+        .map_err(|e| Error::Data(e.to_string()))
+}
+
 fn write(
     conn: &Connection,
     g: &Grid,
@@ -606,6 +639,7 @@ fn write(
     municipality: &str,
     mo: Months,
     medians: &Medians,
+    min_count: u64,
 ) -> Result<()> {
     let ids: Vec<&str> = INDICATORS
         .iter()
@@ -672,49 +706,77 @@ fn write(
             v
         })
         .collect();
-    let mut fields = vec![
-        Field::new("area_code", ArrowType::Utf8, false),
-        Field::new("level", ArrowType::Utf8, false),
-        Field::new("period", ArrowType::Utf8, false),
-    ];
-    fields.extend(
-        ids.iter()
-            .map(|id| Field::new(*id, ArrowType::Float64, true)),
-    );
-    let mut arrays: Vec<ArrayRef> = vec![
-        Arc::new(StringArray::from(area)),
-        Arc::new(StringArray::from(level)),
-        Arc::new(StringArray::from(period)),
-    ];
-    arrays.extend(values.into_iter().map(|v| {
-        let valid: NullBuffer = v.iter().map(|x| !x.is_nan()).collect();
-        Arc::new(Float64Array::new(v.into(), Some(valid))) as ArrayRef
-    }));
-    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
-        .map_err(|e| Error::Data(e.to_string()))?;
-    let columns = ids
+    // The one suppression step: what every output publishes.
+    let table = crate::privacy::Table {
+        districts: g.districts,
+        months: g.months,
+        columns: ids.iter().copied().zip(values.iter().cloned()).collect(),
+    };
+    let withheld = crate::privacy::suppress_table(&table, min_count);
+    let published_ids: Vec<&str> = INDICATORS.iter().map(|i| i.id).collect();
+    // The withheld indicators of each row, comma-separated ('' for none): a plain text column
+    // appends far faster than a list.
+    let flags: Vec<String> = (0..rows)
+        .map(|r| {
+            published_ids
+                .iter()
+                .filter(|id| withheld.get(*id).is_some_and(|w| w[r]))
+                .copied()
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect();
+    let published_values: Vec<Vec<f64>> = published_ids
         .iter()
-        .map(|id| format!("\"{id}\" DOUBLE"))
-        .collect::<Vec<_>>()
-        .join(", ");
+        .map(|id| {
+            let mut v = table.columns[id].clone();
+            if let Some(w) = withheld.get(id) {
+                for (x, hidden) in v.iter_mut().zip(w) {
+                    if *hidden {
+                        *x = f64::NAN;
+                    }
+                }
+            }
+            v
+        })
+        .collect();
+    let area: ArrayRef = Arc::new(StringArray::from(area));
+    let level: ArrayRef = Arc::new(StringArray::from(level));
+    let period: ArrayRef = Arc::new(StringArray::from(period));
+    let batch = wide_batch(&ids, [&area, &level, &period], values, None)?;
+    let published = wide_batch(
+        &published_ids,
+        [&area, &level, &period],
+        published_values,
+        Some(Arc::new(StringArray::from(flags))),
+    )?;
+    let columns =
+        |ids: &[&str]| -> String { ids.iter().map(|id| format!(", \"{id}\" DOUBLE")).collect() };
     let setup = format!(
         "DROP TABLE IF EXISTS indicators_monthly;
-         CREATE TABLE indicators_monthly (area_code VARCHAR NOT NULL, level VARCHAR NOT NULL, period VARCHAR NOT NULL, {columns});"
+         CREATE TABLE indicators_monthly (area_code VARCHAR NOT NULL, level VARCHAR NOT NULL, period VARCHAR NOT NULL{});
+         DROP TABLE IF EXISTS indicators_published;
+         CREATE TABLE indicators_published (area_code VARCHAR NOT NULL, level VARCHAR NOT NULL, period VARCHAR NOT NULL{}, withheld VARCHAR NOT NULL);",
+        columns(&ids),
+        columns(&published_ids)
     );
     let t = std::time::Instant::now();
     let r = crate::in_transaction(conn, &setup, || {
         let mut app = conn.appender("indicators_monthly")?;
         app.append_record_batch(batch)?;
         app.flush()?;
+        let mut app = conn.appender("indicators_published")?;
+        app.append_record_batch(published)?;
+        app.flush()?;
         tracing::debug!(
             ms = t.elapsed().as_millis() as u64,
-            "indicators_monthly appended"
+            "indicator tables appended"
         );
         Ok(())
     });
     tracing::debug!(
         ms = t.elapsed().as_millis() as u64,
-        "indicators_monthly committed"
+        "indicator tables committed"
     );
     r
 }

@@ -57,11 +57,24 @@ pub struct AnalyzeReport {
 }
 
 /// Choices of an analyze run.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AnalyzeOptions {
     pub segregation: SegregationOptions,
+    /// k of small-cell suppression: published personal counts from 1 to k−1 are withheld
+    /// (never below [`privacy::MIN_K`]).
+    pub min_count: u64,
     /// Recompute every part even if its inputs did not change.
     pub full: bool,
+}
+
+impl Default for AnalyzeOptions {
+    fn default() -> Self {
+        AnalyzeOptions {
+            segregation: SegregationOptions::default(),
+            min_count: privacy::DEFAULT_K,
+            full: false,
+        }
+    }
 }
 
 /// Progress of an analyze run, reported from both workers.
@@ -100,6 +113,7 @@ pub fn analyze(conn: &Connection, opts: &SegregationOptions) -> Result<AnalyzeRe
         &AnalyzeOptions {
             segregation: opts.clone(),
             full: true,
+            ..Default::default()
         },
         &NoProgress,
     )
@@ -126,12 +140,13 @@ pub fn analyze_with(
         s.seed,
         s.partition.join(",")
     );
-    let avail_print = fingerprint(conn, AVAILABILITY_INPUTS, "")?;
+    let min_count = opts.min_count.max(privacy::MIN_K);
+    let avail_print = fingerprint(conn, AVAILABILITY_INPUTS, &format!("k={min_count}"))?;
     let seg_print = fingerprint(conn, SEGREGATION_INPUTS, &seg_options)?;
     let avail_done = if opts.full {
         None
     } else {
-        last_run::<AvailabilitySummary>(conn, "availability", &avail_print, "indicators_monthly")?
+        last_run::<AvailabilitySummary>(conn, "availability", &avail_print, "indicators_published")?
     };
     let seg_done = if opts.full {
         None
@@ -142,8 +157,9 @@ pub fn analyze_with(
         u64::from(avail_done.is_none()) * AVAILABILITY_STEPS
             + u64::from(seg_done.is_none()) * SEGREGATION_STEPS,
     );
-    // Independent work on two connections: availability and segregation run side by side.
-    let other = conn.try_clone()?;
+    // Independent work on two connections: availability and segregation run side by side, each
+    // on a thread of its own (so Polars never runs on an async runtime's thread).
+    let (mine, other) = (conn.try_clone()?, conn.try_clone()?);
     let (availability, segregation) = std::thread::scope(|scope| {
         let seg = scope.spawn(move || match seg_done {
             Some(done) => Ok((done, false)),
@@ -154,19 +170,18 @@ pub fn analyze_with(
                 Ok((r, true))
             }
         });
-        let availability = match avail_done {
+        let avail = scope.spawn(move || match avail_done {
             Some(done) => Ok((done, false)),
             None => {
                 let t = std::time::Instant::now();
-                run_availability(conn, progress).and_then(|r| {
-                    record(conn, "availability", &avail_print, &r, t)?;
-                    Ok((r, true))
-                })
+                let r = run_availability(&mine, min_count, progress)?;
+                record(&mine, "availability", &avail_print, &r, t)?;
+                Ok((r, true))
             }
-        };
-        let segregation = seg
-            .join()
-            .unwrap_or_else(|_| Err(Error::Data("the segregation run failed".into())));
+        });
+        let failed = |part: &str| Error::Data(format!("the {part} run failed"));
+        let availability = avail.join().unwrap_or_else(|_| Err(failed("availability")));
+        let segregation = seg.join().unwrap_or_else(|_| Err(failed("segregation")));
         (availability, segregation)
     });
     let ((availability, a_new), (segregation, s_new)) = (availability?, segregation?);

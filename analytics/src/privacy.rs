@@ -1,6 +1,10 @@
 //! Small-cell suppression: the one step every published count built on personal data passes.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
+
+use crate::registry::{Aggregate, Class, INDICATORS};
 
 /// The smallest count published; counts from 1 to K-1 are withheld.
 pub const DEFAULT_K: u64 = 5;
@@ -30,9 +34,206 @@ pub fn suppress(n: u64, k: u64) -> Count {
     }
 }
 
+/// Indicator values per area and month, as `indicators_monthly` holds them: for `districts`
+/// districts and `months` months, row `d * months + m` is district `d` in month `m` and row
+/// `districts * months + m` the municipality; NaN is null.
+pub struct Table<'a> {
+    pub districts: usize,
+    pub months: usize,
+    pub columns: HashMap<&'a str, Vec<f64>>,
+}
+
+impl Table<'_> {
+    fn rows(&self) -> usize {
+        (self.districts + 1) * self.months
+    }
+    fn municipality(&self, m: usize) -> usize {
+        self.districts * self.months + m
+    }
+}
+
+/// Which values of a [`Table`] are withheld, per indicator.
+pub type Withheld = HashMap<&'static str, Vec<bool>>;
+
+const HOUSEHOLDS: &str = "placements_active_households";
+const PERSONS: &str = "placements_active_persons";
+const STARTED: &str = "placements_started";
+const ENDED: &str = "placements_ended";
+const AUTONOMY: &str = "placements_ended_autonomy";
+const SHARE_AUTONOMY: &str = "placements_exit_autonomy_share";
+const MEDIAN_DAYS: &str = "placements_median_days_to_start";
+
+/// The counts of households or persons built on placements (the personal counts of the
+/// registry and the helper the autonomy share is built on).
+fn personal_counts() -> Vec<&'static str> {
+    let mut ids: Vec<&'static str> = INDICATORS
+        .iter()
+        .filter(|i| i.class == Class::Personal && i.aggregate == Aggregate::Sum)
+        .map(|i| i.id)
+        .collect();
+    ids.push(AUTONOMY);
+    ids
+}
+
+/// The published form of the personal indicators: every count from 1 to k−1 is withheld
+/// (primary suppression); then, until none is left, every relation an outsider could solve for
+/// exactly one withheld value gets a second one withheld (secondary suppression): the districts
+/// against the municipality in each month, the programmes against all active households of an
+/// area, and from one month to the next, active(m) = active(m−1) + started(m) − ended(m). Rates
+/// and medians built on a withheld or small count are withheld too. Returns which cells are
+/// withheld; public indicators never are.
+pub fn suppress_table(table: &Table, k: u64) -> Withheld {
+    let k = k.max(MIN_K) as f64;
+    let small = |v: f64| v > 0.0 && v < k;
+    let counts = personal_counts();
+    let rows = table.rows();
+    let mut withheld: Withheld = HashMap::new();
+    for id in &counts {
+        let Some(values) = table.columns.get(id) else {
+            continue;
+        };
+        withheld.insert(id, values.iter().map(|v| small(*v)).collect());
+    }
+    // Exits to autonomy are published through their share of all exits, which also gives away
+    // the exits not to autonomy: both must be large enough.
+    if let (Some(w), Some(ended), Some(autonomy)) = (
+        withheld.get_mut(AUTONOMY),
+        table.columns.get(ENDED),
+        table.columns.get(AUTONOMY),
+    ) {
+        for ((w, e), a) in w.iter_mut().zip(ended).zip(autonomy) {
+            *w |= small(e - a);
+        }
+    }
+    // The relations, each a set of (indicator, row) cells whose sum (with signs) is known.
+    let mut relations: Vec<Vec<(&'static str, usize)>> = Vec::new();
+    for id in withheld.keys() {
+        for m in 0..table.months {
+            let mut cells: Vec<(&'static str, usize)> = (0..table.districts)
+                .map(|d| (*id, d * table.months + m))
+                .collect();
+            cells.push((*id, table.municipality(m)));
+            relations.push(cells);
+        }
+    }
+    let programmes: Vec<&'static str> = counts
+        .iter()
+        .copied()
+        .filter(|id| {
+            id.starts_with("placements_active_")
+                && *id != HOUSEHOLDS
+                && *id != PERSONS
+                && withheld.contains_key(id)
+        })
+        .collect();
+    let flows = [HOUSEHOLDS, STARTED, ENDED]
+        .iter()
+        .all(|id| withheld.contains_key(id));
+    for area in 0..=table.districts {
+        for m in 0..table.months {
+            let row = area * table.months + m;
+            if withheld.contains_key(HOUSEHOLDS) && !programmes.is_empty() {
+                let mut cells = vec![(HOUSEHOLDS, row)];
+                cells.extend(programmes.iter().map(|p| (*p, row)));
+                relations.push(cells);
+            }
+            if flows && m > 0 {
+                relations.push(vec![
+                    (HOUSEHOLDS, row),
+                    (HOUSEHOLDS, row - 1),
+                    (STARTED, row),
+                    (ENDED, row),
+                ]);
+            }
+        }
+    }
+    let value = |id: &str, row: usize| table.columns.get(id).map_or(0.0, |c| c[row]);
+    // The same relations over column numbers, for the passes below.
+    let names: Vec<&'static str> = withheld.keys().copied().collect();
+    let number: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    let values: Vec<&[f64]> = names.iter().map(|n| table.columns[n].as_slice()).collect();
+    let mut hidden: Vec<Vec<bool>> = names.iter().map(|n| withheld[n].clone()).collect();
+    let relations: Vec<Vec<(usize, usize)>> = relations
+        .iter()
+        .map(|cells| cells.iter().map(|(id, r)| (number[id], *r)).collect())
+        .collect();
+    let started = std::time::Instant::now();
+    let mut passes = 0;
+    loop {
+        passes += 1;
+        let mut changed = false;
+        for cells in &relations {
+            if cells.iter().filter(|(c, r)| hidden[*c][*r]).count() != 1 {
+                continue;
+            }
+            // Withhold the smallest published non-zero value of the relation (else a zero).
+            let pick = cells
+                .iter()
+                .filter(|(c, r)| !hidden[*c][*r])
+                .min_by(|a, b| {
+                    let (va, vb) = (values[a.0][a.1], values[b.0][b.1]);
+                    (va == 0.0).cmp(&(vb == 0.0)).then(va.total_cmp(&vb))
+                })
+                .copied();
+            if let Some((c, r)) = pick {
+                hidden[c][r] = true;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    tracing::debug!(
+        passes,
+        relations = relations.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "secondary suppression"
+    );
+    for (name, h) in names.iter().zip(hidden) {
+        withheld.insert(name, h);
+    }
+    // Rates and medians built on withheld or small counts.
+    let hidden = |w: &Withheld, id: &str, r: usize| w.get(id).is_some_and(|c| c[r]);
+    let share: Vec<bool> = (0..rows)
+        .map(|r| hidden(&withheld, ENDED, r) || hidden(&withheld, AUTONOMY, r))
+        .collect();
+    let median: Vec<bool> = (0..rows)
+        .map(|r| hidden(&withheld, STARTED, r) || small(value(STARTED, r)))
+        .collect();
+    withheld.insert(SHARE_AUTONOMY, share);
+    withheld.insert(MEDIAN_DAYS, median);
+    withheld
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two districts and the municipality over two months, worked out by hand.
+    #[test]
+    fn a_lone_small_cell_takes_a_second_one_with_it() {
+        // started: month 0: A 3, B 10, total 13; month 1: A 0, B 6, total 6.
+        // households: A [8, 8], B [2, 7], total [10, 15].
+        let table = Table {
+            districts: 2,
+            months: 2,
+            columns: HashMap::from([
+                (STARTED, vec![3.0, 0.0, 10.0, 6.0, 13.0, 6.0]),
+                (HOUSEHOLDS, vec![8.0, 8.0, 2.0, 7.0, 10.0, 15.0]),
+            ]),
+        };
+        let w = suppress_table(&table, 5);
+        // Primary: A's 3 started in month 0. Secondary: B's 10, the smallest other non-zero
+        // cell of that month (13 − 10 would give A's value away otherwise).
+        assert_eq!(w[STARTED], [true, false, true, false, false, false]);
+        // Households: B's 2 in month 0, then A's 8 (smaller than the total of 10).
+        assert_eq!(w[HOUSEHOLDS], [true, false, true, false, false, false]);
+        // The median of A's three starts in month 0 is withheld, so is B's (withheld count).
+        assert_eq!(w[MEDIAN_DAYS], [true, false, true, false, false, false]);
+        // k is never below 3: with k = 1, 2 is still withheld.
+        assert!(suppress_table(&table, 1)[HOUSEHOLDS][2]);
+    }
 
     #[test]
     fn small_counts_are_withheld_never_zeroed() {

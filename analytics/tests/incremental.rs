@@ -32,6 +32,7 @@ fn unchanged_inputs_are_kept_and_changed_ones_recomputed() {
             ..Default::default()
         },
         full: false,
+        ..Default::default()
     };
     let steps = Steps::default();
     let first = analyze_with(c, &opts, &steps).unwrap();
@@ -71,6 +72,7 @@ fn unchanged_inputs_are_kept_and_changed_ones_recomputed() {
             ..Default::default()
         },
         full: false,
+        ..Default::default()
     };
     assert_eq!(
         analyze_with(c, &more, &NoProgress).unwrap().computed,
@@ -78,7 +80,7 @@ fn unchanged_inputs_are_kept_and_changed_ones_recomputed() {
     );
 
     // A lost result table is recomputed; `full` recomputes everything.
-    c.execute_batch("DROP TABLE indicators_monthly").unwrap();
+    c.execute_batch("DROP TABLE indicators_published").unwrap();
     assert_eq!(
         analyze_with(c, &more, &NoProgress).unwrap().computed,
         ["availability"]

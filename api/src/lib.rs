@@ -2,6 +2,7 @@
 //! `haven ingest` loads files while this server holds the database.
 
 mod error;
+pub mod query;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -39,7 +40,7 @@ impl AppState {
     }
 
     /// Runs `f` on the store off the async runtime (DuckDB calls block).
-    async fn with_store<T: Send + 'static>(
+    pub async fn with_store<T: Send + 'static>(
         &self,
         f: impl FnOnce(&ingest::Store) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
@@ -78,6 +79,8 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(index))
         .route("/api/v1/health", get(health))
         .route("/api/v1/status", get(status))
+        .route("/api/v1/indicators", get(query::indicators))
+        .route("/api/v1/indicators/registry", get(query::registry))
         .route(
             "/api/v1/ingest/{dataset}",
             post(ingest_upload).layer(DefaultBodyLimit::max(MAX_UPLOAD)),

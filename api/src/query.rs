@@ -1,0 +1,293 @@
+//! The query API the dashboard and researchers read: published indicators with keyset paging,
+//! and the indicator registry. Every answer carries an ETag derived from the analysis run it
+//! was read from, answers 304 to a matching If-None-Match, and sets Cache-Control.
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use duckdb::types::Value;
+use serde::{Deserialize, Serialize};
+
+use crate::{ApiError, AppState};
+
+/// Lists return at most this many items per page.
+const MAX_LIMIT: usize = 1000;
+const DEFAULT_LIMIT: usize = 100;
+const CACHE_CONTROL: &str = "public, max-age=60, must-revalidate";
+
+/// The filters and page of `GET /api/v1/indicators`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndicatorQuery {
+    /// District code, or the municipality's code.
+    pub area: Option<String>,
+    /// `district` or `municipality`.
+    pub level: Option<String>,
+    /// Month `YYYY-MM`; `from`/`to` bound a range (inclusive).
+    pub period: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// Indicator ids, comma-separated (default: all).
+    pub indicator: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct IndicatorValue {
+    pub area_code: String,
+    pub level: String,
+    pub period: String,
+    pub indicator: String,
+    /// Null when withheld (or not defined, as a rate over nothing).
+    pub value: Option<f64>,
+    /// Withheld by small-cell suppression: never shown as 0.
+    pub withheld: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Items matching the filters, over all pages.
+    pub total: u64,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The version of the published indicators: when availability last ran, and with what.
+fn data_version(conn: &duckdb::Connection) -> Result<String, ApiError> {
+    let v: Option<String> = conn
+        .query_row(
+            "SELECT max(computed_at)::VARCHAR || ' ' || max(md5(fingerprint)) FROM analysis_runs WHERE part = 'availability'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(ingest::Error::from)?;
+    Ok(v.unwrap_or_default())
+}
+
+/// A strong ETag over the data version and the request (FNV-1a).
+fn etag(version: &str, request: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in version.bytes().chain([0u8]).chain(request.bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("\"{h:016x}\"")
+}
+
+/// Whether the client's If-None-Match names this ETag.
+fn holds(headers: &HeaderMap, tag: &str) -> bool {
+    headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"))
+}
+
+/// The answer with its validators, or 304 when the client holds it already.
+fn cached<T: Serialize>(headers: &HeaderMap, tag: &str, body: impl FnOnce() -> T) -> Response {
+    let matches = holds(headers, tag);
+    let tag_value = HeaderValue::from_str(tag).unwrap_or(HeaderValue::from_static("\"0\""));
+    let validators = [
+        (header::ETAG, tag_value),
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(CACHE_CONTROL),
+        ),
+    ];
+    if matches {
+        (StatusCode::NOT_MODIFIED, validators).into_response()
+    } else {
+        (validators, Json(body())).into_response()
+    }
+}
+
+/// Opaque, URL-safe cursor: the hex of the last item's key.
+fn encode_cursor(key: &[&str]) -> String {
+    key.join("\u{1f}")
+        .bytes()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn decode_cursor(cursor: &str) -> Result<Vec<String>, ApiError> {
+    let bad = || ApiError::BadRequest(format!("cursor '{cursor}' is not one this API gave out"));
+    if !cursor.len().is_multiple_of(2) {
+        return Err(bad());
+    }
+    let bytes = (0..cursor.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(cursor.get(i..i + 2).unwrap_or("zz"), 16))
+        .collect::<Result<Vec<u8>, _>>()
+        .map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    let parts: Vec<String> = text.split('\u{1f}').map(String::from).collect();
+    if parts.len() == 3 {
+        Ok(parts)
+    } else {
+        Err(bad())
+    }
+}
+
+fn month(name: &str, v: &Option<String>) -> Result<(), ApiError> {
+    match v {
+        Some(p)
+            if !(p.len() == 7
+                && p.as_bytes()[4] == b'-'
+                && p.bytes()
+                    .enumerate()
+                    .all(|(i, b)| i == 4 || b.is_ascii_digit())) =>
+        {
+            Err(ApiError::BadRequest(format!(
+                "{name} '{p}' is not a month written YYYY-MM"
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `GET /api/v1/indicators`: published indicator values, one item per area, month and
+/// indicator, ordered by (area, period, indicator) and paged by keyset.
+pub async fn indicators(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    q: Result<Query<IndicatorQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let ids: Vec<&'static str> = match &q.indicator {
+        None => analytics::registry::INDICATORS
+            .iter()
+            .map(|i| i.id)
+            .collect(),
+        Some(list) => {
+            list.split(',')
+                .map(|id| {
+                    analytics::registry::get(id.trim()).map(|i| i.id).ok_or_else(|| {
+                    ApiError::BadRequest(format!(
+                        "unknown indicator '{id}'; GET /api/v1/indicators/registry lists them"
+                    ))
+                })
+                })
+                .collect::<Result<_, _>>()?
+        }
+    };
+    if let Some(level) = &q.level
+        && level != "district"
+        && level != "municipality"
+    {
+        return Err(ApiError::BadRequest(format!(
+            "level '{level}' is neither district nor municipality"
+        )));
+    }
+    month("period", &q.period)?;
+    month("from", &q.from)?;
+    month("to", &q.to)?;
+    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(ApiError::BadRequest(format!(
+            "limit must be between 1 and {MAX_LIMIT}"
+        )));
+    }
+    let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
+    let request = format!("{q:?}");
+    s.with_store(move |store| {
+        let conn = store.conn();
+        let computed: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'indicators_published'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(ingest::Error::from)?;
+        if computed == 0 {
+            return Err(ApiError::NotFound(
+                "no indicators have been computed yet: load the districts and run `haven analyze`"
+                    .into(),
+            ));
+        }
+        let tag = etag(&data_version(conn)?, &request);
+        if holds(&headers, &tag) {
+            return Ok(cached(&headers, &tag, || ()));
+        }
+        let columns: String = ids.iter().map(|i| format!(", \"{i}\"")).collect();
+        let on: Vec<String> = ids.iter().map(|i| format!("\"{i}\"")).collect();
+        let mut filters = vec!["TRUE".to_string()];
+        let mut params: Vec<Value> = Vec::new();
+        for (sql, v) in [
+            ("area_code = ?", &q.area),
+            ("level = ?", &q.level),
+            ("period = ?", &q.period),
+            ("period >= ?", &q.from),
+            ("period <= ?", &q.to),
+        ] {
+            if let Some(v) = v {
+                filters.push(sql.into());
+                params.push(Value::Text(v.clone()));
+            }
+        }
+        let base = format!(
+            "WITH f AS (SELECT area_code, level, period, withheld{columns}
+                        FROM indicators_published WHERE {}),
+                  long AS (FROM f UNPIVOT INCLUDE NULLS (value FOR indicator IN ({})))
+             SELECT area_code, level, period, indicator, value::DOUBLE, list_contains(string_split(withheld, ','), indicator) FROM long",
+            filters.join(" AND "),
+            on.join(", ")
+        );
+        let total: i64 = conn
+            .query_row(
+                &format!("SELECT count(*) FROM ({base})"),
+                duckdb::params_from_iter(params.iter()),
+                |r| r.get(0),
+            )
+            .map_err(ingest::Error::from)?;
+        let mut page_params = params.clone();
+        let keyset = match &after {
+            Some(k) => {
+                for v in [&k[0], &k[0], &k[1], &k[1], &k[2]] {
+                    page_params.push(Value::Text(v.clone()));
+                }
+                "WHERE area_code > ? OR (area_code = ? AND (period > ? OR (period = ? AND indicator > ?)))"
+            }
+            None => "",
+        };
+        let sql = format!(
+            "SELECT * FROM ({base}) {keyset} ORDER BY area_code, period, indicator LIMIT {}",
+            limit + 1
+        );
+        let mut stmt = conn.prepare(&sql).map_err(ingest::Error::from)?;
+        let mut items: Vec<IndicatorValue> = stmt
+            .query_map(duckdb::params_from_iter(page_params.iter()), |r| {
+                Ok(IndicatorValue {
+                    area_code: r.get(0)?,
+                    level: r.get(1)?,
+                    period: r.get(2)?,
+                    indicator: r.get(3)?,
+                    value: r.get(4)?,
+                    withheld: r.get::<_, Option<bool>>(5)?.unwrap_or(false),
+                })
+            })
+            .map_err(ingest::Error::from)?
+            .collect::<Result<_, _>>()
+            .map_err(ingest::Error::from)?;
+        let next_cursor = (items.len() > limit).then(|| {
+            items.truncate(limit);
+            let last = &items[limit - 1];
+            encode_cursor(&[&last.area_code, &last.period, &last.indicator])
+        });
+        Ok(cached(&headers, &tag, || Page {
+            items,
+            total: total as u64,
+            next_cursor,
+        }))
+    })
+    .await
+}
+
+/// `GET /api/v1/indicators/registry`: every indicator's id, unit, texts, sources, privacy class
+/// and aggregation.
+pub async fn registry(headers: HeaderMap) -> Response {
+    let tag = etag(env!("CARGO_PKG_VERSION"), "registry");
+    cached(&headers, &tag, || analytics::registry::INDICATORS)
+}

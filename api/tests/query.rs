@@ -1,0 +1,233 @@
+//! The query API on the demo municipality, in process: the registry, published indicators with
+//! keyset paging (also while the data changes), validators and 304s, and errors.
+
+use std::collections::HashSet;
+
+use api::{AppState, router};
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+struct Answer {
+    status: StatusCode,
+    content_type: String,
+    etag: Option<String>,
+    cache: Option<String>,
+    body: Value,
+}
+
+async fn get(state: &AppState, uri: &str, if_none_match: Option<&str>) -> Answer {
+    let mut req = Request::get(uri);
+    if let Some(tag) = if_none_match {
+        req = req.header(header::IF_NONE_MATCH, tag);
+    }
+    let res = router(state.clone())
+        .oneshot(req.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let h = |name| {
+        res.headers()
+            .get(name)
+            .map(|v: &axum::http::HeaderValue| v.to_str().unwrap().to_string())
+    };
+    let (content_type, etag, cache) = (
+        h(header::CONTENT_TYPE).unwrap_or_default(),
+        h(header::ETAG),
+        h(header::CACHE_CONTROL),
+    );
+    let status = res.status();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap()
+    };
+    Answer {
+        status,
+        content_type,
+        etag,
+        cache,
+        body,
+    }
+}
+
+fn analyze(store: &ingest::Store) {
+    analytics::analyze_with(
+        store.conn(),
+        &analytics::AnalyzeOptions::default(),
+        &analytics::NoProgress,
+    )
+    .unwrap();
+}
+
+fn demo_store() -> (ingest::Store, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let files = ingest::demo::generate(&ingest::demo::DemoSpec::standard(42), dir.path()).unwrap();
+    let store = ingest::Store::open(dir.path().join("haven.duckdb")).unwrap();
+    for f in &files {
+        let input = ingest::Input::from_path(&f.path).unwrap();
+        ingest::ingest(
+            &store,
+            f.dataset,
+            &input,
+            &ingest::IngestOptions::default(),
+            &ingest::NoProgress,
+        )
+        .unwrap();
+    }
+    analyze(&store);
+    (store, dir)
+}
+
+#[tokio::test]
+async fn the_registry_lists_every_indicator_with_validators() {
+    let state = AppState::new(ingest::Store::open_in_memory().unwrap());
+    let a = get(&state, "/api/v1/indicators/registry", None).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.content_type, "application/json");
+    let items = a.body.as_array().unwrap();
+    assert_eq!(items.len(), analytics::registry::INDICATORS.len());
+    assert!(
+        items
+            .iter()
+            .all(|i| i["en"].is_string() && i["nl"].is_string())
+    );
+    assert!(a.cache.unwrap().contains("max-age"));
+    let again = get(&state, "/api/v1/indicators/registry", a.etag.as_deref()).await;
+    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+    assert_eq!(again.etag, a.etag);
+}
+
+#[tokio::test]
+async fn indicators_page_by_keyset_without_duplicates_or_gaps_while_data_changes() {
+    let (store, dir) = demo_store();
+    let state = AppState::new(store);
+    let first = get(&state, "/api/v1/indicators?level=district&limit=1", None).await;
+    let area = first.body["items"][0]["area_code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let per_area = 36 * analytics::registry::INDICATORS.len();
+
+    let mut seen = HashSet::new();
+    let mut last_key: Option<(String, String, String)> = None;
+    let mut uri = format!("/api/v1/indicators?area={area}&limit=250");
+    let mut pages = 0;
+    loop {
+        let a = get(&state, &uri, None).await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+        assert_eq!(a.body["total"].as_u64().unwrap() as usize, per_area);
+        for item in a.body["items"].as_array().unwrap() {
+            let key = (
+                item["area_code"].as_str().unwrap().to_string(),
+                item["period"].as_str().unwrap().to_string(),
+                item["indicator"].as_str().unwrap().to_string(),
+            );
+            assert!(last_key.as_ref().is_none_or(|k| *k < key), "ordered by key");
+            assert!(seen.insert(key.clone()), "duplicate {key:?}");
+            if item["withheld"].as_bool().unwrap() {
+                assert!(item["value"].is_null(), "withheld shows no value: {item}");
+            }
+            last_key = Some(key);
+        }
+        pages += 1;
+        if pages == 1 {
+            // The data changes between pages: a new load and a new analysis run.
+            let extra = dir.path().join("extra.csv");
+            std::fs::write(
+                &extra,
+                format!(
+                    "property_id,district_code,owner_type,property_type,units,vacant_since,condition,status\n\
+                     NEW-1,{area},private,house,2,2025-01-01,ready,vacant\n"
+                ),
+            )
+            .unwrap();
+            state
+                .with_store(move |store| {
+                    let report = ingest::ingest(
+                        store,
+                        "vacant_properties",
+                        &ingest::Input::from_path(&extra)?,
+                        &ingest::IngestOptions::default(),
+                        &ingest::NoProgress,
+                    )?;
+                    assert_eq!(report.rows_inserted, 1);
+                    analyze(store);
+                    Ok(())
+                })
+                .await
+                .unwrap();
+        }
+        match a.body["next_cursor"].as_str() {
+            Some(c) => uri = format!("/api/v1/indicators?area={area}&limit=250&cursor={c}"),
+            None => break,
+        }
+    }
+    assert!(pages > 2);
+    assert_eq!(seen.len(), per_area, "every item once over {pages} pages");
+}
+
+#[tokio::test]
+async fn withheld_values_are_null_and_flagged_and_304s_follow_the_data() {
+    let (store, _dir) = demo_store();
+    let state = AppState::new(store);
+    let uri =
+        "/api/v1/indicators?indicator=placements_started,vacant_units&level=district&limit=1000";
+    let a = get(&state, uri, None).await;
+    assert_eq!(a.status, StatusCode::OK);
+    let items = a.body["items"].as_array().unwrap();
+    let withheld: Vec<&Value> = items.iter().filter(|i| i["withheld"] == true).collect();
+    assert!(!withheld.is_empty(), "the demo has small placement counts");
+    assert!(
+        withheld
+            .iter()
+            .all(|i| i["value"].is_null() && i["indicator"] == "placements_started")
+    );
+    assert!(items.iter().all(|i| i["indicator"] != "placements_started"
+        || i["withheld"] == true
+        || !(1.0..5.0).contains(&i["value"].as_f64().unwrap())));
+    let tag = a.etag.clone().unwrap();
+    assert_eq!(
+        get(&state, uri, Some(&tag)).await.status,
+        StatusCode::NOT_MODIFIED
+    );
+    let other = get(&state, "/api/v1/indicators?limit=5", None).await;
+    assert_ne!(other.etag.unwrap(), tag, "another query has another tag");
+}
+
+#[tokio::test]
+async fn before_any_analysis_the_answer_says_what_to_do() {
+    let state = AppState::new(ingest::Store::open_in_memory().unwrap());
+    let a = get(&state, "/api/v1/indicators", None).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    assert_eq!(a.content_type, "application/problem+json");
+    assert!(a.body["detail"].as_str().unwrap().contains("haven analyze"));
+}
+
+#[tokio::test]
+async fn bad_queries_get_one_problem_shape() {
+    let state = AppState::new(ingest::Store::open_in_memory().unwrap());
+    for (uri, words) in [
+        (
+            "/api/v1/indicators?indicator=nope",
+            "unknown indicator 'nope'",
+        ),
+        ("/api/v1/indicators?level=street", "level 'street'"),
+        ("/api/v1/indicators?period=2025-1", "YYYY-MM"),
+        ("/api/v1/indicators?limit=0", "limit must be between"),
+        ("/api/v1/indicators?cursor=zz", "cursor 'zz'"),
+        ("/api/v1/indicators?colour=red", "colour"),
+    ] {
+        let a = get(&state, uri, None).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{uri}");
+        assert_eq!(a.content_type, "application/problem+json", "{uri}");
+        assert_eq!(a.body["status"], 400);
+        assert!(
+            a.body["detail"].as_str().unwrap().contains(words),
+            "{uri}: {}",
+            a.body
+        );
+    }
+}
