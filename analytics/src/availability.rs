@@ -710,7 +710,11 @@ fn write(
     let table = crate::privacy::Table {
         districts: g.districts,
         months: g.months,
-        columns: ids.iter().copied().zip(values.iter().cloned()).collect(),
+        columns: ids
+            .iter()
+            .copied()
+            .zip(values.iter().map(Vec::as_slice))
+            .collect(),
     };
     let withheld = crate::privacy::suppress_table(&table, min_count);
     let published_ids: Vec<&str> = INDICATORS.iter().map(|i| i.id).collect();
@@ -729,7 +733,7 @@ fn write(
     let published_values: Vec<Vec<f64>> = published_ids
         .iter()
         .map(|id| {
-            let mut v = table.columns[id].clone();
+            let mut v = table.columns[id].to_vec();
             if let Some(w) = withheld.get(id) {
                 for (x, hidden) in v.iter_mut().zip(w) {
                     if *hidden {

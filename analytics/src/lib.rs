@@ -227,12 +227,7 @@ fn last_run<T: serde::de::DeserializeOwned>(
     fingerprint: &str,
     result: &str,
 ) -> Result<Option<T>> {
-    let exists: i64 = conn.query_row(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?",
-        [result],
-        |r| r.get(0),
-    )?;
-    if exists == 0 {
+    if !ingest::store::has_table(conn, result).map_err(|e| Error::Data(e.to_string()))? {
         return Ok(None);
     }
     let mut stmt =

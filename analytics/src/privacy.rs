@@ -40,7 +40,7 @@ pub fn suppress(n: u64, k: u64) -> Count {
 pub struct Table<'a> {
     pub districts: usize,
     pub months: usize,
-    pub columns: HashMap<&'a str, Vec<f64>>,
+    pub columns: HashMap<&'a str, &'a [f64]>,
 }
 
 impl Table<'_> {
@@ -85,78 +85,64 @@ fn personal_counts() -> Vec<&'static str> {
 pub fn suppress_table(table: &Table, k: u64) -> Withheld {
     let k = k.max(MIN_K) as f64;
     let small = |v: f64| v > 0.0 && v < k;
-    let counts = personal_counts();
     let rows = table.rows();
-    let mut withheld: Withheld = HashMap::new();
-    for id in &counts {
-        let Some(values) = table.columns.get(id) else {
-            continue;
-        };
-        withheld.insert(id, values.iter().map(|v| small(*v)).collect());
-    }
+    // The personal counts present, by column number.
+    let names: Vec<&'static str> = personal_counts()
+        .into_iter()
+        .filter(|id| table.columns.contains_key(id))
+        .collect();
+    let number = |id: &str| names.iter().position(|n| *n == id);
+    let values: Vec<&[f64]> = names.iter().map(|n| table.columns[n]).collect();
+    let mut hidden: Vec<Vec<bool>> = values
+        .iter()
+        .map(|v| v.iter().map(|x| small(*x)).collect())
+        .collect();
     // Exits to autonomy are published through their share of all exits, which also gives away
     // the exits not to autonomy: both must be large enough.
-    if let (Some(w), Some(ended), Some(autonomy)) = (
-        withheld.get_mut(AUTONOMY),
-        table.columns.get(ENDED),
-        table.columns.get(AUTONOMY),
-    ) {
-        for ((w, e), a) in w.iter_mut().zip(ended).zip(autonomy) {
-            *w |= small(e - a);
+    if let (Some(a), Some(e)) = (number(AUTONOMY), number(ENDED)) {
+        for r in 0..rows {
+            hidden[a][r] |= small(values[e][r] - values[a][r]);
         }
     }
-    // The relations, each a set of (indicator, row) cells whose sum (with signs) is known.
-    let mut relations: Vec<Vec<(&'static str, usize)>> = Vec::new();
-    for id in withheld.keys() {
+    // The relations, each a set of (column, row) cells whose sum (with signs) is known.
+    let mut relations: Vec<Vec<(usize, usize)>> = Vec::new();
+    for c in 0..names.len() {
         for m in 0..table.months {
-            let mut cells: Vec<(&'static str, usize)> = (0..table.districts)
-                .map(|d| (*id, d * table.months + m))
+            let mut cells: Vec<(usize, usize)> = (0..table.districts)
+                .map(|d| (c, d * table.months + m))
                 .collect();
-            cells.push((*id, table.municipality(m)));
+            cells.push((c, table.municipality(m)));
             relations.push(cells);
         }
     }
-    let programmes: Vec<&'static str> = counts
-        .iter()
-        .copied()
-        .filter(|id| {
-            id.starts_with("placements_active_")
-                && *id != HOUSEHOLDS
-                && *id != PERSONS
-                && withheld.contains_key(id)
+    let households = number(HOUSEHOLDS);
+    let programmes: Vec<usize> = (0..names.len())
+        .filter(|c| {
+            let id = names[*c];
+            id.starts_with("placements_active_") && id != HOUSEHOLDS && id != PERSONS
         })
         .collect();
-    let flows = [HOUSEHOLDS, STARTED, ENDED]
-        .iter()
-        .all(|id| withheld.contains_key(id));
+    let flows = match (households, number(STARTED), number(ENDED)) {
+        (Some(h), Some(s), Some(e)) => Some((h, s, e)),
+        _ => None,
+    };
     for area in 0..=table.districts {
         for m in 0..table.months {
             let row = area * table.months + m;
-            if withheld.contains_key(HOUSEHOLDS) && !programmes.is_empty() {
-                let mut cells = vec![(HOUSEHOLDS, row)];
+            if let Some(h) = households
+                && !programmes.is_empty()
+            {
+                let mut cells = vec![(h, row)];
                 cells.extend(programmes.iter().map(|p| (*p, row)));
                 relations.push(cells);
             }
-            if flows && m > 0 {
-                relations.push(vec![
-                    (HOUSEHOLDS, row),
-                    (HOUSEHOLDS, row - 1),
-                    (STARTED, row),
-                    (ENDED, row),
-                ]);
+            if let Some((h, s, e)) = flows
+                && m > 0
+            {
+                relations.push(vec![(h, row), (h, row - 1), (s, row), (e, row)]);
             }
         }
     }
-    let value = |id: &str, row: usize| table.columns.get(id).map_or(0.0, |c| c[row]);
-    // The same relations over column numbers, for the passes below.
-    let names: Vec<&'static str> = withheld.keys().copied().collect();
-    let number: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
-    let values: Vec<&[f64]> = names.iter().map(|n| table.columns[n].as_slice()).collect();
-    let mut hidden: Vec<Vec<bool>> = names.iter().map(|n| withheld[n].clone()).collect();
-    let relations: Vec<Vec<(usize, usize)>> = relations
-        .iter()
-        .map(|cells| cells.iter().map(|(id, r)| (number[id], *r)).collect())
-        .collect();
     let started = std::time::Instant::now();
     let mut passes = 0;
     loop {
@@ -190,9 +176,8 @@ pub fn suppress_table(table: &Table, k: u64) -> Withheld {
         ms = started.elapsed().as_millis() as u64,
         "secondary suppression"
     );
-    for (name, h) in names.iter().zip(hidden) {
-        withheld.insert(name, h);
-    }
+    let mut withheld: Withheld = names.iter().copied().zip(hidden).collect();
+    let value = |id: &str, row: usize| table.columns.get(id).map_or(0.0, |c| c[row]);
     // Rates and medians built on withheld or small counts.
     let hidden = |w: &Withheld, id: &str, r: usize| w.get(id).is_some_and(|c| c[r]);
     let share: Vec<bool> = (0..rows)
@@ -215,13 +200,14 @@ mod tests {
     fn a_lone_small_cell_takes_a_second_one_with_it() {
         // started: month 0: A 3, B 10, total 13; month 1: A 0, B 6, total 6.
         // households: A [8, 8], B [2, 7], total [10, 15].
+        let (started, households) = (
+            [3.0, 0.0, 10.0, 6.0, 13.0, 6.0],
+            [8.0, 8.0, 2.0, 7.0, 10.0, 15.0],
+        );
         let table = Table {
             districts: 2,
             months: 2,
-            columns: HashMap::from([
-                (STARTED, vec![3.0, 0.0, 10.0, 6.0, 13.0, 6.0]),
-                (HOUSEHOLDS, vec![8.0, 8.0, 2.0, 7.0, 10.0, 15.0]),
-            ]),
+            columns: HashMap::from([(STARTED, &started[..]), (HOUSEHOLDS, &households[..])]),
         };
         let w = suppress_table(&table, 5);
         // Primary: A's 3 started in month 0. Secondary: B's 10, the smallest other non-zero

@@ -147,19 +147,9 @@ fn a_hand_made_municipality_worked_out_by_hand() {
 #[test]
 fn the_demo_municipality_row_is_the_sum_of_its_districts() {
     let dir = tempfile::tempdir().unwrap();
-    let files = ingest::demo::generate(&ingest::demo::DemoSpec::standard(42), dir.path()).unwrap();
     let store = ingest::Store::open_in_memory().unwrap();
-    for f in &files {
-        let input = ingest::Input::from_path(&f.path).unwrap();
-        ingest::ingest(
-            &store,
-            f.dataset,
-            &input,
-            &ingest::IngestOptions::default(),
-            &ingest::NoProgress,
-        )
+    ingest::demo::generate_and_load(&ingest::demo::DemoSpec::standard(42), dir.path(), &store)
         .unwrap();
-    }
     let c = store.conn();
     analyze(
         c,

@@ -36,19 +36,9 @@ fn load(c: &Connection, table: &str, ids: &[&str]) -> Cells {
 
 fn demo() -> ingest::Store {
     let dir = tempfile::tempdir().unwrap();
-    let files = ingest::demo::generate(&ingest::demo::DemoSpec::standard(42), dir.path()).unwrap();
     let store = ingest::Store::open_in_memory().unwrap();
-    for f in &files {
-        let input = ingest::Input::from_path(&f.path).unwrap();
-        ingest::ingest(
-            &store,
-            f.dataset,
-            &input,
-            &ingest::IngestOptions::default(),
-            &ingest::NoProgress,
-        )
+    ingest::demo::generate_and_load(&ingest::demo::DemoSpec::standard(42), dir.path(), &store)
         .unwrap();
-    }
     analyze(
         store.conn(),
         &SegregationOptions {

@@ -194,14 +194,7 @@ pub async fn indicators(
     let request = format!("{q:?}");
     s.with_store(move |store| {
         let conn = store.conn();
-        let computed: i64 = conn
-            .query_row(
-                "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'indicators_published'",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(ingest::Error::from)?;
-        if computed == 0 {
+        if !store.has_table("indicators_published")? {
             return Err(ApiError::NotFound(
                 "no indicators have been computed yet: load the districts and run `haven analyze`"
                     .into(),

@@ -64,19 +64,9 @@ fn analyze(store: &ingest::Store) {
 
 fn demo_store() -> (ingest::Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let files = ingest::demo::generate(&ingest::demo::DemoSpec::standard(42), dir.path()).unwrap();
     let store = ingest::Store::open(dir.path().join("haven.duckdb")).unwrap();
-    for f in &files {
-        let input = ingest::Input::from_path(&f.path).unwrap();
-        ingest::ingest(
-            &store,
-            f.dataset,
-            &input,
-            &ingest::IngestOptions::default(),
-            &ingest::NoProgress,
-        )
+    ingest::demo::generate_and_load(&ingest::demo::DemoSpec::standard(42), dir.path(), &store)
         .unwrap();
-    }
     analyze(&store);
     (store, dir)
 }

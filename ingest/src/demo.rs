@@ -1043,6 +1043,27 @@ pub fn generate(spec: &DemoSpec, out: &Path) -> Result<Vec<DemoFile>> {
     Ok(files)
 }
 
+/// Writes the demo files into `out` and loads each into `store` with the default options, in
+/// load order (the way tests and benchmarks set up a municipality).
+pub fn generate_and_load(
+    spec: &DemoSpec,
+    out: &Path,
+    store: &crate::Store,
+) -> Result<Vec<crate::Report>> {
+    generate(spec, out)?
+        .iter()
+        .map(|f| {
+            crate::ingest(
+                store,
+                f.dataset,
+                &crate::Input::from_path(&f.path)?,
+                &crate::IngestOptions::default(),
+                &crate::NoProgress,
+            )
+        })
+        .collect()
+}
+
 fn write_xlsx(
     path: &Path,
     header: &[&str],

@@ -182,6 +182,11 @@ impl Store {
         Ok(())
     }
 
+    /// Whether a table of that name exists (result tables appear after the first analysis).
+    pub fn has_table(&self, name: &str) -> Result<bool> {
+        has_table(&self.conn, name)
+    }
+
     /// Row count of each dataset table, in load order.
     pub fn dataset_counts(&self) -> Result<Vec<(String, i64)>> {
         schema::all()
@@ -217,6 +222,16 @@ fn locked_or(e: duckdb::Error, path: &Path) -> Error {
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether a table of that name exists on this connection's database.
+pub fn has_table(conn: &Connection, name: &str) -> Result<bool> {
+    let n: i64 = conn.query_row(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?",
+        [name],
+        |r| r.get(0),
+    )?;
+    Ok(n > 0)
 }
 
 #[cfg(test)]
