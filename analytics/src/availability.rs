@@ -1,6 +1,8 @@
 //! Availability indicators per district and month, and for the whole municipality, computed with
-//! Polars from the loaded tables and written to `indicators_monthly` (one column per indicator
-//! of the registry).
+//! Polars from the loaded tables and written to `indicators_published` (one column per indicator
+//! of the registry, personal counts after suppression) and `indicators_restricted` (the personal
+//! counts before suppression and the helper columns); the view `indicators_monthly` joins them
+//! into every value unsuppressed.
 //!
 //! Stock measures are intervals of months: a property counts as vacant from the month of
 //! `vacant_since` until the month it was let or withdrawn; each age bucket is a sub-interval.
@@ -11,14 +13,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use duckdb::Connection;
-use duckdb::arrow::array::{Array, ArrayRef, Float64Array, StringArray};
+use duckdb::arrow::array::{Array, ArrayRef, Float64Array, Int64Array, StringArray};
 use duckdb::arrow::buffer::NullBuffer;
 use duckdb::arrow::datatypes::{DataType as ArrowType, Field, Schema};
 use duckdb::arrow::record_batch::RecordBatch;
 use polars::prelude::*;
 use serde::Serialize;
 
-use crate::registry::{Aggregate, HELPERS, INDICATORS};
+use crate::registry::{Aggregate, Class, HELPERS, INDICATORS};
 use crate::{DISTRICT_INDEX, Error, Result, frame};
 
 /// At most this many months, the latest ones, are computed.
@@ -241,9 +243,9 @@ fn only(cond: Expr, value: Expr) -> Expr {
 /// Median days to placement per (district, month), and for the municipality per month.
 type Medians = (HashMap<(usize, usize), f64>, HashMap<usize, f64>);
 
-/// Computes every registry indicator and replaces `indicators_monthly` (every value, for the
-/// server's own analytics) and `indicators_published` (personal counts after suppression, with
-/// the withheld indicators of each row: what every output reads).
+/// Computes every registry indicator and replaces `indicators_published` (personal counts after
+/// suppression, with the withheld indicators of each row: what every output reads) and
+/// `indicators_restricted` (what suppression withheld from, for signed-in officers).
 pub fn run_availability(
     conn: &Connection,
     min_count: u64,
@@ -602,31 +604,39 @@ fn ratios(g: &mut Grid) {
     }
 }
 
-/// A wide batch: the three key columns, one nullable DOUBLE per id (NaN is null), and the list
-/// of withheld indicators per row where given.
-fn wide_batch(
-    ids: &[&str],
-    keys: [&ArrayRef; 3],
-    values: Vec<Vec<f64>>,
-    withheld: Option<ArrayRef>,
-) -> Result<RecordBatch> {
+/// One stored column: BIGINT for counts, DOUBLE otherwise; null for NaN and for `hide`.
+fn column(id: &str, values: &[f64], hide: Option<&[bool]>) -> ArrayRef {
+    let valid: Vec<bool> = match hide {
+        Some(hide) => values
+            .iter()
+            .zip(hide)
+            .map(|(x, h)| !x.is_nan() && !h)
+            .collect(),
+        None => values.iter().map(|x| !x.is_nan()).collect(),
+    };
+    let nulls = valid.contains(&false).then(|| NullBuffer::from(valid));
+    if crate::registry::is_count(id) {
+        let whole: Vec<i64> = values
+            .iter()
+            .map(|x| if x.is_nan() { 0 } else { x.round() as i64 })
+            .collect();
+        Arc::new(Int64Array::new(whole.into(), nulls))
+    } else {
+        Arc::new(Float64Array::new(values.to_vec().into(), nulls))
+    }
+}
+
+/// A wide batch: the three key columns and the given columns.
+fn wide_batch(keys: [&ArrayRef; 3], columns: Vec<(&str, ArrayRef)>) -> Result<RecordBatch> {
     let mut fields = vec![
         Field::new("area_code", ArrowType::Utf8, false),
         Field::new("level", ArrowType::Utf8, false),
         Field::new("period", ArrowType::Utf8, false),
     ];
-    fields.extend(
-        ids.iter()
-            .map(|id| Field::new(*id, ArrowType::Float64, true)),
-    );
     let mut arrays: Vec<ArrayRef> = keys.iter().map(|a| Arc::clone(a)).collect();
-    arrays.extend(values.into_iter().map(|v| {
-        let valid: NullBuffer = v.iter().map(|x| !x.is_nan()).collect();
-        Arc::new(Float64Array::new(v.into(), Some(valid))) as ArrayRef
-    }));
-    if let Some(w) = withheld {
-        fields.push(Field::new("withheld", w.data_type().clone(), false));
-        arrays.push(w);
+    for (id, array) in columns {
+        fields.push(Field::new(id, array.data_type().clone(), id != "withheld"));
+        arrays.push(array);
     }
     RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
         .map_err(|e| Error::Data(e.to_string()))
@@ -666,12 +676,18 @@ fn write(
     // District rows are the grid columns as they are (district-major, then month), NaN for
     // null; the municipality rows follow: sums, ratios of sums, or computed directly.
     let cells = g.districts * g.months;
-    let sum = |id: &str, m: usize| -> f64 {
-        g.columns
-            .get(id)
-            .map(|c| (0..g.districts).map(|d| c[d * g.months + m]).sum())
-            .unwrap_or(0.0)
-    };
+    let sums: HashMap<&str, Vec<f64>> = g
+        .columns
+        .iter()
+        .map(|(id, c)| {
+            let mut s = vec![0.0; g.months];
+            for (i, x) in c[..cells].iter().enumerate() {
+                s[i % g.months] += x;
+            }
+            (*id, s)
+        })
+        .collect();
+    let sum = |id: &str, m: usize| sums.get(id).map_or(0.0, |s| s[m]);
     let values: Vec<Vec<f64>> = ids
         .iter()
         .map(|id| {
@@ -686,23 +702,22 @@ fn write(
             } else {
                 v.resize(cells, f64::NAN);
             }
-            v.extend(
-                (0..g.months).map(|m| match crate::registry::get(id).map(|i| i.aggregate) {
-                    Some(Aggregate::Ratio {
-                        numerator,
-                        denominator,
-                    }) => {
-                        let den = sum(denominator, m);
-                        if den > 0.0 {
-                            sum(numerator, m) / den
-                        } else {
-                            f64::NAN
-                        }
+            let aggregate = crate::registry::get(id).map(|i| i.aggregate);
+            v.extend((0..g.months).map(|m| match aggregate {
+                Some(Aggregate::Ratio {
+                    numerator,
+                    denominator,
+                }) => {
+                    let den = sum(denominator, m);
+                    if den > 0.0 {
+                        sum(numerator, m) / den
+                    } else {
+                        f64::NAN
                     }
-                    Some(Aggregate::Direct) => medians.1.get(&m).copied().unwrap_or(f64::NAN),
-                    _ => sum(id, m),
-                }),
-            );
+                }
+                Some(Aggregate::Direct) => medians.1.get(&m).copied().unwrap_or(f64::NAN),
+                _ => sum(id, m),
+            }));
             v
         })
         .collect();
@@ -717,60 +732,75 @@ fn write(
             .collect(),
     };
     let withheld = crate::privacy::suppress_table(&table, min_count);
-    let published_ids: Vec<&str> = INDICATORS.iter().map(|i| i.id).collect();
     // The withheld indicators of each row, comma-separated ('' for none): a plain text column
     // appends far faster than a list.
-    let flags: Vec<String> = (0..rows)
-        .map(|r| {
-            published_ids
-                .iter()
-                .filter(|id| withheld.get(*id).is_some_and(|w| w[r]))
-                .copied()
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .collect();
-    let published_values: Vec<Vec<f64>> = published_ids
+    let mut flags = vec![String::new(); rows];
+    for ind in INDICATORS {
+        if let Some(w) = withheld.get(ind.id) {
+            for (flag, _) in flags.iter_mut().zip(w).filter(|(_, hidden)| **hidden) {
+                if !flag.is_empty() {
+                    flag.push(',');
+                }
+                flag.push_str(ind.id);
+            }
+        }
+    }
+    let restricted = |id: &str| crate::registry::get(id).is_none_or(|i| i.class == Class::Personal);
+    let mut published = Vec::with_capacity(INDICATORS.len() + 1);
+    let mut raw = Vec::new();
+    for (id, v) in ids.iter().zip(&values) {
+        if crate::registry::get(id).is_some() {
+            let hide = withheld.get(id).map(Vec::as_slice);
+            published.push((*id, column(id, v, hide)));
+        }
+        if restricted(id) {
+            raw.push((*id, column(id, v, None)));
+        }
+    }
+    published.push(("withheld", Arc::new(StringArray::from(flags)) as ArrayRef));
+    let sql_type = |id: &str| {
+        if crate::registry::is_count(id) {
+            "BIGINT"
+        } else {
+            "DOUBLE"
+        }
+    };
+    let columns = |c: &[(&str, ArrayRef)]| -> String {
+        c.iter()
+            .filter(|(id, _)| *id != "withheld")
+            .map(|(id, _)| format!(", \"{id}\" {}", sql_type(id)))
+            .collect()
+    };
+    let view: String = ids
         .iter()
         .map(|id| {
-            let mut v = table.columns[id].to_vec();
-            if let Some(w) = withheld.get(id) {
-                for (x, hidden) in v.iter_mut().zip(w) {
-                    if *hidden {
-                        *x = f64::NAN;
-                    }
-                }
-            }
-            v
+            let from = if restricted(id) { "r" } else { "p" };
+            format!(", {from}.\"{id}\"")
         })
         .collect();
+    let setup = format!(
+        "DROP VIEW IF EXISTS indicators_monthly;
+         DROP TABLE IF EXISTS indicators_published;
+         CREATE TABLE indicators_published (area_code VARCHAR NOT NULL, level VARCHAR NOT NULL, period VARCHAR NOT NULL{}, withheld VARCHAR NOT NULL);
+         DROP TABLE IF EXISTS indicators_restricted;
+         CREATE TABLE indicators_restricted (area_code VARCHAR NOT NULL, level VARCHAR NOT NULL, period VARCHAR NOT NULL{});
+         CREATE VIEW indicators_monthly AS SELECT area_code, level, period{view}
+           FROM indicators_published p JOIN indicators_restricted r USING (area_code, level, period);",
+        columns(&published),
+        columns(&raw),
+    );
     let area: ArrayRef = Arc::new(StringArray::from(area));
     let level: ArrayRef = Arc::new(StringArray::from(level));
     let period: ArrayRef = Arc::new(StringArray::from(period));
-    let batch = wide_batch(&ids, [&area, &level, &period], values, None)?;
-    let published = wide_batch(
-        &published_ids,
-        [&area, &level, &period],
-        published_values,
-        Some(Arc::new(StringArray::from(flags))),
-    )?;
-    let columns =
-        |ids: &[&str]| -> String { ids.iter().map(|id| format!(", \"{id}\" DOUBLE")).collect() };
-    let setup = format!(
-        "DROP TABLE IF EXISTS indicators_monthly;
-         CREATE TABLE indicators_monthly (area_code VARCHAR NOT NULL, level VARCHAR NOT NULL, period VARCHAR NOT NULL{});
-         DROP TABLE IF EXISTS indicators_published;
-         CREATE TABLE indicators_published (area_code VARCHAR NOT NULL, level VARCHAR NOT NULL, period VARCHAR NOT NULL{}, withheld VARCHAR NOT NULL);",
-        columns(&ids),
-        columns(&published_ids)
-    );
+    let published = wide_batch([&area, &level, &period], published)?;
+    let raw = wide_batch([&area, &level, &period], raw)?;
     let t = std::time::Instant::now();
     let r = crate::in_transaction(conn, &setup, || {
-        let mut app = conn.appender("indicators_monthly")?;
-        app.append_record_batch(batch)?;
-        app.flush()?;
         let mut app = conn.appender("indicators_published")?;
         app.append_record_batch(published)?;
+        app.flush()?;
+        let mut app = conn.appender("indicators_restricted")?;
+        app.append_record_batch(raw)?;
         app.flush()?;
         tracing::debug!(
             ms = t.elapsed().as_millis() as u64,

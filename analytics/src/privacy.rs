@@ -47,9 +47,6 @@ impl Table<'_> {
     fn rows(&self) -> usize {
         (self.districts + 1) * self.months
     }
-    fn municipality(&self, m: usize) -> usize {
-        self.districts * self.months + m
-    }
 }
 
 /// Which values of a [`Table`] are withheld, per indicator.
@@ -73,6 +70,77 @@ fn personal_counts() -> Vec<&'static str> {
         .collect();
     ids.push(AUTONOMY);
     ids
+}
+
+/// The relations an outsider knows among the personal counts, each a set of cells (column,
+/// row) whose sum, with signs, is published or follows from other published figures. They are
+/// numbered and worked out on the fly rather than stored: at 10,000 districts there are some
+/// 700,000 of them.
+struct Relations {
+    columns: usize,
+    districts: usize,
+    months: usize,
+    /// The active households column and the programme columns that add up to it.
+    households: Option<usize>,
+    programmes: Vec<usize>,
+    /// Households, started and ended: active(m) = active(m−1) + started(m) − ended(m).
+    flows: Option<(usize, usize, usize)>,
+}
+
+impl Relations {
+    fn rows(&self) -> usize {
+        (self.districts + 1) * self.months
+    }
+    /// Relations 0..columns×months: one column's districts against the municipality in one
+    /// month; then one per row for the programmes against households; then one per row for the
+    /// flow from the month before.
+    fn len(&self) -> usize {
+        self.columns * self.months + 2 * self.rows()
+    }
+    fn cells(&self, relation: usize, out: &mut Vec<(usize, usize)>) {
+        out.clear();
+        let totals = self.columns * self.months;
+        if relation < totals {
+            let (c, m) = (relation / self.months, relation % self.months);
+            out.extend((0..=self.districts).map(|d| (c, d * self.months + m)));
+        } else if relation < totals + self.rows() {
+            let row = relation - totals;
+            if let Some(h) = self.households
+                && !self.programmes.is_empty()
+            {
+                out.push((h, row));
+                out.extend(self.programmes.iter().map(|p| (*p, row)));
+            }
+        } else {
+            let row = relation - totals - self.rows();
+            if let Some((h, s, e)) = self.flows
+                && !row.is_multiple_of(self.months)
+            {
+                out.extend([(h, row), (h, row - 1), (s, row), (e, row)]);
+            }
+        }
+    }
+    /// Calls `f` with every relation the cell is part of.
+    fn of(&self, c: usize, row: usize, mut f: impl FnMut(usize)) {
+        let m = row % self.months;
+        let totals = self.columns * self.months;
+        f(c * self.months + m);
+        if self.households.is_some()
+            && !self.programmes.is_empty()
+            && (self.households == Some(c) || self.programmes.contains(&c))
+        {
+            f(totals + row);
+        }
+        if let Some((h, s, e)) = self.flows {
+            let flow = totals + self.rows();
+            if (c == h || c == s || c == e) && m > 0 {
+                f(flow + row);
+            }
+            if c == h && m + 1 < self.months {
+                f(flow + row + 1);
+            }
+        }
+    }
 }
 
 /// The published form of the personal indicators: every count from 1 to k−1 is withheld
@@ -104,74 +172,62 @@ pub fn suppress_table(table: &Table, k: u64) -> Withheld {
             hidden[a][r] |= small(values[e][r] - values[a][r]);
         }
     }
-    // The relations, each a set of (column, row) cells whose sum (with signs) is known.
-    let mut relations: Vec<Vec<(usize, usize)>> = Vec::new();
-    for c in 0..names.len() {
-        for m in 0..table.months {
-            let mut cells: Vec<(usize, usize)> = (0..table.districts)
-                .map(|d| (c, d * table.months + m))
-                .collect();
-            cells.push((c, table.municipality(m)));
-            relations.push(cells);
-        }
-    }
     let households = number(HOUSEHOLDS);
-    let programmes: Vec<usize> = (0..names.len())
-        .filter(|c| {
-            let id = names[*c];
-            id.starts_with("placements_active_") && id != HOUSEHOLDS && id != PERSONS
+    let relations = Relations {
+        columns: names.len(),
+        districts: table.districts,
+        months: table.months,
+        households,
+        programmes: (0..names.len())
+            .filter(|c| {
+                let id = names[*c];
+                id.starts_with("placements_active_") && id != HOUSEHOLDS && id != PERSONS
+            })
+            .collect(),
+        flows: match (households, number(STARTED), number(ENDED)) {
+            (Some(h), Some(s), Some(e)) => Some((h, s, e)),
+            _ => None,
+        },
+    };
+    // A worklist: the relations with exactly one withheld cell. Withholding a second cell of
+    // one raises the count of every relation that cell is part of, which may add them.
+    let started = std::time::Instant::now();
+    let mut cells = Vec::new();
+    let mut count: Vec<u32> = (0..relations.len())
+        .map(|rel| {
+            relations.cells(rel, &mut cells);
+            cells.iter().filter(|(c, r)| hidden[*c][*r]).count() as u32
         })
         .collect();
-    let flows = match (households, number(STARTED), number(ENDED)) {
-        (Some(h), Some(s), Some(e)) => Some((h, s, e)),
-        _ => None,
-    };
-    for area in 0..=table.districts {
-        for m in 0..table.months {
-            let row = area * table.months + m;
-            if let Some(h) = households
-                && !programmes.is_empty()
-            {
-                let mut cells = vec![(h, row)];
-                cells.extend(programmes.iter().map(|p| (*p, row)));
-                relations.push(cells);
-            }
-            if let Some((h, s, e)) = flows
-                && m > 0
-            {
-                relations.push(vec![(h, row), (h, row - 1), (s, row), (e, row)]);
-            }
+    let mut work: Vec<usize> = (0..relations.len()).filter(|r| count[*r] == 1).collect();
+    let mut secondary = 0usize;
+    while let Some(rel) = work.pop() {
+        if count[rel] != 1 {
+            continue;
         }
-    }
-    let started = std::time::Instant::now();
-    let mut passes = 0;
-    loop {
-        passes += 1;
-        let mut changed = false;
-        for cells in &relations {
-            if cells.iter().filter(|(c, r)| hidden[*c][*r]).count() != 1 {
-                continue;
-            }
-            // Withhold the smallest published non-zero value of the relation (else a zero).
-            let pick = cells
-                .iter()
-                .filter(|(c, r)| !hidden[*c][*r])
-                .min_by(|a, b| {
-                    let (va, vb) = (values[a.0][a.1], values[b.0][b.1]);
-                    (va == 0.0).cmp(&(vb == 0.0)).then(va.total_cmp(&vb))
-                })
-                .copied();
-            if let Some((c, r)) = pick {
-                hidden[c][r] = true;
-                changed = true;
-            }
-        }
-        if !changed {
-            break;
+        relations.cells(rel, &mut cells);
+        // Withhold the smallest published non-zero value of the relation (else a zero).
+        let pick = cells
+            .iter()
+            .filter(|(c, r)| !hidden[*c][*r])
+            .min_by(|a, b| {
+                let (va, vb) = (values[a.0][a.1], values[b.0][b.1]);
+                (va == 0.0).cmp(&(vb == 0.0)).then(va.total_cmp(&vb))
+            })
+            .copied();
+        if let Some((c, r)) = pick {
+            hidden[c][r] = true;
+            secondary += 1;
+            relations.of(c, r, |other| {
+                count[other] += 1;
+                if count[other] == 1 {
+                    work.push(other);
+                }
+            });
         }
     }
     tracing::debug!(
-        passes,
+        secondary,
         relations = relations.len(),
         ms = started.elapsed().as_millis() as u64,
         "secondary suppression"

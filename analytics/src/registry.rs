@@ -424,6 +424,25 @@ pub static HELPERS: &[&str] = &[
     "placements_ended_autonomy",
 ];
 
+/// The units that count whole things; their columns are stored as BIGINT.
+const COUNT_UNITS: &[&str] = &["units", "dwellings", "agreements", "households", "persons"];
+
+impl Indicator {
+    /// Whether the values are whole counts (the others are amounts, rates or days).
+    pub fn is_count(&self) -> bool {
+        COUNT_UNITS.contains(&self.unit)
+    }
+}
+
+/// Whether a stored column, an indicator or a helper, holds whole counts (the helpers all do
+/// but the applicant-weighted waiting days, a sum of medians that may be fractional).
+pub fn is_count(id: &str) -> bool {
+    get(id).map_or(
+        HELPERS.contains(&id) && id != "waiting_days_weighted",
+        Indicator::is_count,
+    )
+}
+
 pub fn get(id: &str) -> Option<&'static Indicator> {
     INDICATORS.iter().find(|i| i.id == id)
 }

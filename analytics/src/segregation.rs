@@ -395,11 +395,17 @@ impl Rng {
         if let Some(spare) = self.1.take() {
             return spare;
         }
-        // Box–Muller gives two independent normals per pair of uniforms.
-        let (u, v) = (self.unit().max(f64::MIN_POSITIVE), self.unit());
-        let (r, a) = ((-2.0 * u.ln()).sqrt(), 2.0 * std::f64::consts::PI * v);
-        self.1 = Some(r * a.sin());
-        r * a.cos()
+        // Marsaglia's polar method: two independent normals per accepted pair of uniforms in
+        // the unit disc, with one logarithm and no sine or cosine.
+        loop {
+            let (u, v) = (2.0 * self.unit() - 1.0, 2.0 * self.unit() - 1.0);
+            let s = u * u + v * v;
+            if s > 0.0 && s < 1.0 {
+                let f = (-2.0 * s.ln() / s).sqrt();
+                self.1 = Some(v * f);
+                return u * f;
+            }
+        }
     }
 }
 

@@ -26,6 +26,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "location quotients by period and district; analysis runs",
         include_str!("../migrations/0003_analysis_runs.sql"),
     ),
+    (
+        4,
+        "indicator values stored once: published and restricted",
+        include_str!("../migrations/0004_indicators_restricted.sql"),
+    ),
 ];
 
 /// The default database file, relative to the working directory.
