@@ -604,6 +604,74 @@ fn ratios(g: &mut Grid) {
     }
 }
 
+/// The personal counts of the previous release (the `indicators_published` this run replaces),
+/// aligned with the grid's rows; None before the first release.
+fn prior(conn: &Connection, g: &Grid, mo: Months) -> Result<Option<crate::privacy::Prior>> {
+    if !ingest::store::has_table(conn, "indicators_published")
+        .map_err(|e| Error::Data(e.to_string()))?
+    {
+        return Ok(None);
+    }
+    let present: Vec<String> = {
+        let mut stmt = conn.prepare(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'indicators_published'",
+        )?;
+        stmt.query_map([], |r| r.get(0))?
+            .collect::<std::result::Result<_, _>>()?
+    };
+    let ids: Vec<&str> = crate::privacy::personal_counts()
+        .into_iter()
+        .filter(|id| present.iter().any(|p| p == id))
+        .collect();
+    if ids.is_empty() || !present.iter().any(|p| p == "withheld") {
+        return Ok(None);
+    }
+    let columns: String = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            format!(
+                ", \"{id}\"::DOUBLE AS v{i}, list_contains(string_split(withheld, ','), '{id}') AS w{i}"
+            )
+        })
+        .collect();
+    let (districts, months) = (g.districts, g.months);
+    let rows = frame::query(
+        conn,
+        &format!(
+            "{DISTRICT_INDEX}
+             SELECT row{columns} FROM (
+               SELECT p.*, {PERIOD_MONTH} - {base} AS m,
+                      (CASE WHEN level = 'district' THEN di.d ELSE {districts} END) * {months} + m AS row
+               FROM indicators_published p LEFT JOIN di ON di.district_code = p.area_code
+               WHERE level = 'municipality' OR di.d IS NOT NULL)
+             WHERE m >= 0 AND m < {months}",
+            base = mo.base
+        ),
+    )?;
+    let row: Vec<usize> = rows
+        .column("row")?
+        .i64()?
+        .iter()
+        .map(|r| r.unwrap_or_default() as usize)
+        .collect();
+    let cells = (districts + 1) * months;
+    let mut prior = crate::privacy::Prior::default();
+    for (i, id) in ids.iter().enumerate() {
+        let mut values = vec![f64::NAN; cells];
+        let mut withheld = vec![false; cells];
+        let v = rows.column(&format!("v{i}"))?.f64()?;
+        let w = rows.column(&format!("w{i}"))?.bool()?;
+        for ((r, v), w) in row.iter().zip(v.iter()).zip(w.iter()) {
+            values[*r] = v.unwrap_or(f64::NAN);
+            withheld[*r] = w.unwrap_or(false);
+        }
+        prior.values.insert(id.to_string(), values);
+        prior.withheld.insert(id.to_string(), withheld);
+    }
+    Ok(Some(prior))
+}
+
 /// One stored column: BIGINT for counts, DOUBLE otherwise; null for NaN and for `hide`.
 fn column(id: &str, values: &[f64], hide: Option<&[bool]>) -> ArrayRef {
     let valid: Vec<bool> = match hide {
@@ -721,8 +789,11 @@ fn write(
             v
         })
         .collect();
-    // The one suppression step: what every output publishes.
+    // The one suppression step: what every output publishes, consistent with what the
+    // previous release published.
+    let prior = prior(conn, g, mo)?;
     let table = crate::privacy::Table {
+        prior: prior.as_ref(),
         districts: g.districts,
         months: g.months,
         columns: ids

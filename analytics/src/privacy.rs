@@ -41,6 +41,18 @@ pub struct Table<'a> {
     pub districts: usize,
     pub months: usize,
     pub columns: HashMap<&'a str, &'a [f64]>,
+    /// What the previous release published, aligned with these rows.
+    pub prior: Option<&'a Prior>,
+}
+
+/// What the previous release published of the personal counts, aligned with the rows of a
+/// [`Table`]: per indicator, the value published (NaN where withheld or not in that release)
+/// and whether it was withheld. A cell withheld once stays withheld in later releases, and a
+/// value published before and unchanged is known to everyone: it protects no other cell.
+#[derive(Debug, Default)]
+pub struct Prior {
+    pub values: HashMap<String, Vec<f64>>,
+    pub withheld: HashMap<String, Vec<bool>>,
 }
 
 impl Table<'_> {
@@ -62,7 +74,7 @@ const MEDIAN_DAYS: &str = "placements_median_days_to_start";
 
 /// The counts of households or persons built on placements (the personal counts of the
 /// registry and the helper the autonomy share is built on).
-fn personal_counts() -> Vec<&'static str> {
+pub(crate) fn personal_counts() -> Vec<&'static str> {
     let mut ids: Vec<&'static str> = INDICATORS
         .iter()
         .filter(|i| i.class == Class::Personal && i.aggregate == Aggregate::Sum)
@@ -172,6 +184,26 @@ pub fn suppress_table(table: &Table, k: u64) -> Withheld {
             hidden[a][r] |= small(values[e][r] - values[a][r]);
         }
     }
+    // Against the previous release: what it withheld stays withheld, and what it published
+    // unchanged is known, so it cannot be what keeps a relation from being solved.
+    let mut known: Vec<Vec<bool>> = vec![Vec::new(); names.len()];
+    if let Some(prior) = table.prior {
+        for (c, id) in names.iter().enumerate() {
+            if let Some(w) = prior.withheld.get(*id) {
+                for (h, was) in hidden[c].iter_mut().zip(w) {
+                    *h |= *was;
+                }
+            }
+            if let Some(before) = prior.values.get(*id) {
+                known[c] = values[c]
+                    .iter()
+                    .zip(before)
+                    .map(|(now, before)| now == before)
+                    .collect();
+            }
+        }
+    }
+    let known = |c: usize, r: usize| known[c].get(r).copied().unwrap_or(false);
     let households = number(HOUSEHOLDS);
     let relations = Relations {
         columns: names.len(),
@@ -196,7 +228,10 @@ pub fn suppress_table(table: &Table, k: u64) -> Withheld {
     let mut count: Vec<u32> = (0..relations.len())
         .map(|rel| {
             relations.cells(rel, &mut cells);
-            cells.iter().filter(|(c, r)| hidden[*c][*r]).count() as u32
+            cells
+                .iter()
+                .filter(|(c, r)| hidden[*c][*r] && !known(*c, *r))
+                .count() as u32
         })
         .collect();
     let mut work: Vec<usize> = (0..relations.len()).filter(|r| count[*r] == 1).collect();
@@ -206,10 +241,11 @@ pub fn suppress_table(table: &Table, k: u64) -> Withheld {
             continue;
         }
         relations.cells(rel, &mut cells);
-        // Withhold the smallest published non-zero value of the relation (else a zero).
+        // Withhold the smallest published non-zero value of the relation (else a zero) that
+        // the previous release did not publish as it is.
         let pick = cells
             .iter()
-            .filter(|(c, r)| !hidden[*c][*r])
+            .filter(|(c, r)| !hidden[*c][*r] && !known(*c, *r))
             .min_by(|a, b| {
                 let (va, vb) = (values[a.0][a.1], values[b.0][b.1]);
                 (va == 0.0).cmp(&(vb == 0.0)).then(va.total_cmp(&vb))
@@ -264,6 +300,7 @@ mod tests {
             districts: 2,
             months: 2,
             columns: HashMap::from([(STARTED, &started[..]), (HOUSEHOLDS, &households[..])]),
+            prior: None,
         };
         let w = suppress_table(&table, 5);
         // Primary: A's 3 started in month 0. Secondary: B's 10, the smallest other non-zero
@@ -275,6 +312,44 @@ mod tests {
         assert_eq!(w[MEDIAN_DAYS], [true, false, true, false, false, false]);
         // k is never below 3: with k = 1, 2 is still withheld.
         assert!(suppress_table(&table, 1)[HOUSEHOLDS][2]);
+    }
+
+    /// The same two districts in a second release, against what the first one published.
+    #[test]
+    fn a_second_release_keeps_what_the_first_withheld_and_does_not_lean_on_what_it_published() {
+        // started now: month 0: A 3, B 10, total 13; month 1: A 2, B 6, total 8.
+        let started = [3.0, 2.0, 10.0, 6.0, 13.0, 8.0];
+        // The first release withheld A and B in month 0 and published month 1 as A 0, B 6,
+        // total 6 (one late record has since moved A to 2).
+        let prior = Prior {
+            values: HashMap::from([(
+                STARTED.to_string(),
+                vec![f64::NAN, 0.0, f64::NAN, 6.0, 13.0, 6.0],
+            )]),
+            withheld: HashMap::from([(
+                STARTED.to_string(),
+                vec![true, false, true, false, false, false],
+            )]),
+        };
+        let table = Table {
+            districts: 2,
+            months: 2,
+            columns: HashMap::from([(STARTED, &started[..])]),
+            prior: Some(&prior),
+        };
+        let w = suppress_table(&table, 5);
+        // Month 0: A is small and B stays withheld. Month 1: A's 2 is small; B's 6 was published
+        // as it is, so withholding it would hide nothing (8 − 6 = 2): the total goes instead.
+        assert_eq!(w[STARTED], [true, true, true, false, false, true]);
+        // Without the first release, B's 6 (the smaller) would have been chosen.
+        let alone = Table {
+            prior: None,
+            ..table
+        };
+        assert_eq!(
+            suppress_table(&alone, 5)[STARTED],
+            [true, true, true, true, false, false]
+        );
     }
 
     #[test]

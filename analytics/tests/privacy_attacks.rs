@@ -91,11 +91,7 @@ fn attack(name: &str, relations: &[Relation], raw: &Cells, published: &Cells) ->
 fn no_withheld_value_can_be_recovered_from_the_published_demo() {
     let store = demo();
     let c = store.conn();
-    let counts: Vec<&'static str> = INDICATORS
-        .iter()
-        .filter(|i| i.class == Class::Personal && i.aggregate == Aggregate::Sum)
-        .map(|i| i.id)
-        .collect();
+    let counts = personal_counts();
     let raw = load(c, "indicators_monthly", &counts);
     let published = load(c, "indicators_published", &counts);
 
@@ -132,6 +128,15 @@ fn no_withheld_value_can_be_recovered_from_the_published_demo() {
         "the demo has small cells to protect ({withheld})"
     );
 
+    for (name, relations) in relations(c, &counts) {
+        let tried = attack(name, &relations, &raw, &published);
+        assert!(tried > 0, "{name}: no relation tried");
+    }
+}
+
+/// The relations an outsider can use, by attack: the districts against the total per month,
+/// one period against the next, the programmes against all active households.
+fn relations(c: &Connection, counts: &[&'static str]) -> Vec<(&'static str, Vec<Relation>)> {
     let districts: Vec<String> = {
         let mut stmt = c.prepare("SELECT district_code FROM districts").unwrap();
         stmt.query_map([], |r| r.get(0))
@@ -146,15 +151,21 @@ fn no_withheld_value_can_be_recovered_from_the_published_demo() {
             |r| r.get(0),
         )
         .unwrap();
-    let mut periods: Vec<String> = published.keys().map(|(_, p)| p.clone()).collect();
-    periods.sort();
-    periods.dedup();
+    let periods: Vec<String> = {
+        let mut stmt = c
+            .prepare("SELECT DISTINCT period FROM indicators_published ORDER BY period")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
     let mut areas = districts.clone();
     areas.push(municipality.clone());
 
     // 1. Sum the districts and subtract them from the total.
     let mut sums = Vec::new();
-    for id in &counts {
+    for id in counts {
         for p in &periods {
             let mut rel: Relation = districts
                 .iter()
@@ -164,8 +175,6 @@ fn no_withheld_value_can_be_recovered_from_the_published_demo() {
             sums.push(rel);
         }
     }
-    let tried = attack("districts against the total", &sums, &raw, &published);
-    assert_eq!(tried, counts.len() * periods.len());
 
     // 2. Subtract one period from the next: active(m) − active(m−1) = started(m) − ended(m).
     let mut flows = Vec::new();
@@ -180,7 +189,6 @@ fn no_withheld_value_can_be_recovered_from_the_published_demo() {
             ]);
         }
     }
-    attack("one period from the next", &flows, &raw, &published);
 
     // 3. The programmes against all active households of an area.
     let programmes: Vec<&'static str> = counts
@@ -201,5 +209,101 @@ fn no_withheld_value_can_be_recovered_from_the_published_demo() {
             parts.push(rel);
         }
     }
-    attack("programmes against households", &parts, &raw, &published);
+    vec![
+        ("districts against the total", sums),
+        ("one period from the next", flows),
+        ("programmes against households", parts),
+    ]
+}
+
+/// The personal counts: what the attacks are on.
+fn personal_counts() -> Vec<&'static str> {
+    INDICATORS
+        .iter()
+        .filter(|i| i.class == Class::Personal && i.aggregate == Aggregate::Sum)
+        .map(|i| i.id)
+        .collect()
+}
+
+#[test]
+fn no_withheld_value_can_be_recovered_by_comparing_two_releases() {
+    let store = demo();
+    let c = store.conn();
+    let counts = personal_counts();
+    let raw1 = load(c, "indicators_monthly", &counts);
+    let published1 = load(c, "indicators_published", &counts);
+
+    // Forty placements recorded late (copies of existing ones under new ids, so every month
+    // stays in range), loaded and analysed again: the second release.
+    let dir = tempfile::tempdir().unwrap();
+    let late = dir.path().join("late_placements.csv");
+    c.execute_batch(&format!(
+        "COPY (SELECT placement_id || 'L' AS placement_id, household_ref || 'L' AS household_ref,
+                      household_size, programme, property_id, district_code, referral_date,
+                      start_date, end_date, end_reason
+               FROM placements ORDER BY placement_id LIMIT 40)
+         TO '{}' (HEADER)",
+        late.display()
+    ))
+    .unwrap();
+    let report = ingest::ingest_path(
+        &store,
+        "placements",
+        &late,
+        &ingest::IngestOptions::default(),
+        &ingest::NoProgress,
+    )
+    .unwrap();
+    assert_eq!(report[0].rows_inserted, 40, "{report:?}");
+    analyze(
+        c,
+        &SegregationOptions {
+            permutations: 0,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let raw2 = load(c, "indicators_monthly", &counts);
+    let published2 = load(c, "indicators_published", &counts);
+    let changed = raw1
+        .iter()
+        .flat_map(|(k, v)| v.iter().map(move |(id, x)| (k, id, x)))
+        .filter(|(k, id, x)| raw2[*k][*id] != **x)
+        .count();
+    assert!(
+        changed > 40,
+        "the late placements change the figures ({changed})"
+    );
+
+    // Subtract one release from the other: a value withheld in one and published unchanged in
+    // the other is recovered outright.
+    for (key, values) in &published1 {
+        for (id, v) in values {
+            if v.is_none() && raw1[key][id] == raw2[key][id] {
+                assert!(
+                    published2[key][id].is_none(),
+                    "{id} of {key:?}: withheld in the first release, published unchanged in the second"
+                );
+            }
+        }
+    }
+    // And each release's relations, with every value the other release gives away (published
+    // there and, as the attacker is told here, unchanged) counted as known.
+    let relations = relations(c, &counts);
+    for (raw, published, other_raw, other) in [
+        (&raw1, &published1, &raw2, &published2),
+        (&raw2, &published2, &raw1, &published1),
+    ] {
+        let mut known = published.clone();
+        for (key, values) in known.iter_mut() {
+            for (id, v) in values.iter_mut() {
+                if v.is_none() && raw[key][id] == other_raw[key][id] {
+                    *v = other[key][id];
+                }
+            }
+        }
+        for (name, rels) in &relations {
+            attack(name, rels, raw, &known);
+        }
+    }
 }
