@@ -9,7 +9,9 @@ demo: setup
 	cargo run --release -- demo
 
 # cargo-nextest when installed (one summary line for the whole workspace), else cargo test.
+# The open-data tests read the releases with outside tools, installed in .venv first.
 test: setup
+	@scripts/setup-validators.sh
 	@if cargo nextest --version >/dev/null 2>&1; then \
 		cargo nextest run --workspace; \
 	else \

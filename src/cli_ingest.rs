@@ -350,6 +350,7 @@ pub fn ingest(db: &Path, args: &IngestArgs) -> Result<ExitCode> {
             .unwrap_or(0);
         if districts > 0 {
             analyze(store, 999, false)?;
+            crate::cli_publish::publish_after(store);
         }
     }
     Ok(if clean {

@@ -2,6 +2,7 @@
 
 mod bench;
 mod cli_ingest;
+mod cli_publish;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -49,6 +50,11 @@ enum Command {
     /// Run the preparedness scenario: how many of an inflow of N persons can be housed within
     /// 30 and 90 days, where, at what cost, with and without a cap on concentration.
     Scenario(ScenarioArgs),
+    /// Write a new open-data release (also done after every analysis): every published dataset
+    /// as CSV, Parquet and GeoJSON with checksums and a Frictionless data package, in an
+    /// immutable version folder that the catalogue lists. Nothing is written when nothing
+    /// changed since the last release.
+    Publish(PublishCmd),
     /// Show recent loads, or the rejected rows of one load.
     Batches(cli_ingest::BatchesArgs),
     /// Measure ingest, indicators and segregation against their outside references and record
@@ -64,6 +70,20 @@ pub struct AnalyzeArgs {
     /// Recompute everything, even the parts whose inputs did not change since the last run.
     #[arg(long)]
     pub full: bool,
+    /// Do not write a new open-data release afterwards.
+    #[arg(long)]
+    pub no_publish: bool,
+    #[command(flatten)]
+    pub publish: cli_publish::PublishArgs,
+}
+
+#[derive(Args)]
+struct PublishCmd {
+    #[command(flatten)]
+    publish: cli_publish::PublishArgs,
+    /// Write a release even if nothing changed since the last one.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Args)]
@@ -185,6 +205,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let store = ingest::Store::open(&cli.db)
                 .with_context(|| format!("opening {}", cli.db.display()))?;
             cli_ingest::analyze(&store, args.permutations, args.full)?;
+            if !args.no_publish {
+                cli_publish::publish(&store, &args.publish, false)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Publish(args) => {
+            let store = ingest::Store::open(&cli.db)
+                .with_context(|| format!("opening {}", cli.db.display()))?;
+            cli_publish::publish(&store, &args.publish, args.force)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve(args) => {
@@ -228,7 +257,17 @@ fn serve(store: ingest::Store, addr: SocketAddr) -> Result<()> {
         .build()?;
     println!("Haven is serving on http://{addr} (Ctrl-C to stop)");
     runtime
-        .block_on(api::serve(api::AppState::new(store), addr))
+        .block_on(api::serve(
+            {
+                let published = cli_publish::PublishArgs::from_env().published;
+                let state = api::AppState::new(store);
+                match published {
+                    Some(root) => state.with_published(root),
+                    None => state,
+                }
+            },
+            addr,
+        ))
         .with_context(|| format!("serving on {addr}"))
 }
 
@@ -281,6 +320,7 @@ fn demo(db: &std::path::Path, args: &DemoArgs) -> Result<ExitCode> {
     }
     if let cli_ingest::Target::Local(store) = &target {
         cli_ingest::analyze(store, 999, true)?;
+        cli_publish::publish_after(store);
     }
     match target {
         cli_ingest::Target::Local(store) if !args.no_serve => {

@@ -2,19 +2,10 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::Env;
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn get(url: &str) -> (u16, String) {
     let agent = ureq::Agent::config_builder()
@@ -32,26 +23,8 @@ fn get(url: &str) -> (u16, String) {
 fn ingest_hands_the_load_to_a_running_server() {
     let env = Env::new();
     let demo = env.demo_files();
-    let child = env
-        .haven()
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Server(child);
+    let (server, url) = env.serve();
     let announce = env.path("haven.duckdb.server.json");
-    let started = Instant::now();
-    while !announce.exists() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the server announces itself"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let info: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&announce).unwrap()).unwrap();
-    let url = info["url"].as_str().unwrap().to_string();
 
     let run = env
         .run(&[

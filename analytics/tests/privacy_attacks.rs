@@ -237,15 +237,7 @@ fn no_withheld_value_can_be_recovered_by_comparing_two_releases() {
     // stays in range), loaded and analysed again: the second release.
     let dir = tempfile::tempdir().unwrap();
     let late = dir.path().join("late_placements.csv");
-    c.execute_batch(&format!(
-        "COPY (SELECT placement_id || 'L' AS placement_id, household_ref || 'L' AS household_ref,
-                      household_size, programme, property_id, district_code, referral_date,
-                      start_date, end_date, end_reason
-               FROM placements ORDER BY placement_id LIMIT 40)
-         TO '{}' (HEADER)",
-        late.display()
-    ))
-    .unwrap();
+    ingest::demo::write_late_placements(c, &late, 40).unwrap();
     let report = ingest::ingest_path(
         &store,
         "placements",

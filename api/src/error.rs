@@ -18,6 +18,15 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// The message with an internal error's cause, for logs and the command line (responses
+    /// carry `Display`, which keeps internals out).
+    pub fn detail(&self) -> String {
+        match self {
+            ApiError::Internal(cause) => cause.clone(),
+            other => other.to_string(),
+        }
+    }
+
     fn status(&self) -> StatusCode {
         match self {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,

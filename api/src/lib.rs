@@ -1,7 +1,11 @@
 //! Haven HTTP API: the status page and its JSON, and the loopback hand-off through which
 //! `haven ingest` loads files while this server holds the database.
 
+pub mod catalog;
 mod error;
+pub mod geometry;
+pub mod open_data;
+pub mod publish;
 pub mod query;
 
 use std::collections::HashMap;
@@ -28,15 +32,30 @@ pub struct AppState {
     store: Arc<Mutex<ingest::Store>>,
     local_token: Arc<String>,
     instance: Arc<String>,
+    published: Arc<PathBuf>,
 }
 
 impl AppState {
+    /// State over a store; releases are read from `published/` beside its file.
     pub fn new(store: ingest::Store) -> AppState {
+        let published = publish::default_root(store.path());
         AppState {
             store: Arc::new(Mutex::new(store)),
             local_token: Arc::new(random_hex(32)),
             instance: Arc::new(random_hex(8)),
+            published: Arc::new(published),
         }
+    }
+
+    /// Reads releases from another folder.
+    pub fn with_published(mut self, root: PathBuf) -> AppState {
+        self.published = Arc::new(root);
+        self
+    }
+
+    /// The folder of release folders.
+    pub fn published_root(&self) -> &Path {
+        &self.published
     }
 
     /// Runs `f` on the store off the async runtime (DuckDB calls block).
@@ -81,6 +100,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/status", get(status))
         .route("/api/v1/indicators", get(query::indicators))
         .route("/api/v1/indicators/registry", get(query::registry))
+        .route("/api/v1/catalog", get(open_data::catalog))
+        .route("/api/v1/releases", get(open_data::releases))
+        .route("/api/v1/releases/{version}/{file}", get(open_data::file))
         .route(
             "/api/v1/ingest/{dataset}",
             post(ingest_upload).layer(DefaultBodyLimit::max(MAX_UPLOAD)),

@@ -79,7 +79,7 @@ fn etag(version: &str, request: &str) -> String {
 }
 
 /// Whether the client's If-None-Match names this ETag.
-fn holds(headers: &HeaderMap, tag: &str) -> bool {
+pub(crate) fn holds(headers: &HeaderMap, tag: &str) -> bool {
     headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -87,7 +87,11 @@ fn holds(headers: &HeaderMap, tag: &str) -> bool {
 }
 
 /// The answer with its validators, or 304 when the client holds it already.
-fn cached<T: Serialize>(headers: &HeaderMap, tag: &str, body: impl FnOnce() -> T) -> Response {
+pub(crate) fn cached<T: Serialize>(
+    headers: &HeaderMap,
+    tag: &str,
+    body: impl FnOnce() -> T,
+) -> Response {
     let matches = holds(headers, tag);
     let tag_value = HeaderValue::from_str(tag).unwrap_or(HeaderValue::from_static("\"0\""));
     let validators = [

@@ -1064,6 +1064,21 @@ pub fn generate_and_load(
         .collect()
 }
 
+/// Writes `n` late-recorded placements to a CSV at `path`: copies of the first `n` loaded
+/// placements under new ids (`…L`), so every month stays in range. Loading it changes the
+/// placement counts the way a late batch from a sponsorship NGO does (tests of releases).
+pub fn write_late_placements(conn: &duckdb::Connection, path: &Path, n: usize) -> Result<()> {
+    conn.execute_batch(&format!(
+        "COPY (SELECT placement_id || 'L' AS placement_id, household_ref || 'L' AS household_ref,
+                      household_size, programme, property_id, district_code, referral_date,
+                      start_date, end_date, end_reason
+               FROM placements ORDER BY placement_id LIMIT {n})
+         TO '{}' (HEADER)",
+        path.display().to_string().replace('\'', "''")
+    ))?;
+    Ok(())
+}
+
 fn write_xlsx(
     path: &Path,
     header: &[&str],

@@ -31,6 +31,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "indicator values stored once: published and restricted",
         include_str!("../migrations/0004_indicators_restricted.sql"),
     ),
+    (
+        5,
+        "open-data releases",
+        include_str!("../migrations/0005_releases.sql"),
+    ),
 ];
 
 /// The default database file, relative to the working directory.

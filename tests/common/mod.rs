@@ -2,7 +2,8 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use duckdb::{AccessMode, Config, Connection};
 
@@ -69,6 +70,40 @@ impl Env {
 
     pub fn count(&self, sql: &str) -> i64 {
         self.query().query_row(sql, [], |r| r.get(0)).expect(sql)
+    }
+
+    /// `haven serve` on a free loopback port, once it has announced itself; its URL.
+    pub fn serve(&self) -> (Server, String) {
+        let child = self
+            .haven()
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let server = Server(child);
+        let announce = self.path("haven.duckdb.server.json");
+        let started = Instant::now();
+        while !announce.exists() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the server announces itself"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let info: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&announce).unwrap()).unwrap();
+        (server, info["url"].as_str().unwrap().to_string())
+    }
+}
+
+/// A running `haven serve`, killed when dropped.
+pub struct Server(pub Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 

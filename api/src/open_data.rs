@@ -1,0 +1,308 @@
+//! The open-data routes: the DCAT-AP catalogue, the list of releases, and the release files
+//! themselves (immutable, so cached for a year by version; `latest` for a minute).
+
+use axum::body::Body;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path as UrlPath, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::catalog::{Syntax, catalog as catalog_text};
+use crate::publish::{FileEntry, Manifest};
+use crate::query::holds;
+use crate::{ApiError, AppState};
+
+/// Every release's manifest, oldest first.
+fn manifests(store: &ingest::Store) -> Result<Vec<Manifest>, ApiError> {
+    let mut stmt = store
+        .conn()
+        .prepare("SELECT manifest FROM releases ORDER BY version")
+        .map_err(ingest::Error::from)?;
+    let rows = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .map_err(ingest::Error::from)?;
+    rows.map(|r| {
+        let text = r.map_err(ingest::Error::from)?;
+        serde_json::from_str(&text)
+            .map_err(|e| ApiError::Internal(format!("release manifest: {e}")))
+    })
+    .collect()
+}
+
+/// Scheme and host the client used (IRIs in the catalogue are absolute).
+fn base_url(headers: &HeaderMap) -> String {
+    if let Ok(base) = std::env::var("HAVEN_BASE_URL")
+        && !base.is_empty()
+    {
+        return base.trim_end_matches('/').to_string();
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c))
+        })
+        .unwrap_or("localhost");
+    format!("http://{host}")
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogQuery {
+    /// `jsonld` or `ttl`; otherwise the Accept header decides (JSON-LD by default).
+    pub format: Option<String>,
+}
+
+/// `GET /api/v1/catalog`: DCAT-AP 3, JSON-LD or Turtle.
+pub async fn catalog(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    q: Result<Query<CatalogQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let syntax = match q.format.as_deref() {
+        Some("ttl" | "turtle") => Syntax::Turtle,
+        Some("jsonld" | "json-ld" | "json") => Syntax::JsonLd,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "format '{other}' is not one of jsonld, ttl"
+            )));
+        }
+        None => {
+            let accept = headers
+                .get(header::ACCEPT)
+                .and_then(|a| a.to_str().ok())
+                .unwrap_or("");
+            if accept.contains("text/turtle") {
+                Syntax::Turtle
+            } else {
+                Syntax::JsonLd
+            }
+        }
+    };
+    let releases = s.with_store(manifests).await?;
+    let base = base_url(&headers);
+    let version = releases.last().map_or(0, |m| m.version);
+    let tag = format!(
+        "\"catalog-{version}-{}-{:x}\"",
+        if syntax == Syntax::Turtle {
+            "ttl"
+        } else {
+            "jsonld"
+        },
+        base.bytes()
+            .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b.into()))
+    );
+    let content_type = match syntax {
+        Syntax::Turtle => "text/turtle; charset=utf-8",
+        Syntax::JsonLd => "application/ld+json",
+    };
+    let mut out = HeaderMap::new();
+    out.insert(
+        header::ETAG,
+        HeaderValue::from_str(&tag).map_err(|e| ApiError::Internal(e.to_string()))?,
+    );
+    out.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=60, must-revalidate"),
+    );
+    out.insert(header::VARY, HeaderValue::from_static("Accept"));
+    if holds(&headers, &tag) {
+        return Ok((StatusCode::NOT_MODIFIED, out).into_response());
+    }
+    out.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    Ok((out, catalog_text(&base, &releases, syntax)).into_response())
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReleaseItem {
+    pub version: u32,
+    pub published_at: String,
+    pub url: String,
+    pub datasets: Vec<ReleaseDataset>,
+    pub package: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReleaseDataset {
+    pub id: String,
+    pub rows: u64,
+    pub files: Vec<ReleaseFile>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReleaseFile {
+    pub url: String,
+    #[serde(flatten)]
+    pub file: FileEntry,
+}
+
+/// `GET /api/v1/releases`: every release, newest first, with its files.
+pub async fn releases(State(s): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let all = s.with_store(manifests).await?;
+    let tag = format!("\"releases-{}\"", all.last().map_or(0, |m| m.version));
+    let items: Vec<ReleaseItem> = all
+        .into_iter()
+        .rev()
+        .map(|m| {
+            let url = format!("/api/v1/releases/{}", m.version);
+            ReleaseItem {
+                version: m.version,
+                published_at: m.published_at,
+                package: format!("{url}/datapackage.json"),
+                datasets: m
+                    .datasets
+                    .into_iter()
+                    .map(|d| ReleaseDataset {
+                        id: d.id,
+                        rows: d.rows,
+                        files: d
+                            .files
+                            .into_iter()
+                            .map(|f| ReleaseFile {
+                                url: format!("{url}/{}", f.name),
+                                file: f,
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+                url,
+            }
+        })
+        .collect();
+    Ok(crate::query::cached(&headers, &tag, || items))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileQuery {
+    /// CSV only: add the HXL hashtag row under the header.
+    #[serde(default)]
+    pub hxl: bool,
+}
+
+/// `GET /api/v1/releases/{version}/{file}`: a file of a release (`latest` for the newest).
+pub async fn file(
+    State(s): State<AppState>,
+    UrlPath((version, name)): UrlPath<(String, String)>,
+    headers: HeaderMap,
+    q: Result<Query<FileQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let wanted: Option<u32> = match version.as_str() {
+        "latest" => None,
+        v => Some(v.trim_start_matches('v').parse().map_err(|_| {
+            ApiError::BadRequest(format!("release '{v}' is not a number or latest"))
+        })?),
+    };
+    let all = s.with_store(manifests).await?;
+    let manifest = match wanted {
+        None => all.last(),
+        Some(v) => all.iter().find(|m| m.version == v),
+    }
+    .ok_or_else(|| ApiError::NotFound(format!("there is no release {version}")))?;
+    // Only the files the manifest names (and itself) are served: no other path.
+    let entry: Option<FileEntry> = manifest
+        .datasets
+        .iter()
+        .flat_map(|d| &d.files)
+        .chain([&manifest.package])
+        .find(|f| f.name == name)
+        .cloned();
+    let (media_type, etag) = match (&entry, name.as_str()) {
+        (Some(f), _) => (f.media_type.clone(), format!("\"{}\"", f.sha256)),
+        (None, "manifest.json") => (
+            "application/json".to_string(),
+            format!("\"manifest-{}\"", manifest.version),
+        ),
+        _ => {
+            return Err(ApiError::NotFound(format!(
+                "release {} has no file '{name}'",
+                manifest.version
+            )));
+        }
+    };
+    let hxl = q.hxl && media_type == "text/csv";
+    if q.hxl && !hxl {
+        return Err(ApiError::BadRequest(
+            "hxl=true applies to CSV files only".into(),
+        ));
+    }
+    let core = etag.trim_matches('"');
+    let etag = if hxl {
+        format!("\"{core}-hxl\"")
+    } else {
+        format!("\"{core}\"")
+    };
+    let cache = if wanted.is_some() {
+        "public, max-age=31536000, immutable"
+    } else {
+        "public, max-age=60, must-revalidate"
+    };
+    let mut out = HeaderMap::new();
+    out.insert(
+        header::ETAG,
+        HeaderValue::from_str(&etag).map_err(|e| ApiError::Internal(e.to_string()))?,
+    );
+    out.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    if holds(&headers, &etag) {
+        return Ok((StatusCode::NOT_MODIFIED, out).into_response());
+    }
+    let content_type = if media_type.starts_with("text/") {
+        format!("{media_type}; charset=utf-8")
+    } else {
+        media_type
+    };
+    out.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&content_type).map_err(|e| ApiError::Internal(e.to_string()))?,
+    );
+    let path = s
+        .published_root()
+        .join(format!("v{}", manifest.version))
+        .join(&name);
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|e| ApiError::Internal(format!("{}: {e}", path.display())))?;
+    let body = if hxl {
+        let package = tokio::fs::read(path.with_file_name("datapackage.json"))
+            .await
+            .map_err(|e| ApiError::Internal(format!("datapackage.json: {e}")))?;
+        with_hxl_row(&bytes, &package, &name)?
+    } else {
+        bytes
+    };
+    Ok((out, Body::from(body)).into_response())
+}
+
+/// The CSV with the HXL hashtags of its columns (from the data package's Table Schema) as the
+/// second line.
+fn with_hxl_row(csv: &[u8], package: &[u8], name: &str) -> Result<Vec<u8>, ApiError> {
+    let package: Value = serde_json::from_slice(package)
+        .map_err(|e| ApiError::Internal(format!("datapackage.json: {e}")))?;
+    let fields = package["resources"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["path"] == name))
+        .and_then(|r| r["schema"]["fields"].as_array())
+        .ok_or_else(|| ApiError::Internal(format!("no schema for {name}")))?;
+    let tags: Vec<&str> = fields
+        .iter()
+        .map(|f| f["hxl"].as_str().unwrap_or(""))
+        .collect();
+    let end = csv
+        .iter()
+        .position(|b| *b == b'\n')
+        .map_or(csv.len(), |i| i + 1);
+    let mut out = Vec::with_capacity(csv.len() + 64 * tags.len());
+    out.extend_from_slice(&csv[..end]);
+    if end == csv.len() && !csv.ends_with(b"\n") {
+        out.push(b'\n');
+    }
+    out.extend_from_slice(tags.join(",").as_bytes());
+    out.push(b'\n');
+    out.extend_from_slice(&csv[end..]);
+    Ok(out)
+}

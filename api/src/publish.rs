@@ -1,0 +1,706 @@
+//! Open-data releases. `haven publish` (also run after every analysis) writes every published
+//! dataset into a new version folder — CSV, Parquet (GeoParquet for the districts), GeoJSON for
+//! the districts, a Frictionless `datapackage.json` and a `manifest.json` with each file's size
+//! and SHA-256 — and records the release in the `releases` table. A folder is written aside and
+//! renamed into place, never changed afterwards; every version stays downloadable. Only the
+//! published tables are read: `indicators_published` (personal counts already suppressed),
+//! `segregation_indices` and the public district boundaries.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use analytics::registry::{Class, INDICATORS, Indicator};
+use duckdb::Connection;
+use duckdb::types::Value as Db;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::ApiError;
+use crate::geometry::{Area, Bbox};
+
+/// Creative Commons Attribution 4.0, as the EU licence vocabulary names it.
+pub const DEFAULT_LICENCE: &str =
+    "http://publications.europa.eu/resource/authority/licence/CC_BY_4_0";
+
+/// EU data themes (http://publications.europa.eu/resource/authority/data-theme/…).
+const SOCI: &str = "SOCI";
+const REGI: &str = "REGI";
+const ECON: &str = "ECON";
+
+/// A published dataset: what it holds, and where its rows come from.
+#[derive(Debug)]
+pub struct Spec {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub description: &'static str,
+    pub keywords: &'static [&'static str],
+    /// EU data-theme codes.
+    pub themes: &'static [&'static str],
+    kind: Kind,
+}
+
+#[derive(Debug)]
+enum Kind {
+    /// The districts with their boundaries and the indicators of the latest month.
+    Districts,
+    /// Indicators per area and month from these source datasets (empty: all of them).
+    Indicators(&'static [&'static str]),
+    Segregation,
+}
+
+/// Every published dataset, in catalogue order.
+pub static DATASETS: &[Spec] = &[
+    Spec {
+        id: "districts",
+        title: "Districts with housing-preparedness indicators",
+        description: "The districts of the municipality with their boundaries and every published indicator for the latest month: vacancy, readiness and cost, social housing and waiting lists, landlord incentives, and placements after small-cell suppression.",
+        keywords: &[
+            "districts",
+            "housing",
+            "vacancy",
+            "preparedness",
+            "boundaries",
+        ],
+        themes: &[REGI, SOCI],
+        kind: Kind::Districts,
+    },
+    Spec {
+        id: "indicators",
+        title: "Housing-preparedness indicators by district and month",
+        description: "Every indicator of the registry per district and month, with a municipality row per month. Counts built on personal data (placements) from 1 to k-1 are withheld, with the cells that would give them away; a withheld value is empty and named in the withheld column.",
+        keywords: &[
+            "indicators",
+            "housing",
+            "vacancy",
+            "social housing",
+            "refugees",
+        ],
+        themes: &[SOCI, REGI],
+        kind: Kind::Indicators(&[]),
+    },
+    Spec {
+        id: "segregation",
+        title: "Residential segregation indices",
+        description: "Dissimilarity, Gini, entropy, isolation, exposure, Atkinson, spatial dissimilarity and Moran's I per period for every population group and for persons placed, against the total population, with the multigroup indices; permutation p-values for the latest period.",
+        keywords: &["segregation", "dissimilarity", "integration", "population"],
+        themes: &[SOCI],
+        kind: Kind::Segregation,
+    },
+    Spec {
+        id: "vacant-stock",
+        title: "Vacant housing stock by district and month",
+        description: "Vacant dwelling units by district and month: vacancy rate, long-term vacancy, vacancy age, owner types, units ready now or within 90 days, renovation cost and places available.",
+        keywords: &["vacancy", "vacant housing", "renovation"],
+        themes: &[REGI, SOCI],
+        kind: Kind::Indicators(&["vacant_properties"]),
+    },
+    Spec {
+        id: "social-housing",
+        title: "Social housing and waiting lists by district and month",
+        description: "Social housing units, vacant social units, applicants on the waiting list (international protection among them) and waiting times by district and month.",
+        keywords: &["social housing", "waiting list"],
+        themes: &[SOCI],
+        kind: Kind::Indicators(&["social_housing", "social_housing_waiting_list"]),
+    },
+    Spec {
+        id: "landlord-incentives",
+        title: "Landlord incentive schemes by district and month",
+        description: "Incentive agreements with landlords by district and month: active agreements, spend, cost per unit-month and uptake.",
+        keywords: &["landlord incentives", "housing policy"],
+        themes: &[ECON, SOCI],
+        kind: Kind::Indicators(&["landlord_incentives"]),
+    },
+    Spec {
+        id: "placements",
+        title: "Placements of newcomers by district and month (aggregated)",
+        description: "Households and persons placed by district and month: active, started, ended, days from referral, exits to autonomy, by programme. Aggregates only, after small-cell suppression: no row of the placements register is published.",
+        keywords: &[
+            "placements",
+            "refugees",
+            "community sponsorship",
+            "resettlement",
+        ],
+        themes: &[SOCI],
+        kind: Kind::Indicators(&["placements"]),
+    },
+];
+
+/// Who publishes, under what licence, and where releases are written.
+#[derive(Debug, Clone)]
+pub struct PublishOptions {
+    /// The folder of version folders.
+    pub root: PathBuf,
+    pub publisher: String,
+    /// E-mail address of the contact point.
+    pub contact: String,
+    /// Licence IRI.
+    pub licence: String,
+    /// Publish even when nothing changed since the last release.
+    pub force: bool,
+}
+
+impl PublishOptions {
+    pub fn new(root: PathBuf) -> PublishOptions {
+        PublishOptions {
+            root,
+            publisher: "Municipal housing preparedness (Haven)".into(),
+            contact: "opendata@haven.invalid".into(),
+            licence: DEFAULT_LICENCE.into(),
+            force: false,
+        }
+    }
+}
+
+/// Where releases go by default: `published/` beside the database file.
+pub fn default_root(db: &Path) -> PathBuf {
+    db.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .join("published")
+}
+
+/// One file of a release.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FileEntry {
+    pub name: String,
+    /// EU file-type code: CSV, PARQUET, GEOJSON, JSON.
+    pub format: String,
+    pub media_type: String,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DatasetFiles {
+    pub id: String,
+    pub rows: u64,
+    pub files: Vec<FileEntry>,
+}
+
+/// What a release holds: written as `manifest.json` and kept in `releases`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub version: u32,
+    /// RFC 3339, UTC.
+    pub published_at: String,
+    pub publisher: String,
+    pub contact: String,
+    pub licence: String,
+    /// First and last month covered (`YYYY-MM`).
+    pub temporal: Option<[String; 2]>,
+    /// Around every district (WGS84).
+    pub bbox: Option<Bbox>,
+    pub datasets: Vec<DatasetFiles>,
+    /// The Frictionless data package describing every CSV.
+    pub package: FileEntry,
+}
+
+/// What `publish` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Release {
+    pub version: u32,
+    /// Nothing changed since this release; no new one was written.
+    pub unchanged: bool,
+    pub dir: PathBuf,
+    pub files: usize,
+    pub bytes: u64,
+}
+
+fn internal(what: &str) -> impl Fn(duckdb::Error) -> ApiError + '_ {
+    move |e| ApiError::Internal(format!("{what}: {e}"))
+}
+
+fn io(what: &Path) -> impl Fn(std::io::Error) -> ApiError + '_ {
+    move |e| ApiError::Internal(format!("{}: {e}", what.display()))
+}
+
+/// The indicators a dataset of this kind holds.
+fn indicators_of(sources: &[&str]) -> Vec<&'static Indicator> {
+    INDICATORS
+        .iter()
+        .filter(|i| sources.is_empty() || i.datasets.iter().any(|d| sources.contains(d)))
+        .collect()
+}
+
+fn quoted(path: &Path) -> String {
+    format!("'{}'", path.display().to_string().replace('\'', "''"))
+}
+
+/// Writes a query's result with DuckDB's COPY and returns the rows written.
+fn copy(conn: &Connection, select: &str, path: &Path, options: &str) -> Result<u64, ApiError> {
+    let n = conn
+        .execute(
+            &format!("COPY ({select}) TO {} ({options})", quoted(path)),
+            [],
+        )
+        .map_err(internal("writing a release file"))?;
+    Ok(n as u64)
+}
+
+fn entry(path: &Path, format: &str, media_type: &str) -> Result<FileEntry, ApiError> {
+    let bytes = fs::read(path).map_err(io(path))?;
+    Ok(FileEntry {
+        name: path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        format: format.into(),
+        media_type: media_type.into(),
+        bytes: bytes.len() as u64,
+        sha256: format!("{:x}", Sha256::digest(&bytes)),
+    })
+}
+
+const CSV: &str = "FORMAT CSV, HEADER";
+const PARQUET: &str = "FORMAT PARQUET, COMPRESSION ZSTD";
+
+/// Publishes a new release unless nothing changed since the last one (or `force`).
+pub fn publish(store: &ingest::Store, opts: &PublishOptions) -> Result<Release, ApiError> {
+    let conn = store.conn();
+    if !store.has_table("indicators_published")? {
+        return Err(ApiError::BadRequest(
+            "nothing to publish yet: load data and run `haven analyze` first".into(),
+        ));
+    }
+    let runs: String = conn
+        .query_row(
+            "SELECT coalesce(string_agg(part || '=' || fingerprint || '@' || computed_at::VARCHAR, ';' ORDER BY part), '') FROM analysis_runs",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(internal("reading analysis runs"))?;
+    let source = format!(
+        "{runs};publisher={};contact={};licence={}",
+        opts.publisher, opts.contact, opts.licence
+    );
+    let last: Option<(u32, String)> = conn
+        .query_row(
+            "SELECT version, source FROM releases ORDER BY version DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map(Some)
+        .or_else(|e| match e {
+            duckdb::Error::QueryReturnedNoRows => Ok(None),
+            e => Err(e),
+        })
+        .map_err(internal("reading releases"))?;
+    if let Some((version, last_source)) = &last
+        && *last_source == source
+        && !opts.force
+    {
+        let dir = opts.root.join(format!("v{version}"));
+        if dir.is_dir() {
+            return Ok(Release {
+                version: *version,
+                unchanged: true,
+                dir,
+                files: 0,
+                bytes: 0,
+            });
+        }
+    }
+    let version = last.map_or(1, |(v, _)| v + 1);
+    let dir = opts.root.join(format!("v{version}"));
+    if dir.exists() {
+        return Err(ApiError::Internal(format!(
+            "{} exists but is not a recorded release: move it away (releases are never overwritten)",
+            dir.display()
+        )));
+    }
+    fs::create_dir_all(&opts.root).map_err(io(&opts.root))?;
+    let tmp = opts.root.join(format!(".v{version}.partial"));
+    if tmp.exists() {
+        fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
+    }
+    fs::create_dir_all(&tmp).map_err(io(&tmp))?;
+    let written = write_release(conn, opts, version, &tmp);
+    let manifest = match written {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
+    };
+    let manifest_json = serde_json::to_string_pretty(&manifest)
+        .map_err(|e| ApiError::Internal(format!("manifest: {e}")))?;
+    let path = tmp.join("manifest.json");
+    fs::write(&path, &manifest_json).map_err(io(&path))?;
+    // Recorded and renamed together: a release is in the table only if its folder is whole.
+    conn.execute_batch("BEGIN")
+        .map_err(internal("recording the release"))?;
+    let recorded = conn
+        .execute(
+            "INSERT INTO releases VALUES (?, ?::TIMESTAMPTZ, ?, ?)",
+            duckdb::params![version, manifest.published_at, source, manifest_json],
+        )
+        .map_err(internal("recording the release"))
+        .and_then(|_| fs::rename(&tmp, &dir).map_err(io(&dir)))
+        .and_then(|_| {
+            conn.execute_batch("COMMIT")
+                .map_err(internal("recording the release"))
+        });
+    if let Err(e) = recorded {
+        let _ = conn.execute_batch("ROLLBACK");
+        let _ = fs::remove_dir_all(&tmp);
+        if dir.exists() && !tmp.exists() {
+            let _ = fs::rename(&dir, &tmp).and_then(|_| fs::remove_dir_all(&tmp));
+        }
+        return Err(e);
+    }
+    let files: Vec<&FileEntry> = manifest
+        .datasets
+        .iter()
+        .flat_map(|d| &d.files)
+        .chain([&manifest.package])
+        .collect();
+    tracing::info!(version, files = files.len() + 1, dir = %dir.display(), "release published");
+    Ok(Release {
+        version,
+        unchanged: false,
+        dir,
+        files: files.len() + 1,
+        bytes: files.iter().map(|f| f.bytes).sum(),
+    })
+}
+
+fn write_release(
+    conn: &Connection,
+    opts: &PublishOptions,
+    version: u32,
+    dir: &Path,
+) -> Result<Manifest, ApiError> {
+    let published_at: String = conn
+        .query_row(
+            "SELECT strftime(now() AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ')",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(internal("clock"))?;
+    let temporal: Option<(String, String)> = conn
+        .query_row(
+            "SELECT min(period), max(period) FROM indicators_published",
+            [],
+            |r| {
+                Ok((
+                    r.get::<_, Option<String>>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                ))
+            },
+        )
+        .map(|(a, b)| a.zip(b))
+        .map_err(internal("reading periods"))?;
+    let mut bbox = None;
+    let mut datasets = Vec::new();
+    let mut resources = Vec::new();
+    for spec in DATASETS {
+        let path = |ext: &str| dir.join(format!("{}.{ext}", spec.id));
+        let (rows, files, fields, key) = match spec.kind {
+            Kind::Districts => {
+                let latest = temporal.as_ref().map(|t| t.1.clone());
+                let (rows, b) = write_districts(conn, dir, latest.as_deref())?;
+                bbox = b;
+                let mut fields = vec![
+                    district_field("district_code"),
+                    district_field("name"),
+                    district_field("parent_code"),
+                    json!({"name": "period", "type": "yearmonth", "title": "Month of the indicators", "hxl": "#date+month"}),
+                ];
+                fields.extend(indicator_fields(&indicators_of(&[])));
+                fields.push(withheld_field());
+                let files = vec![
+                    entry(&path("csv"), "CSV", "text/csv")?,
+                    entry(&path("geojson"), "GEOJSON", "application/geo+json")?,
+                    entry(
+                        &path("parquet"),
+                        "PARQUET",
+                        "application/vnd.apache.parquet",
+                    )?,
+                ];
+                (rows, files, fields, vec!["district_code"])
+            }
+            Kind::Indicators(sources) => {
+                let ids = indicators_of(sources);
+                let personal = ids.iter().any(|i| i.class == Class::Personal);
+                let columns: String = ids.iter().map(|i| format!(", \"{}\"", i.id)).collect();
+                let select = format!(
+                    "SELECT area_code, level, period{columns}{} FROM indicators_published
+                     ORDER BY level = 'municipality', area_code, period",
+                    if personal {
+                        ", nullif(withheld, '') AS withheld"
+                    } else {
+                        ""
+                    }
+                );
+                let rows = copy(conn, &select, &path("csv"), CSV)?;
+                copy(conn, &select, &path("parquet"), PARQUET)?;
+                let mut fields = vec![
+                    json!({"name": "area_code", "type": "string", "title": "Area code", "description": "District code (P-code style), or the municipality's code on municipality rows.", "constraints": {"required": true}, "hxl": "#adm2+code"}),
+                    json!({"name": "level", "type": "string", "title": "Level", "description": "district, or municipality for the whole municipality.", "constraints": {"required": true, "enum": ["district", "municipality"]}, "hxl": "#meta+level"}),
+                    json!({"name": "period", "type": "yearmonth", "title": "Month", "description": "The month, YYYY-MM; stock figures are at its end.", "constraints": {"required": true}, "hxl": "#date+month"}),
+                ];
+                fields.extend(indicator_fields(&ids));
+                if personal {
+                    fields.push(withheld_field());
+                }
+                let files = vec![
+                    entry(&path("csv"), "CSV", "text/csv")?,
+                    entry(
+                        &path("parquet"),
+                        "PARQUET",
+                        "application/vnd.apache.parquet",
+                    )?,
+                ];
+                (rows, files, fields, vec!["area_code", "period"])
+            }
+            Kind::Segregation => {
+                let select = "SELECT period, \"group\", \"index\", value, p_value FROM segregation_indices ORDER BY period, \"group\", \"index\"";
+                let rows = copy(conn, select, &path("csv"), CSV)?;
+                copy(conn, select, &path("parquet"), PARQUET)?;
+                let fields = vec![
+                    json!({"name": "period", "type": "yearmonth", "title": "Month", "constraints": {"required": true}, "hxl": "#date+month"}),
+                    json!({"name": "group", "type": "string", "title": "Group", "description": "A population group, placed_persons (persons placed against the total population), or all for the multigroup indices.", "constraints": {"required": true}, "hxl": "#population+group"}),
+                    json!({"name": "index", "type": "string", "title": "Index", "description": "dissimilarity, gini, entropy, isolation, exposure, atkinson_0_5, spatial_dissimilarity, morans_i, multi_dissimilarity or multi_information_theory (PySAL segregation and esda definitions).", "constraints": {"required": true}, "hxl": "#indicator+name"}),
+                    json!({"name": "value", "type": "number", "title": "Value", "hxl": "#indicator+value+num"}),
+                    json!({"name": "p_value", "type": "number", "title": "Permutation p-value", "description": "Share of 999 random labellings at least as extreme (latest period only).", "hxl": "#indicator+pvalue+num"}),
+                ];
+                let files = vec![
+                    entry(&path("csv"), "CSV", "text/csv")?,
+                    entry(
+                        &path("parquet"),
+                        "PARQUET",
+                        "application/vnd.apache.parquet",
+                    )?,
+                ];
+                (rows, files, fields, vec!["period", "group", "index"])
+            }
+        };
+        let csv = &files[0];
+        resources.push(json!({
+            "name": spec.id,
+            "title": spec.title,
+            "description": spec.description,
+            "path": csv.name,
+            "profile": "tabular-data-resource",
+            "format": "csv",
+            "mediatype": "text/csv",
+            "encoding": "utf-8",
+            "bytes": csv.bytes,
+            "hash": format!("sha256:{}", csv.sha256),
+            "schema": {"fields": fields, "primaryKey": key, "missingValues": [""]},
+        }));
+        datasets.push(DatasetFiles {
+            id: spec.id.into(),
+            rows,
+            files,
+        });
+    }
+    let package = json!({
+        "name": "haven-open-data",
+        "title": "Municipal housing preparedness: open data",
+        "description": "Aggregated, privacy-safe open data on vacant housing, social housing, landlord incentives, placements of newcomers and residential segregation.",
+        "version": format!("{version}.0.0"),
+        "created": published_at,
+        "licenses": [licence_of(&opts.licence)],
+        "contributors": [{"title": opts.publisher, "email": opts.contact, "role": "publisher"}],
+        "resources": resources,
+    });
+    let path = dir.join("datapackage.json");
+    let text = serde_json::to_string_pretty(&package)
+        .map_err(|e| ApiError::Internal(format!("datapackage: {e}")))?;
+    fs::write(&path, text).map_err(io(&path))?;
+    Ok(Manifest {
+        version,
+        published_at,
+        publisher: opts.publisher.clone(),
+        contact: opts.contact.clone(),
+        licence: opts.licence.clone(),
+        temporal: temporal.map(|(a, b)| [a, b]),
+        bbox,
+        datasets,
+        package: entry(&path, "JSON", "application/json")?,
+    })
+}
+
+fn licence_of(iri: &str) -> Value {
+    if iri == DEFAULT_LICENCE {
+        json!({"name": "CC-BY-4.0", "path": "https://creativecommons.org/licenses/by/4.0/", "title": "Creative Commons Attribution 4.0"})
+    } else {
+        json!({"path": iri})
+    }
+}
+
+/// A field of the districts schema, with its description and HXL hashtag.
+fn district_field(name: &str) -> Value {
+    let schema = ingest::schema::get("districts").ok();
+    let field = schema.and_then(|s| s.fields.iter().find(|f| f.name == name));
+    let mut v = json!({"name": name, "type": "string"});
+    if let Some(f) = field {
+        v["description"] = json!(f.description);
+        if let Some(tag) = &f.hxl {
+            v["hxl"] = json!(tag);
+        }
+        if f.constraints.required {
+            v["constraints"] = json!({"required": true});
+        }
+    }
+    v
+}
+
+/// The HXL hashtag of an indicator column.
+pub fn indicator_hxl(id: &str) -> String {
+    format!("#indicator+num+{id}")
+}
+
+fn indicator_fields(ids: &[&'static Indicator]) -> Vec<Value> {
+    ids.iter()
+        .map(|i| {
+            json!({
+                "name": i.id,
+                "type": if i.is_count() { "integer" } else { "number" },
+                "title": i.en,
+                "description": format!("{} (NL: {}). Unit: {}.{}", i.en, i.nl, i.unit,
+                    if i.class == Class::Personal { " Built on personal data: withheld (empty) when small or when it would give a small value away." } else { "" }),
+                "unit": i.unit,
+                "hxl": indicator_hxl(i.id),
+            })
+        })
+        .collect()
+}
+
+fn withheld_field() -> Value {
+    json!({"name": "withheld", "type": "string", "title": "Withheld indicators", "description": "Comma-separated ids of the indicators of this row withheld by small-cell suppression (their values are empty, never 0).", "hxl": "#meta+withheld"})
+}
+
+/// The districts dataset: CSV and GeoParquet through DuckDB, GeoJSON built here. Returns the
+/// rows and the bounding box of all districts.
+fn write_districts(
+    conn: &Connection,
+    dir: &Path,
+    latest: Option<&str>,
+) -> Result<(u64, Option<Bbox>), ApiError> {
+    let ids = indicators_of(&[]);
+    let columns: String = ids.iter().map(|i| format!(", p.\"{}\"", i.id)).collect();
+    let latest = latest.unwrap_or("").replace('\'', "''");
+    let select = format!(
+        "SELECT d.district_code, d.name, d.parent_code, '{latest}' AS period{columns}, nullif(p.withheld, '') AS withheld
+         FROM districts d LEFT JOIN indicators_published p
+           ON p.area_code = d.district_code AND p.level = 'district' AND p.period = '{latest}'
+         ORDER BY d.district_code"
+    );
+    let rows = copy(conn, &select, &dir.join("districts.csv"), CSV)?;
+    // Boundaries, oriented as RFC 7946 asks, as GeoJSON and as WKB.
+    let mut stmt = conn
+        .prepare("SELECT district_code, geometry FROM districts ORDER BY district_code")
+        .map_err(internal("reading districts"))?;
+    let areas: Vec<(String, Area)> = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+        .map_err(internal("reading districts"))?
+        .map(|r| {
+            let (code, text) = r.map_err(internal("reading districts"))?;
+            Ok((code, Area::parse(&text)?))
+        })
+        .collect::<Result<_, ApiError>>()?;
+    let bbox = crate::geometry::union(areas.iter().map(|(_, a)| a.bbox()));
+    conn.execute_batch(
+        "CREATE OR REPLACE TEMP TABLE publish_geometry (district_code VARCHAR, geometry BLOB)",
+    )
+    .map_err(internal("staging boundaries"))?;
+    {
+        let mut app = conn
+            .appender("publish_geometry")
+            .map_err(internal("staging boundaries"))?;
+        for (code, area) in &areas {
+            app.append_row(duckdb::params![code, area.wkb()])
+                .map_err(internal("staging boundaries"))?;
+        }
+        app.flush().map_err(internal("staging boundaries"))?;
+    }
+    let mut types: Vec<&str> = areas.iter().map(|(_, a)| a.geometry_type()).collect();
+    types.sort_unstable();
+    types.dedup();
+    let geo = json!({
+        "version": "1.1.0",
+        "primary_column": "geometry",
+        "columns": {"geometry": {
+            "encoding": "WKB",
+            "geometry_types": types,
+            "orientation": "counterclockwise",
+            "bbox": bbox,
+        }},
+    });
+    let with_geometry = format!(
+        "SELECT q.*, g.geometry FROM ({select}) q JOIN publish_geometry g USING (district_code) ORDER BY district_code"
+    );
+    copy(
+        conn,
+        &with_geometry,
+        &dir.join("districts.parquet"),
+        &format!(
+            "{PARQUET}, KV_METADATA {{geo: '{}'}}",
+            geo.to_string().replace('\'', "''")
+        ),
+    )?;
+    // GeoJSON: the same rows as features.
+    let mut stmt = conn
+        .prepare(&select)
+        .map_err(internal("reading districts"))?;
+    let names: Vec<&str> = ["district_code", "name", "parent_code", "period"]
+        .into_iter()
+        .chain(ids.iter().map(|i| i.id))
+        .chain(["withheld"])
+        .collect();
+    let mut features = Vec::with_capacity(areas.len());
+    let mut query = stmt.query([]).map_err(internal("reading districts"))?;
+    let mut i = 0;
+    while let Some(row) = query.next().map_err(internal("reading districts"))? {
+        let mut properties = serde_json::Map::new();
+        for (c, name) in names.iter().enumerate() {
+            let v: Db = row.get(c).map_err(internal("reading districts"))?;
+            properties.insert(name.to_string(), json_of(v, *name == "withheld"));
+        }
+        let (code, area) = &areas[i];
+        i += 1;
+        features.push(json!({
+            "type": "Feature",
+            "id": code,
+            "geometry": area.geojson(),
+            "properties": properties,
+        }));
+    }
+    let collection = json!({
+        "type": "FeatureCollection",
+        "bbox": bbox,
+        "features": features,
+    });
+    let path = dir.join("districts.geojson");
+    let mut f = fs::File::create(&path).map_err(io(&path))?;
+    serde_json::to_writer(&mut f, &collection)
+        .map_err(|e| ApiError::Internal(format!("{}: {e}", path.display())))?;
+    f.flush().map_err(io(&path))?;
+    conn.execute_batch("DROP TABLE IF EXISTS publish_geometry")
+        .map_err(internal("staging boundaries"))?;
+    Ok((rows, bbox))
+}
+
+/// A DuckDB value as JSON; the withheld list becomes an array of ids.
+fn json_of(v: Db, list: bool) -> Value {
+    match v {
+        Db::Null => {
+            if list {
+                json!([])
+            } else {
+                Value::Null
+            }
+        }
+        Db::BigInt(i) => json!(i),
+        Db::Int(i) => json!(i),
+        Db::Double(f) if f.is_finite() => json!(f),
+        Db::Double(_) => Value::Null,
+        Db::Text(s) if list => json!(s.split(',').filter(|x| !x.is_empty()).collect::<Vec<_>>()),
+        Db::Text(s) => json!(s),
+        other => json!(format!("{other:?}")),
+    }
+}
