@@ -55,6 +55,9 @@ enum Command {
     /// immutable version folder that the catalogue lists. Nothing is written when nothing
     /// changed since the last release.
     Publish(PublishCmd),
+    /// Manage the officer and admin accounts of the API. A token is shown once, when the user
+    /// is added, and stored only as an argon2 hash.
+    Users(UsersCmd),
     /// Show recent loads, or the rejected rows of one load.
     Batches(cli_ingest::BatchesArgs),
     /// Measure ingest, indicators and segregation against their outside references and record
@@ -75,6 +78,28 @@ pub struct AnalyzeArgs {
     pub no_publish: bool,
     #[command(flatten)]
     pub publish: cli_publish::PublishArgs,
+}
+
+#[derive(Args)]
+struct UsersCmd {
+    #[command(subcommand)]
+    action: UsersAction,
+}
+
+#[derive(Subcommand)]
+enum UsersAction {
+    /// Add a user and print its token on standard output (shown once; keep it safe).
+    Add {
+        /// Login name: a-z, 0-9, . _ - @.
+        name: String,
+        /// officer: restricted views and uploads; admin: also user management and the audit log.
+        #[arg(long, value_parser = ["officer", "admin"])]
+        role: String,
+    },
+    /// List the users: names, roles and when they were added (never tokens).
+    List,
+    /// Remove a user; its token stops working.
+    Remove { name: String },
 }
 
 #[derive(Args)]
@@ -207,6 +232,37 @@ fn run(cli: Cli) -> Result<ExitCode> {
             cli_ingest::analyze(&store, args.permutations, args.full)?;
             if !args.no_publish {
                 cli_publish::publish(&store, &args.publish, false)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Users(cmd) => {
+            let store = ingest::Store::open(&cli.db)
+                .with_context(|| format!("opening {}", cli.db.display()))?;
+            let api_err = |e: api::ApiError| anyhow::anyhow!(e.detail());
+            match cmd.action {
+                UsersAction::Add { name, role } => {
+                    let role: api::auth::Role = role.parse().map_err(api_err)?;
+                    let token = api::auth::add_user(&store, &name, role).map_err(api_err)?;
+                    eprintln!(
+                        "added {name} ({}). The token below is shown once and stored only as a hash; send it as `Authorization: Bearer <token>`.",
+                        role.as_str()
+                    );
+                    println!("{token}");
+                }
+                UsersAction::List => {
+                    for u in api::auth::list_users(&store).map_err(api_err)? {
+                        println!(
+                            "{:<24} {:<8} added {}",
+                            u.name,
+                            u.role.as_str(),
+                            u.created_at
+                        );
+                    }
+                }
+                UsersAction::Remove { name } => {
+                    api::auth::remove_user(&store, &name).map_err(api_err)?;
+                    eprintln!("removed {name}");
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::Env;
 
@@ -39,20 +39,6 @@ fn header(h: &ureq::http::HeaderMap, name: &str) -> String {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string()
-}
-
-/// The Python with the validators: `HAVEN_PYTHON`, else `.venv` of the workspace
-/// (scripts/setup-validators.sh, which `make test` runs).
-fn python() -> PathBuf {
-    if let Ok(p) = std::env::var("HAVEN_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    assert!(
-        venv.exists(),
-        "the open-data validators are missing: run scripts/setup-validators.sh (make test does)"
-    );
-    venv
 }
 
 #[test]
@@ -203,7 +189,7 @@ fn releases_read_in_frictionless_pyarrow_geopandas_and_rdflib() {
     )
     .unwrap();
 
-    let check = std::process::Command::new(python())
+    let check = std::process::Command::new(common::venv_tool("python"))
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/open_data/validate.py"))
         .arg(&out)
         .output()

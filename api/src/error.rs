@@ -12,6 +12,10 @@ pub enum ApiError {
     BadRequest(String),
     #[error("this request needs a valid token")]
     Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("too many requests from this client: slow down")]
+    TooManyRequests,
     /// Anything unexpected: logged with its cause, answered without internals.
     #[error("internal error")]
     Internal(String),
@@ -32,6 +36,8 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -78,6 +84,10 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if status == StatusCode::UNAUTHORIZED {
+            res.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
         res
     }
 }

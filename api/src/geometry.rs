@@ -141,6 +141,20 @@ impl Area {
     }
 }
 
+/// A GeoJSON FeatureCollection of (id, boundary, properties), with the box around them all.
+pub fn collection<A: std::borrow::Borrow<Area>>(
+    features: Vec<(String, A, serde_json::Map<String, Value>)>,
+) -> Value {
+    let bbox = union(features.iter().map(|(_, a, _)| a.borrow().bbox()));
+    let features: Vec<Value> = features
+        .into_iter()
+        .map(|(id, area, properties)| {
+            json!({"type": "Feature", "id": id, "geometry": area.borrow().geojson(), "properties": properties})
+        })
+        .collect();
+    json!({"type": "FeatureCollection", "bbox": bbox, "features": features})
+}
+
 /// The box around all the boxes.
 pub fn union(boxes: impl IntoIterator<Item = Bbox>) -> Option<Bbox> {
     boxes.into_iter().reduce(|a, b| {

@@ -1,10 +1,16 @@
 //! Haven HTTP API: the status page and its JSON, and the loopback hand-off through which
 //! `haven ingest` loads files while this server holds the database.
+#![recursion_limit = "512"] // the OpenAPI document is one json! literal
 
+pub mod auth;
+mod cache;
 pub mod catalog;
 mod error;
+pub mod explore;
 pub mod geometry;
+pub mod officer;
 pub mod open_data;
+pub mod openapi;
 pub mod publish;
 pub mod query;
 
@@ -15,13 +21,16 @@ use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path as UrlPath, Query, State};
-use axum::http::{HeaderMap, header};
+use axum::http::header;
 use axum::response::{Html, IntoResponse};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 pub use error::ApiError;
+
+/// Requests per second per client unless `HAVEN_RATE_LIMIT` says otherwise.
+const DEFAULT_RATE_LIMIT: f64 = 100.0;
 
 /// Uploads larger than this are refused (the largest benchmark file is about 150 MB).
 const MAX_UPLOAD: usize = 1 << 30;
@@ -33,6 +42,12 @@ pub struct AppState {
     local_token: Arc<String>,
     instance: Arc<String>,
     published: Arc<PathBuf>,
+    gate: Arc<auth::Gate>,
+    cache: Arc<cache::Cache>,
+    /// Moves on with every write through this state: cached answers of an older one are stale.
+    generation: Arc<std::sync::atomic::AtomicU64>,
+    /// Requests per second per client (0: no limit); a client may burst ten seconds' worth.
+    rate_limit: f64,
 }
 
 impl AppState {
@@ -44,7 +59,41 @@ impl AppState {
             local_token: Arc::new(random_hex(32)),
             instance: Arc::new(random_hex(8)),
             published: Arc::new(published),
+            gate: Arc::new(auth::Gate::default()),
+            cache: Arc::new(cache::Cache::default()),
+            generation: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+            rate_limit: std::env::var("HAVEN_RATE_LIMIT")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(DEFAULT_RATE_LIMIT),
         }
+    }
+
+    /// Forgets the tokens verified so far (after a user is removed).
+    pub fn forget_verified_tokens(&self) {
+        self.gate.forget();
+    }
+
+    /// Requests per second per client (0: no limit).
+    pub fn with_rate_limit(mut self, per_second: f64) -> AppState {
+        self.rate_limit = per_second;
+        self
+    }
+
+    /// Runs `f`, which writes, on the store off the async runtime; answers cached before it are
+    /// not served again.
+    pub async fn with_store_mut<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&ingest::Store) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let r = self.with_store(f).await;
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        r
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Reads releases from another folder.
@@ -75,7 +124,7 @@ impl AppState {
 }
 
 /// Random hex from the OS (/dev/urandom; elsewhere the std hasher's per-process random keys).
-fn random_hex(bytes: usize) -> String {
+pub(crate) fn random_hex(bytes: usize) -> String {
     use std::hash::{BuildHasher, Hasher};
     use std::io::Read;
     let mut buf = vec![0u8; bytes];
@@ -92,23 +141,123 @@ fn random_hex(bytes: usize) -> String {
     buf.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, signed in or not.
+    Public,
+    /// Signed-in officers and admins (and `haven ingest` handing a load to this server).
+    Officer,
+    /// Admins only.
+    Admin,
+}
+
+/// A route: method, path (axum syntax) and who may call it.
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+impl Route {
+    /// Public reads whose answers depend only on the request and the data: kept in memory
+    /// (release files are immutable files already, served from disk).
+    fn cacheable(&self) -> bool {
+        self.access == Access::Public
+            && self.method == "GET"
+            && !self.path.starts_with("/api/v1/releases/")
+    }
+}
+
+const fn route(method: &'static str, path: &'static str, access: Access) -> Route {
+    Route {
+        method,
+        path,
+        access,
+    }
+}
+
+/// Every route the server answers. The router is built from this table, so a route cannot be
+/// added without an entry; the OpenAPI document and the access tests are checked against it.
+pub static ROUTES: &[Route] = &[
+    route("GET", "/", Access::Public),
+    route("GET", "/api/v1/health", Access::Public),
+    route("GET", "/api/v1/status", Access::Public),
+    route("GET", "/api/v1/openapi.json", Access::Public),
+    route("GET", "/api/v1/indicators", Access::Public),
+    route("GET", "/api/v1/indicators/registry", Access::Public),
+    route("GET", "/api/v1/districts", Access::Public),
+    route("GET", "/api/v1/segregation", Access::Public),
+    route("GET", "/api/v1/scenario", Access::Public),
+    route("GET", "/api/v1/catalog", Access::Public),
+    route("GET", "/api/v1/releases", Access::Public),
+    route("GET", "/api/v1/releases/{version}/{file}", Access::Public),
+    route("POST", "/api/v1/ingest/{dataset}", Access::Officer),
+    route("GET", "/api/v1/officer/indicators", Access::Officer),
+    route("GET", "/api/v1/officer/vacant-properties", Access::Officer),
+    route("GET", "/api/v1/admin/users", Access::Admin),
+    route("POST", "/api/v1/admin/users", Access::Admin),
+    route("DELETE", "/api/v1/admin/users/{name}", Access::Admin),
+    route("GET", "/api/v1/admin/audit", Access::Admin),
+];
+
+/// The handler of a route of [`ROUTES`].
+fn handler(r: &Route) -> MethodRouter<AppState> {
+    match (r.method, r.path) {
+        ("GET", "/") => get(index),
+        ("GET", "/api/v1/health") => get(health),
+        ("GET", "/api/v1/status") => get(status),
+        ("GET", "/api/v1/openapi.json") => get(openapi_json),
+        ("GET", "/api/v1/indicators") => get(query::indicators),
+        ("GET", "/api/v1/indicators/registry") => get(query::registry),
+        ("GET", "/api/v1/districts") => get(explore::districts),
+        ("GET", "/api/v1/segregation") => get(explore::segregation),
+        ("GET", "/api/v1/scenario") => get(explore::scenario),
+        ("GET", "/api/v1/catalog") => get(open_data::catalog),
+        ("GET", "/api/v1/releases") => get(open_data::releases),
+        ("GET", "/api/v1/releases/{version}/{file}") => get(open_data::file),
+        ("POST", "/api/v1/ingest/{dataset}") => {
+            post(ingest_upload).layer(DefaultBodyLimit::max(MAX_UPLOAD))
+        }
+        ("GET", "/api/v1/officer/indicators") => get(officer::indicators),
+        ("GET", "/api/v1/officer/vacant-properties") => get(officer::vacant_properties),
+        ("GET", "/api/v1/admin/users") => get(officer::users),
+        ("POST", "/api/v1/admin/users") => post(officer::add_user),
+        ("DELETE", "/api/v1/admin/users/{name}") => axum::routing::delete(officer::remove_user),
+        ("GET", "/api/v1/admin/audit") => get(officer::audit),
+        (method, path) => unreachable!("route {method} {path} has no handler"),
+    }
+}
+
 /// The API's routes; the test seam (`router(state).oneshot(request)`).
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/", get(index))
-        .route("/api/v1/health", get(health))
-        .route("/api/v1/status", get(status))
-        .route("/api/v1/indicators", get(query::indicators))
-        .route("/api/v1/indicators/registry", get(query::registry))
-        .route("/api/v1/catalog", get(open_data::catalog))
-        .route("/api/v1/releases", get(open_data::releases))
-        .route("/api/v1/releases/{version}/{file}", get(open_data::file))
-        .route(
-            "/api/v1/ingest/{dataset}",
-            post(ingest_upload).layer(DefaultBodyLimit::max(MAX_UPLOAD)),
-        )
+    ROUTES
+        .iter()
+        .fold(Router::new(), |r, route| {
+            let mut h = handler(route);
+            if route.cacheable() {
+                h = h.route_layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    cache::layer,
+                ));
+            }
+            r.route(
+                route.path,
+                h.route_layer(axum::middleware::from_fn_with_state(
+                    (state.clone(), route.access),
+                    auth::guard,
+                )),
+            )
+        })
         .fallback(|| async { ApiError::NotFound("no such resource".into()) })
         .with_state(state)
+}
+
+async fn openapi_json() -> Json<serde_json::Value> {
+    static DOC: std::sync::LazyLock<serde_json::Value> =
+        std::sync::LazyLock::new(openapi::document);
+    Json(DOC.clone())
 }
 
 async fn index() -> impl IntoResponse {
@@ -259,16 +408,8 @@ async fn ingest_upload(
     State(s): State<AppState>,
     UrlPath(dataset): UrlPath<String>,
     Query(params): Query<UploadParams>,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<ingest::Report>, ApiError> {
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    if bearer != Some(s.local_token.as_str()) {
-        return Err(ApiError::Unauthorized);
-    }
     ingest::schema::get(&dataset)?;
     let opts = params.to_options("server")?;
     let input = ingest::Input {
@@ -279,15 +420,26 @@ async fn ingest_upload(
         path: None,
         bytes: body.to_vec(),
     };
+    let publish = publish::PublishOptions::from_env(s.published_root().to_path_buf());
     let report = s
-        .with_store(move |store| {
-            Ok(ingest::ingest(
-                store,
-                &dataset,
-                &input,
-                &opts,
-                &ingest::NoProgress,
-            )?)
+        .with_store_mut(move |store| {
+            let report = ingest::ingest(store, &dataset, &input, &opts, &ingest::NoProgress)?;
+            // As after a load from the command line: the indicators catch up (the parts whose
+            // inputs changed) and a release is published.
+            let districts = store.dataset_counts()?.first().map_or(0, |(_, n)| *n);
+            if report.rows_inserted + report.rows_replaced > 0 && districts > 0 {
+                analytics::analyze_with(
+                    store.conn(),
+                    &analytics::AnalyzeOptions::default(),
+                    &analytics::NoProgress,
+                )?;
+                if store.has_table("indicators_published")?
+                    && let Err(e) = publish::publish(store, &publish)
+                {
+                    tracing::error!(cause = %e.detail(), "release after an upload failed");
+                }
+            }
+            Ok(report)
         })
         .await?;
     tracing::info!(dataset = %report.dataset, batch = report.batch_id, outcome = report.outcome.as_str(),
@@ -349,9 +501,12 @@ pub async fn serve(state: AppState, addr: SocketAddr) -> std::io::Result<()> {
         },
     )?;
     tracing::info!(url = %format!("http://{local}"), "serving");
-    let result = axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown())
-        .await;
+    let result = axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await;
     let _ = std::fs::remove_file(&announce);
     result
 }
@@ -391,6 +546,19 @@ mod tests {
             .unwrap_or_default();
         let body = res.into_body().collect().await.unwrap().to_bytes();
         (status, ctype, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    /// The OpenAPI document describes exactly the routes the router serves.
+    #[test]
+    fn the_openapi_document_describes_every_route() {
+        let mut routes: Vec<(String, String)> = ROUTES
+            .iter()
+            .map(|r| (r.method.to_string(), r.path.to_string()))
+            .collect();
+        routes.sort();
+        assert_eq!(openapi::operations(), routes);
+        let doc = openapi::document();
+        assert_eq!(doc["openapi"], "3.1.0");
     }
 
     fn upload(dataset: &str, token: &str, body: &'static str) -> Request<Body> {

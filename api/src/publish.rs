@@ -153,6 +153,25 @@ impl PublishOptions {
     }
 }
 
+impl PublishOptions {
+    /// The defaults, with publisher, contact and licence from `HAVEN_PUBLISHER`,
+    /// `HAVEN_CONTACT` and `HAVEN_LICENCE` where set.
+    pub fn from_env(root: PathBuf) -> PublishOptions {
+        let mut o = PublishOptions::new(root);
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        if let Some(v) = var("HAVEN_PUBLISHER") {
+            o.publisher = v;
+        }
+        if let Some(v) = var("HAVEN_CONTACT") {
+            o.contact = v;
+        }
+        if let Some(v) = var("HAVEN_LICENCE") {
+            o.licence = v;
+        }
+        o
+    }
+}
+
 /// Where releases go by default: `published/` beside the database file.
 pub fn default_root(db: &Path) -> PathBuf {
     db.parent()
@@ -659,22 +678,13 @@ fn write_districts(
         let mut properties = serde_json::Map::new();
         for (c, name) in names.iter().enumerate() {
             let v: Db = row.get(c).map_err(internal("reading districts"))?;
-            properties.insert(name.to_string(), json_of(v, *name == "withheld"));
+            properties.insert(name.to_string(), json_of(&v, *name == "withheld"));
         }
         let (code, area) = &areas[i];
         i += 1;
-        features.push(json!({
-            "type": "Feature",
-            "id": code,
-            "geometry": area.geojson(),
-            "properties": properties,
-        }));
+        features.push((code.clone(), area, properties));
     }
-    let collection = json!({
-        "type": "FeatureCollection",
-        "bbox": bbox,
-        "features": features,
-    });
+    let collection = crate::geometry::collection(features);
     let path = dir.join("districts.geojson");
     let mut f = fs::File::create(&path).map_err(io(&path))?;
     serde_json::to_writer(&mut f, &collection)
@@ -686,21 +696,10 @@ fn write_districts(
 }
 
 /// A DuckDB value as JSON; the withheld list becomes an array of ids.
-fn json_of(v: Db, list: bool) -> Value {
+fn json_of(v: &Db, list: bool) -> Value {
     match v {
-        Db::Null => {
-            if list {
-                json!([])
-            } else {
-                Value::Null
-            }
-        }
-        Db::BigInt(i) => json!(i),
-        Db::Int(i) => json!(i),
-        Db::Double(f) if f.is_finite() => json!(f),
-        Db::Double(_) => Value::Null,
+        Db::Null if list => json!([]),
         Db::Text(s) if list => json!(s.split(',').filter(|x| !x.is_empty()).collect::<Vec<_>>()),
-        Db::Text(s) => json!(s),
-        other => json!(format!("{other:?}")),
+        other => crate::query::json_value(other),
     }
 }

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use crate::{ApiError, AppState};
 
 /// Lists return at most this many items per page.
-const MAX_LIMIT: usize = 1000;
-const DEFAULT_LIMIT: usize = 100;
+pub(crate) const MAX_LIMIT: usize = 1000;
+pub(crate) const DEFAULT_LIMIT: usize = 100;
 const CACHE_CONTROL: &str = "public, max-age=60, must-revalidate";
 
 /// The filters and page of `GET /api/v1/indicators`.
@@ -57,7 +57,7 @@ pub struct Page<T> {
 }
 
 /// The version of the published indicators: when availability last ran, and with what.
-fn data_version(conn: &duckdb::Connection) -> Result<String, ApiError> {
+pub(crate) fn data_version(conn: &duckdb::Connection) -> Result<String, ApiError> {
     let v: Option<String> = conn
         .query_row(
             "SELECT max(computed_at)::VARCHAR || ' ' || max(md5(fingerprint)) FROM analysis_runs WHERE part = 'availability'",
@@ -69,7 +69,7 @@ fn data_version(conn: &duckdb::Connection) -> Result<String, ApiError> {
 }
 
 /// A strong ETag over the data version and the request (FNV-1a).
-fn etag(version: &str, request: &str) -> String {
+pub(crate) fn etag(version: &str, request: &str) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in version.bytes().chain([0u8]).chain(request.bytes()) {
         h ^= u64::from(b);
@@ -109,14 +109,14 @@ pub(crate) fn cached<T: Serialize>(
 }
 
 /// Opaque, URL-safe cursor: the hex of the last item's key.
-fn encode_cursor(key: &[&str]) -> String {
+pub(crate) fn encode_cursor(key: &[&str]) -> String {
     key.join("\u{1f}")
         .bytes()
         .map(|b| format!("{b:02x}"))
         .collect()
 }
 
-fn decode_cursor(cursor: &str) -> Result<Vec<String>, ApiError> {
+pub(crate) fn decode_cursor(cursor: &str) -> Result<Vec<String>, ApiError> {
     let bad = || ApiError::BadRequest(format!("cursor '{cursor}' is not one this API gave out"));
     if !cursor.len().is_multiple_of(2) {
         return Err(bad());
@@ -135,7 +135,7 @@ fn decode_cursor(cursor: &str) -> Result<Vec<String>, ApiError> {
     }
 }
 
-fn month(name: &str, v: &Option<String>) -> Result<(), ApiError> {
+pub(crate) fn month(name: &str, v: &Option<String>) -> Result<(), ApiError> {
     match v {
         Some(p)
             if !(p.len() == 7
@@ -152,19 +152,13 @@ fn month(name: &str, v: &Option<String>) -> Result<(), ApiError> {
     }
 }
 
-/// `GET /api/v1/indicators`: published indicator values, one item per area, month and
-/// indicator, ordered by (area, period, indicator) and paged by keyset.
-pub async fn indicators(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    q: Result<Query<IndicatorQuery>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let ids: Vec<&'static str> = match &q.indicator {
-        None => analytics::registry::INDICATORS
+/// The indicator ids of a comma-separated list (default: every indicator of the registry).
+pub(crate) fn indicator_ids(list: &Option<String>) -> Result<Vec<&'static str>, ApiError> {
+    match list {
+        None => Ok(analytics::registry::INDICATORS
             .iter()
             .map(|i| i.id)
-            .collect(),
+            .collect()),
         Some(list) => {
             list.split(',')
                 .map(|id| {
@@ -174,9 +168,121 @@ pub async fn indicators(
                     ))
                 })
                 })
-                .collect::<Result<_, _>>()?
+                .collect()
         }
+    }
+}
+
+/// A page size from 1 to [`MAX_LIMIT`] ([`DEFAULT_LIMIT`] when not given).
+pub(crate) fn limit_of(limit: Option<usize>) -> Result<usize, ApiError> {
+    let limit = limit.unwrap_or(DEFAULT_LIMIT);
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(ApiError::BadRequest(format!(
+            "limit must be between 1 and {MAX_LIMIT}"
+        )));
+    }
+    Ok(limit)
+}
+
+/// A DuckDB value as JSON: numbers, text, booleans, dates as `YYYY-MM-DD`; NaN and the rest
+/// as null.
+pub(crate) fn json_value(v: &Value) -> serde_json::Value {
+    use serde_json::json;
+    match v {
+        Value::Boolean(b) => json!(b),
+        Value::BigInt(i) => json!(i),
+        Value::Int(i) => json!(i),
+        Value::Double(f) if f.is_finite() => json!(f),
+        Value::Text(s) => json!(s),
+        Value::Date32(d) => json!(ingest::validate::format_date(*d)),
+        _ => serde_json::Value::Null,
+    }
+}
+
+/// A page to read: `base` (a query with `params`) ordered by the three `key` columns, after the
+/// key a cursor holds.
+#[derive(Clone, Copy)]
+pub(crate) struct Keyset<'a> {
+    pub base: &'a str,
+    pub params: &'a [Value],
+    pub key: [&'a str; 3],
+    pub after: Option<&'a [String]>,
+    pub limit: usize,
+}
+
+/// One page, with the total of all pages.
+pub(crate) fn keyset_page<T>(
+    conn: &duckdb::Connection,
+    page: Keyset<'_>,
+    row: impl FnMut(&duckdb::Row<'_>) -> duckdb::Result<T>,
+    key_of: impl Fn(&T) -> [&str; 3],
+) -> Result<Page<T>, ApiError> {
+    let Keyset {
+        base,
+        params,
+        key,
+        after,
+        limit,
+    } = page;
+    let total: i64 = conn
+        .query_row(
+            &format!("SELECT count(*) FROM ({base})"),
+            duckdb::params_from_iter(params.iter()),
+            |r| r.get(0),
+        )
+        .map_err(ingest::Error::from)?;
+    let mut page_params = params.to_vec();
+    let [a, b, c] = key;
+    let keyset = match after {
+        Some(k) => {
+            for v in [&k[0], &k[0], &k[1], &k[1], &k[2]] {
+                page_params.push(Value::Text(v.clone()));
+            }
+            format!("WHERE {a} > ? OR ({a} = ? AND ({b} > ? OR ({b} = ? AND {c} > ?)))")
+        }
+        None => String::new(),
     };
+    let sql = format!(
+        "SELECT * FROM ({base}) {keyset} ORDER BY {a}, {b}, {c} LIMIT {}",
+        limit + 1
+    );
+    let mut stmt = conn.prepare(&sql).map_err(ingest::Error::from)?;
+    let mut items: Vec<T> = stmt
+        .query_map(duckdb::params_from_iter(page_params.iter()), row)
+        .map_err(ingest::Error::from)?
+        .collect::<Result<_, _>>()
+        .map_err(ingest::Error::from)?;
+    let next_cursor = (items.len() > limit).then(|| {
+        items.truncate(limit);
+        encode_cursor(&key_of(&items[limit - 1]))
+    });
+    Ok(Page {
+        items,
+        total: total as u64,
+        next_cursor,
+    })
+}
+
+/// `GET /api/v1/indicators`: published indicator values, one item per area, month and
+/// indicator, ordered by (area, period, indicator) and paged by keyset.
+pub async fn indicators(
+    state: State<AppState>,
+    headers: HeaderMap,
+    q: Result<Query<IndicatorQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    indicators_from(state, headers, q, false).await
+}
+
+/// The indicator query on the published values, or (`restricted`, for officers) on every value
+/// before suppression.
+pub(crate) async fn indicators_from(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    q: Result<Query<IndicatorQuery>, QueryRejection>,
+    restricted: bool,
+) -> Result<Response, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let ids = indicator_ids(&q.indicator)?;
     if let Some(level) = &q.level
         && level != "district"
         && level != "municipality"
@@ -188,15 +294,15 @@ pub async fn indicators(
     month("period", &q.period)?;
     month("from", &q.from)?;
     month("to", &q.to)?;
-    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
-    if limit == 0 || limit > MAX_LIMIT {
-        return Err(ApiError::BadRequest(format!(
-            "limit must be between 1 and {MAX_LIMIT}"
-        )));
-    }
+    let limit = limit_of(q.limit)?;
     let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
-    let request = format!("{q:?}");
-    s.with_store(move |store| {
+    let request = format!("{restricted} {q:?}");
+    let (table, withheld) = if restricted {
+        ("indicators_monthly", "'' AS withheld")
+    } else {
+        ("indicators_published", "withheld")
+    };
+    let res = s.with_store(move |store| {
         let conn = store.conn();
         if !store.has_table("indicators_published")? {
             return Err(ApiError::NotFound(
@@ -225,37 +331,23 @@ pub async fn indicators(
             }
         }
         let base = format!(
-            "WITH f AS (SELECT area_code, level, period, withheld{columns}
-                        FROM indicators_published WHERE {}),
+            "WITH f AS (SELECT area_code, level, period, {withheld}{columns}
+                        FROM {table} WHERE {}),
                   long AS (FROM f UNPIVOT INCLUDE NULLS (value FOR indicator IN ({})))
              SELECT area_code, level, period, indicator, value::DOUBLE, list_contains(string_split(withheld, ','), indicator) FROM long",
             filters.join(" AND "),
             on.join(", ")
         );
-        let total: i64 = conn
-            .query_row(
-                &format!("SELECT count(*) FROM ({base})"),
-                duckdb::params_from_iter(params.iter()),
-                |r| r.get(0),
-            )
-            .map_err(ingest::Error::from)?;
-        let mut page_params = params.clone();
-        let keyset = match &after {
-            Some(k) => {
-                for v in [&k[0], &k[0], &k[1], &k[1], &k[2]] {
-                    page_params.push(Value::Text(v.clone()));
-                }
-                "WHERE area_code > ? OR (area_code = ? AND (period > ? OR (period = ? AND indicator > ?)))"
-            }
-            None => "",
-        };
-        let sql = format!(
-            "SELECT * FROM ({base}) {keyset} ORDER BY area_code, period, indicator LIMIT {}",
-            limit + 1
-        );
-        let mut stmt = conn.prepare(&sql).map_err(ingest::Error::from)?;
-        let mut items: Vec<IndicatorValue> = stmt
-            .query_map(duckdb::params_from_iter(page_params.iter()), |r| {
+        let page = keyset_page(
+            conn,
+            Keyset {
+                base: &base,
+                params: &params,
+                key: ["area_code", "period", "indicator"],
+                after: after.as_deref(),
+                limit,
+            },
+            |r| {
                 Ok(IndicatorValue {
                     area_code: r.get(0)?,
                     level: r.get(1)?,
@@ -264,22 +356,21 @@ pub async fn indicators(
                     value: r.get(4)?,
                     withheld: r.get::<_, Option<bool>>(5)?.unwrap_or(false),
                 })
-            })
-            .map_err(ingest::Error::from)?
-            .collect::<Result<_, _>>()
-            .map_err(ingest::Error::from)?;
-        let next_cursor = (items.len() > limit).then(|| {
-            items.truncate(limit);
-            let last = &items[limit - 1];
-            encode_cursor(&[&last.area_code, &last.period, &last.indicator])
-        });
-        Ok(cached(&headers, &tag, || Page {
-            items,
-            total: total as u64,
-            next_cursor,
-        }))
+            },
+            |v| [&v.area_code, &v.period, &v.indicator],
+        )?;
+        Ok(cached(&headers, &tag, || page))
     })
-    .await
+    .await;
+    res.map(|mut r| {
+        if restricted {
+            r.headers_mut().insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, no-store"),
+            );
+        }
+        r
+    })
 }
 
 /// `GET /api/v1/indicators/registry`: every indicator's id, unit, texts, sources, privacy class

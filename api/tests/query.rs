@@ -135,7 +135,7 @@ async fn indicators_page_by_keyset_without_duplicates_or_gaps_while_data_changes
             )
             .unwrap();
             state
-                .with_store(move |store| {
+                .with_store_mut(move |store| {
                     let report = ingest::ingest(
                         store,
                         "vacant_properties",
@@ -220,4 +220,153 @@ async fn bad_queries_get_one_problem_shape() {
             a.body
         );
     }
+}
+
+#[tokio::test]
+async fn districts_segregation_and_the_scenario_answer_from_published_tables() {
+    let (store, _dir) = demo_store();
+    let indices: i64 = store
+        .conn()
+        .query_row("SELECT count(*) FROM segregation_indices", [], |r| r.get(0))
+        .unwrap();
+    let state = AppState::new(store);
+
+    // Segregation: every value once over the pages, in key order.
+    let mut seen = HashSet::new();
+    let mut last = (String::new(), String::new(), String::new());
+    let mut uri = "/api/v1/segregation?limit=97".to_string();
+    let mut changes = None;
+    loop {
+        let a = get(&state, &uri, None).await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+        assert_eq!(a.body["total"], indices);
+        changes.get_or_insert(a.body["changes"].clone());
+        for i in a.body["items"].as_array().unwrap() {
+            let key = (
+                i["period"].as_str().unwrap().to_string(),
+                i["group"].as_str().unwrap().to_string(),
+                i["index"].as_str().unwrap().to_string(),
+            );
+            assert!(key > last, "{key:?} after {last:?}");
+            assert!(seen.insert(key.clone()));
+            last = key;
+        }
+        match a.body["next_cursor"].as_str() {
+            Some(c) => uri = format!("/api/v1/segregation?limit=97&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len() as i64, indices);
+    let changes = changes.unwrap();
+    assert!(
+        changes
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["significant"].is_boolean() && c["ci_low"].as_f64() <= c["ci_high"].as_f64()),
+        "{changes}"
+    );
+
+    // Districts: RFC 7946 features with the month's values; withheld ones null and listed.
+    let a = get(
+        &state,
+        "/api/v1/districts?indicator=vacant_units,placements_started",
+        None,
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.content_type, "application/geo+json");
+    let features = a.body["features"].as_array().unwrap();
+    assert_eq!(features.len(), 30);
+    for f in features {
+        let p = &f["properties"];
+        let withheld: Vec<&str> = p["withheld"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w.as_str().unwrap())
+            .collect();
+        assert!(p["vacant_units"].is_number());
+        assert_eq!(
+            p["placements_started"].is_null(),
+            withheld.contains(&"placements_started"),
+            "{p}"
+        );
+        assert!(withheld.iter().all(|w| *w == "placements_started"), "{p}");
+    }
+
+    // The scenario: allocations and the D they produce, never a district's quotient.
+    let a = get(&state, "/api/v1/scenario?inflow=120&lq_cap=1.5", None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    for allocation in ["fastest", "low_concentration"] {
+        let al = &a.body[allocation];
+        assert!(al["max_lq_after"].is_null());
+        assert!(
+            al["districts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|d| d["lq_after"].is_null())
+        );
+    }
+    for bad in [
+        "inflow=0",
+        "inflow=10&lq_cap=0.5",
+        "inflow=ten",
+        "inflow=10&cap=2",
+    ] {
+        let a = get(&state, &format!("/api/v1/scenario?{bad}"), None).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(a.content_type, "application/problem+json");
+    }
+}
+
+#[tokio::test]
+async fn a_remembered_answer_is_not_served_once_the_data_changed() {
+    let (store, dir) = demo_store();
+    let state = AppState::new(store);
+    let area: String = state
+        .with_store(|s| {
+            Ok(s.conn()
+                .query_row("SELECT min(district_code) FROM districts", [], |r| r.get(0))
+                .unwrap())
+        })
+        .await
+        .unwrap();
+    let uri =
+        format!("/api/v1/indicators?area={area}&indicator=vacant_units&from=2026-10&to=2026-10");
+    let before = get(&state, &uri, None).await;
+    let again = get(&state, &uri, None).await;
+    assert_eq!(before.body, again.body);
+    assert_eq!(before.etag, again.etag);
+    let extra = dir.path().join("one_more.csv");
+    std::fs::write(
+        &extra,
+        format!(
+            "property_id,district_code,owner_type,property_type,units,vacant_since,condition,status\n\
+             CACHE-1,{area},private,house,3,2025-01-01,ready,vacant\n"
+        ),
+    )
+    .unwrap();
+    state
+        .with_store_mut(move |store| {
+            ingest::ingest(
+                store,
+                "vacant_properties",
+                &ingest::Input::from_path(&extra)?,
+                &ingest::IngestOptions::default(),
+                &ingest::NoProgress,
+            )?;
+            analyze(store);
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let after = get(&state, &uri, None).await;
+    let value = |a: &Answer| a.body["items"][0]["value"].as_f64().unwrap();
+    assert_eq!(value(&after), value(&before) + 3.0);
+    assert_ne!(after.etag, before.etag);
+    // The client's old ETag no longer matches.
+    let a = get(&state, &uri, before.etag.as_deref()).await;
+    assert_eq!(a.status, StatusCode::OK);
 }

@@ -36,6 +36,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "open-data releases",
         include_str!("../migrations/0005_releases.sql"),
     ),
+    (
+        6,
+        "users and the audit log",
+        include_str!("../migrations/0006_users_audit.sql"),
+    ),
 ];
 
 /// The default database file, relative to the working directory.

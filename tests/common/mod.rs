@@ -74,11 +74,21 @@ impl Env {
 
     /// `haven serve` on a free loopback port, once it has announced itself; its URL.
     pub fn serve(&self) -> (Server, String) {
+        self.serve_with(&[], None)
+    }
+
+    /// `haven serve` with extra environment variables, its log written to `log`.
+    pub fn serve_with(&self, vars: &[(&str, &str)], log: Option<&Path>) -> (Server, String) {
+        let stderr = match log {
+            Some(path) => Stdio::from(std::fs::File::create(path).unwrap()),
+            None => Stdio::null(),
+        };
         let child = self
             .haven()
             .args(["serve", "--addr", "127.0.0.1:0"])
+            .envs(vars.iter().copied())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let server = Server(child);
@@ -95,6 +105,21 @@ impl Env {
             serde_json::from_str(&std::fs::read_to_string(&announce).unwrap()).unwrap();
         (server, info["url"].as_str().unwrap().to_string())
     }
+}
+
+/// A program of the outside checkers' Python environment: `HAVEN_VENV/bin/<name>`, else `.venv`
+/// of the workspace (scripts/setup-validators.sh, which `make test` runs).
+pub fn venv_tool(name: &str) -> PathBuf {
+    let venv = std::env::var("HAVEN_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv"));
+    let tool = venv.join("bin").join(name);
+    assert!(
+        tool.exists(),
+        "{} is missing: run scripts/setup-validators.sh (make test does)",
+        tool.display()
+    );
+    tool
 }
 
 /// A running `haven serve`, killed when dropped.

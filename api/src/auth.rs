@@ -1,0 +1,372 @@
+//! Officer access. Users have a role (officer or admin) and a token that is shown once and
+//! stored only as an argon2id hash. Each request's caller is worked out from its bearer token
+//! (verified hashes are remembered for a few minutes by the token's SHA-256, never the token),
+//! checked against the route's access, rate-limited per client, and every restricted read or
+//! upload is written to the audit log.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::{Access, ApiError, AppState};
+
+/// What a signed-in user may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Officer,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Role::Officer => "officer",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = ApiError;
+    fn from_str(s: &str) -> Result<Role, ApiError> {
+        match s {
+            "officer" => Ok(Role::Officer),
+            "admin" => Ok(Role::Admin),
+            other => Err(ApiError::BadRequest(format!(
+                "role '{other}' is neither officer nor admin"
+            ))),
+        }
+    }
+}
+
+/// Who made a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    Anonymous,
+    /// `haven ingest` handing a load to this server (its own loopback token).
+    Local,
+    User {
+        name: String,
+        role: Role,
+    },
+}
+
+impl Caller {
+    fn name(&self) -> &str {
+        match self {
+            Caller::Anonymous => "anonymous",
+            Caller::Local => "haven-cli",
+            Caller::User { name, .. } => name,
+        }
+    }
+    fn role(&self) -> &'static str {
+        match self {
+            Caller::Anonymous => "public",
+            Caller::Local => "local",
+            Caller::User { role, .. } => role.as_str(),
+        }
+    }
+}
+
+/// A user as listed (never the hash).
+#[derive(Debug, Clone, Serialize)]
+pub struct UserInfo {
+    pub name: String,
+    pub role: Role,
+    pub created_at: String,
+}
+
+fn db(e: duckdb::Error) -> ApiError {
+    ApiError::from(ingest::Error::from(e))
+}
+
+fn valid_name(name: &str) -> Result<(), ApiError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-@".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::BadRequest(format!(
+            "user name '{name}' must be 1 to 64 of a-z, 0-9, . _ - @"
+        )))
+    }
+}
+
+/// Creates a user and returns the token, which is stored only as a hash: show it once.
+pub fn add_user(store: &ingest::Store, name: &str, role: Role) -> Result<String, ApiError> {
+    valid_name(name)?;
+    let conn = store.conn();
+    let exists: i64 = conn
+        .query_row("SELECT count(*) FROM users WHERE name = ?", [name], |r| {
+            r.get(0)
+        })
+        .map_err(db)?;
+    if exists > 0 {
+        return Err(ApiError::BadRequest(format!("user '{name}' exists")));
+    }
+    let id: i64 = conn
+        .query_row("SELECT coalesce(max(id), 0) + 1 FROM users", [], |r| {
+            r.get(0)
+        })
+        .map_err(db)?;
+    let secret = crate::random_hex(32);
+    let salt_bytes = hex_bytes(&crate::random_hex(16));
+    let salt = SaltString::encode_b64(&salt_bytes)
+        .map_err(|e| ApiError::Internal(format!("salt: {e}")))?;
+    let hash = Argon2::default()
+        .hash_password(secret.as_bytes(), &salt)
+        .map_err(|e| ApiError::Internal(format!("argon2: {e}")))?
+        .to_string();
+    conn.execute(
+        "INSERT INTO users (id, name, role, token_hash, created_at) VALUES (?, ?, ?, ?, now())",
+        duckdb::params![id, name, role.as_str(), hash],
+    )
+    .map_err(db)?;
+    Ok(format!("hvn_{id}_{secret}"))
+}
+
+fn hex_bytes(hex: &str) -> Vec<u8> {
+    (0..hex.len() / 2)
+        .filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
+        .collect()
+}
+
+pub fn list_users(store: &ingest::Store) -> Result<Vec<UserInfo>, ApiError> {
+    let mut stmt = store
+        .conn()
+        .prepare("SELECT name, role, strftime(created_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ') FROM users ORDER BY name")
+        .map_err(db)?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?))
+        })
+        .map_err(db)?;
+    rows.map(|r| {
+        let (name, role, created_at) = r.map_err(db)?;
+        Ok(UserInfo {
+            name,
+            role: role.parse()?,
+            created_at,
+        })
+    })
+    .collect()
+}
+
+/// Removes a user; its token stops working (at once on this server, within the cache time on
+/// another process's).
+pub fn remove_user(store: &ingest::Store, name: &str) -> Result<(), ApiError> {
+    let n = store
+        .conn()
+        .execute("DELETE FROM users WHERE name = ?", [name])
+        .map_err(db)?;
+    if n == 0 {
+        return Err(ApiError::NotFound(format!("there is no user '{name}'")));
+    }
+    Ok(())
+}
+
+/// The user a token belongs to, if it is valid.
+pub fn verify(store: &ingest::Store, token: &str) -> Result<Option<(String, Role)>, ApiError> {
+    let Some((id, secret)) = token
+        .strip_prefix("hvn_")
+        .and_then(|t| t.split_once('_'))
+        .and_then(|(id, s)| Some((id.parse::<i64>().ok()?, s)))
+    else {
+        return Ok(None);
+    };
+    let row: Option<(String, String, String)> = store
+        .conn()
+        .query_row(
+            "SELECT name, role, token_hash FROM users WHERE id = ?",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .map(Some)
+        .or_else(|e| match e {
+            duckdb::Error::QueryReturnedNoRows => Ok(None),
+            e => Err(e),
+        })
+        .map_err(db)?;
+    let Some((name, role, hash)) = row else {
+        return Ok(None);
+    };
+    let parsed =
+        PasswordHash::new(&hash).map_err(|e| ApiError::Internal(format!("stored hash: {e}")))?;
+    if Argon2::default()
+        .verify_password(secret.as_bytes(), &parsed)
+        .is_ok()
+    {
+        Ok(Some((name, role.parse()?)))
+    } else {
+        Ok(None)
+    }
+}
+
+/// Verified tokens, by their SHA-256, for a few minutes; and the request counts per client.
+#[derive(Default)]
+pub struct Gate {
+    verified: Mutex<HashMap<[u8; 32], (String, Role, Instant)>>,
+    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+}
+
+const VERIFIED_FOR: Duration = Duration::from_secs(300);
+
+impl Gate {
+    /// Forgets every verified token (after a user is removed).
+    pub fn forget(&self) {
+        if let Ok(mut v) = self.verified.lock() {
+            v.clear();
+        }
+    }
+
+    /// Takes one request from the client's bucket; false when it is empty. `limit` is the
+    /// steady rate per second, the bucket holds ten seconds of it.
+    fn admit(&self, client: &str, limit: f64) -> bool {
+        if limit <= 0.0 {
+            return true;
+        }
+        let now = Instant::now();
+        let Ok(mut buckets) = self.buckets.lock() else {
+            return true;
+        };
+        if buckets.len() > 100_000 {
+            buckets.retain(|_, (_, t)| now.duration_since(*t) < Duration::from_secs(60));
+        }
+        let capacity = limit * 10.0;
+        let (tokens, at) = buckets.entry(client.to_string()).or_insert((capacity, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * limit).min(capacity);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+}
+
+/// The caller of a request: anonymous without a token; a token that is not valid is refused.
+async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    let Some(token) = bearer(headers) else {
+        return Ok(Caller::Anonymous);
+    };
+    if token == state.local_token.as_str() {
+        return Ok(Caller::Local);
+    }
+    let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+    if let Ok(v) = state.gate.verified.lock()
+        && let Some((name, role, at)) = v.get(&key)
+        && at.elapsed() < VERIFIED_FOR
+    {
+        return Ok(Caller::User {
+            name: name.clone(),
+            role: *role,
+        });
+    }
+    let token = token.to_string();
+    let found = state.with_store(move |store| verify(store, &token)).await?;
+    match found {
+        Some((name, role)) => {
+            if let Ok(mut v) = state.gate.verified.lock() {
+                v.insert(key, (name.clone(), role, Instant::now()));
+            }
+            Ok(Caller::User { name, role })
+        }
+        None => Err(ApiError::Unauthorized),
+    }
+}
+
+/// The middleware of every route: rate limit, caller, access, audit.
+pub async fn guard(
+    State((state, access)): State<(AppState, Access)>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let client = bearer(req.headers())
+        .map(|t| format!("token:{:x}", Sha256::digest(t.as_bytes())))
+        .or_else(|| {
+            req.extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| format!("ip:{}", c.0.ip()))
+        })
+        .unwrap_or_else(|| "local".into());
+    if !state.gate.admit(&client, state.rate_limit) {
+        let mut res = ApiError::TooManyRequests.into_response();
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return res;
+    }
+    let who = match caller(&state, req.headers()).await {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    let allowed = match (access, &who) {
+        (Access::Public, _) => Ok(()),
+        (_, Caller::Anonymous) => Err(ApiError::Unauthorized),
+        (Access::Officer, Caller::Local | Caller::User { .. }) => Ok(()),
+        (
+            Access::Admin,
+            Caller::User {
+                role: Role::Admin, ..
+            },
+        ) => Ok(()),
+        (Access::Admin, _) => Err(ApiError::Forbidden("this needs the admin role".into())),
+    };
+    let audit = (access != Access::Public).then(|| {
+        (
+            req.method().to_string(),
+            req.uri().path().to_string(),
+            req.uri().query().unwrap_or("").to_string(),
+        )
+    });
+    let res = match allowed {
+        Ok(()) => {
+            req.extensions_mut().insert(who.clone());
+            next.run(req).await
+        }
+        Err(e) => e.into_response(),
+    };
+    // Restricted reads and uploads are recorded, refused ones too.
+    if let Some((method, path, query)) = audit {
+        let status = res.status().as_u16();
+        let (name, role) = (who.name().to_string(), who.role());
+        let logged = state
+            .with_store(move |store| {
+                store
+                    .conn()
+                    .execute(
+                        "INSERT INTO audit_log (occurred_at, actor, role, action, target, query, status) VALUES (now(), ?, ?, ?, ?, ?, ?)",
+                        duckdb::params![name, role, method, path, query, status],
+                    )
+                    .map_err(db)?;
+                Ok(())
+            })
+            .await;
+        if let Err(e) = logged {
+            tracing::error!(cause = %e.detail(), "audit log write failed");
+        }
+    }
+    res
+}

@@ -1,0 +1,130 @@
+//! Answers of the public GET routes, kept in memory until the data changes. While `haven serve`
+//! runs it is the only process that can write the database (DuckDB allows one writer), so every
+//! change goes through [`AppState::with_store_mut`](crate::AppState::with_store_mut), which
+//! moves the generation on; an answer of an older generation is never served.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http_body::Body as _;
+
+use crate::AppState;
+use crate::query::holds;
+
+/// At most this much is kept, and no single answer above a sixteenth of it.
+const MAX_BYTES: usize = 64 << 20;
+
+#[derive(Clone)]
+struct Entry {
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+#[derive(Default)]
+pub struct Cache {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    generation: u64,
+    bytes: usize,
+    entries: HashMap<String, Entry>,
+}
+
+impl Cache {
+    fn get(&self, key: &str, generation: u64) -> Option<Entry> {
+        let inner = self.inner.lock().ok()?;
+        if inner.generation != generation {
+            return None;
+        }
+        inner.entries.get(key).cloned()
+    }
+
+    fn put(&self, key: String, generation: u64, entry: Entry) {
+        let Ok(mut inner) = self.inner.lock() else {
+            return;
+        };
+        if generation < inner.generation {
+            return; // computed from data that has changed since
+        }
+        if generation > inner.generation {
+            inner.entries.clear();
+            inner.bytes = 0;
+            inner.generation = generation;
+        }
+        let size = entry.body.len() + key.len();
+        if inner.bytes + size > MAX_BYTES {
+            inner.entries.clear();
+            inner.bytes = 0;
+        }
+        inner.bytes += size;
+        inner.entries.insert(key, entry);
+    }
+}
+
+/// What the answer depends on besides the URI.
+fn key(req: &Request) -> String {
+    let h = |name| {
+        req.headers()
+            .get(name)
+            .and_then(|v: &axum::http::HeaderValue| v.to_str().ok())
+            .unwrap_or("")
+    };
+    format!(
+        "{}\u{1f}{}\u{1f}{}",
+        req.uri(),
+        h(header::ACCEPT),
+        h(header::HOST)
+    )
+}
+
+/// The middleware of the cacheable routes.
+pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let key = key(&req);
+    let generation = state.generation();
+    if let Some(e) = state.cache.get(&key, generation) {
+        let tag = e
+            .headers
+            .get(header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !tag.is_empty() && holds(req.headers(), tag) {
+            let mut h = HeaderMap::new();
+            for name in [header::ETAG, header::CACHE_CONTROL, header::VARY] {
+                if let Some(v) = e.headers.get(&name) {
+                    h.insert(name, v.clone());
+                }
+            }
+            return (StatusCode::NOT_MODIFIED, h).into_response();
+        }
+        return (e.headers, Body::from(e.body)).into_response();
+    }
+    let res = next.run(req).await;
+    let small = res
+        .body()
+        .size_hint()
+        .exact()
+        .is_some_and(|n| (n as usize) <= MAX_BYTES / 16);
+    if res.status() != StatusCode::OK || !small {
+        return res;
+    }
+    let (parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BYTES / 16).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    state.cache.put(
+        key,
+        generation,
+        Entry {
+            headers: parts.headers.clone(),
+            body: bytes.clone(),
+        },
+    );
+    Response::from_parts(parts, Body::from(bytes))
+}

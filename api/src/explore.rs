@@ -1,0 +1,310 @@
+//! The other query routes of the dashboard and researchers: districts as GeoJSON with their
+//! indicator values for a month, the segregation series, and the preparedness scenario. Like
+//! the indicators they read published tables only, carry ETags and answer 304.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use duckdb::types::Value as Db;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::geometry::Area;
+use crate::query::{
+    Keyset, Page, cached, data_version, decode_cursor, etag, holds, indicator_ids, json_value,
+    keyset_page, limit_of, month,
+};
+use crate::{ApiError, AppState};
+
+fn no_analysis() -> ApiError {
+    ApiError::NotFound(
+        "no indicators have been computed yet: load the districts and run `haven analyze`".into(),
+    )
+}
+
+/// The filters of `GET /api/v1/districts`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DistrictsQuery {
+    /// Month `YYYY-MM` (default: the latest).
+    pub period: Option<String>,
+    /// Indicator ids, comma-separated (default: all).
+    pub indicator: Option<String>,
+}
+
+/// `GET /api/v1/districts`: a GeoJSON FeatureCollection (RFC 7946) of the districts with the
+/// published values of one month; withheld values are null and listed in `withheld`.
+pub async fn districts(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    q: Result<Query<DistrictsQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    month("period", &q.period)?;
+    let ids = indicator_ids(&q.indicator)?;
+    let request = format!("districts {q:?}");
+    s.with_store(move |store| {
+        if !store.has_table("indicators_published")? {
+            return Err(no_analysis());
+        }
+        let conn = store.conn();
+        let tag = etag(&data_version(conn)?, &request);
+        if holds(&headers, &tag) {
+            return Ok(cached(&headers, &tag, || ()));
+        }
+        let period: Option<String> = match &q.period {
+            Some(p) => Some(p.clone()),
+            None => conn
+                .query_row("SELECT max(period) FROM indicators_published", [], |r| {
+                    r.get(0)
+                })
+                .map_err(ingest::Error::from)?,
+        };
+        let columns: String = ids.iter().map(|i| format!(", p.\"{i}\"")).collect();
+        let sql = format!(
+            "SELECT d.district_code, d.name, d.geometry{columns}, p.withheld
+             FROM districts d LEFT JOIN indicators_published p
+               ON p.area_code = d.district_code AND p.level = 'district' AND p.period = ?
+             ORDER BY d.district_code"
+        );
+        let mut stmt = conn.prepare(&sql).map_err(ingest::Error::from)?;
+        let mut rows = stmt
+            .query([period.clone().unwrap_or_default()])
+            .map_err(ingest::Error::from)?;
+        let mut features = Vec::new();
+        while let Some(r) = rows.next().map_err(ingest::Error::from)? {
+            let code: String = r.get(0).map_err(ingest::Error::from)?;
+            let area = Area::parse(&r.get::<_, String>(2).map_err(ingest::Error::from)?)?;
+            let withheld: Option<String> = r.get(3 + ids.len()).map_err(ingest::Error::from)?;
+            let withheld: Vec<&str> = withheld
+                .as_deref()
+                .unwrap_or("")
+                .split(',')
+                .filter(|w| !w.is_empty() && ids.contains(w))
+                .collect();
+            let mut properties = serde_json::Map::new();
+            properties.insert("district_code".into(), json!(code));
+            properties.insert(
+                "name".into(),
+                json!(r.get::<_, String>(1).map_err(ingest::Error::from)?),
+            );
+            properties.insert("period".into(), json!(period));
+            for (i, id) in ids.iter().enumerate() {
+                let v: Db = r.get(3 + i).map_err(ingest::Error::from)?;
+                properties.insert(id.to_string(), json_value(&v));
+            }
+            properties.insert("withheld".into(), json!(withheld));
+            features.push((code, area, properties));
+        }
+        let collection = crate::geometry::collection(features);
+        let mut res = cached(&headers, &tag, || collection);
+        res.headers_mut().insert(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/geo+json"),
+        );
+        Ok(res)
+    })
+    .await
+}
+
+/// The filters and page of `GET /api/v1/segregation`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegregationQuery {
+    /// A population group, `placed_persons`, or `all` (the multigroup indices).
+    pub group: Option<String>,
+    /// An index id, e.g. `dissimilarity`.
+    pub index: Option<String>,
+    /// Months `YYYY-MM`, inclusive.
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SegregationValue {
+    pub period: String,
+    pub group: String,
+    pub index: String,
+    pub value: Option<f64>,
+    /// Permutation p-value (999 random labellings), latest period only.
+    pub p_value: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SegregationChange {
+    pub group: String,
+    pub from_period: String,
+    pub to_period: String,
+    pub d_from: f64,
+    pub d_to: f64,
+    pub change: f64,
+    /// 95% bootstrap interval of the change.
+    pub ci_low: f64,
+    pub ci_high: f64,
+    /// The interval excludes 0: the change is more than chance.
+    pub significant: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SegregationPage {
+    #[serde(flatten)]
+    pub page: Page<SegregationValue>,
+    /// The change of dissimilarity over the last year, per group (first page only).
+    pub changes: Vec<SegregationChange>,
+}
+
+/// `GET /api/v1/segregation`: index values per period and group, ordered by (period, group,
+/// index) and paged by keyset, with the significance of the latest change of D.
+pub async fn segregation(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    q: Result<Query<SegregationQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    month("from", &q.from)?;
+    month("to", &q.to)?;
+    let limit = limit_of(q.limit)?;
+    let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
+    let request = format!("segregation {q:?}");
+    s.with_store(move |store| {
+        let conn = store.conn();
+        let version: String = conn
+            .query_row(
+                "SELECT coalesce(max(computed_at)::VARCHAR || ' ' || max(md5(fingerprint)), '') FROM analysis_runs WHERE part = 'segregation'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(ingest::Error::from)?;
+        let tag = etag(&version, &request);
+        if holds(&headers, &tag) {
+            return Ok(cached(&headers, &tag, || ()));
+        }
+        let mut filters = vec!["TRUE".to_string()];
+        let mut params: Vec<Db> = Vec::new();
+        for (sql, v) in [
+            ("\"group\" = ?", &q.group),
+            ("\"index\" = ?", &q.index),
+            ("period >= ?", &q.from),
+            ("period <= ?", &q.to),
+        ] {
+            if let Some(v) = v {
+                filters.push(sql.into());
+                params.push(Db::Text(v.clone()));
+            }
+        }
+        let base = format!(
+            "SELECT period, \"group\", \"index\", value, p_value FROM segregation_indices WHERE {}",
+            filters.join(" AND ")
+        );
+        let page = keyset_page(
+            conn,
+            Keyset {
+                base: &base,
+                params: &params,
+                key: ["period", "\"group\"", "\"index\""],
+                after: after.as_deref(),
+                limit,
+            },
+            |r| {
+                Ok(SegregationValue {
+                    period: r.get(0)?,
+                    group: r.get(1)?,
+                    index: r.get(2)?,
+                    value: r.get::<_, Option<f64>>(3)?.filter(|v| v.is_finite()),
+                    p_value: r.get(4)?,
+                })
+            },
+            |v| [&v.period, &v.group, &v.index],
+        )?;
+        let changes = if after.is_none() {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT \"group\", from_period, to_period, d_from, d_to, change, ci_low, ci_high, significant
+                     FROM segregation_changes WHERE ? IS NULL OR \"group\" = ? ORDER BY \"group\"",
+                )
+                .map_err(ingest::Error::from)?;
+            stmt.query_map([&q.group, &q.group], |r| {
+                Ok(SegregationChange {
+                    group: r.get(0)?,
+                    from_period: r.get(1)?,
+                    to_period: r.get(2)?,
+                    d_from: r.get(3)?,
+                    d_to: r.get(4)?,
+                    change: r.get(5)?,
+                    ci_low: r.get(6)?,
+                    ci_high: r.get(7)?,
+                    significant: r.get(8)?,
+                })
+            })
+            .map_err(ingest::Error::from)?
+            .collect::<Result<_, _>>()
+            .map_err(ingest::Error::from)?
+        } else {
+            Vec::new()
+        };
+        Ok(cached(&headers, &tag, || SegregationPage { page, changes }))
+    })
+    .await
+}
+
+/// The parameters of `GET /api/v1/scenario`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioQuery {
+    /// Persons arriving, 1 to 100,000.
+    pub inflow: u32,
+    /// Highest location quotient of persons placed allowed in a district (default 1.5).
+    pub lq_cap: Option<f64>,
+}
+
+/// `GET /api/v1/scenario?inflow=N&lq_cap=1.5`: how many of an inflow can be housed within 30
+/// and 90 days, where, at what cost, with and without the cap on concentration, and the
+/// dissimilarity it would produce. The location quotients after the allocation (per district,
+/// and the highest) are left out: with the allocation and the public population they would give
+/// away the persons placed in a district today.
+pub async fn scenario(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    q: Result<Query<ScenarioQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    if q.inflow == 0 || q.inflow > 100_000 {
+        return Err(ApiError::BadRequest(
+            "inflow must be between 1 and 100000 persons".into(),
+        ));
+    }
+    let lq_cap = q.lq_cap.unwrap_or(1.5);
+    if !(lq_cap.is_finite() && (1.0..=10.0).contains(&lq_cap)) {
+        return Err(ApiError::BadRequest(
+            "lq_cap must be a number from 1 to 10".into(),
+        ));
+    }
+    let request = format!("scenario {} {lq_cap}", q.inflow);
+    s.with_store(move |store| {
+        if !store.has_table("indicators_published")? {
+            return Err(no_analysis());
+        }
+        let conn = store.conn();
+        let tag = etag(&data_version(conn)?, &request);
+        if holds(&headers, &tag) {
+            return Ok(cached(&headers, &tag, || ()));
+        }
+        let params = analytics::scenario::ScenarioParams {
+            inflow: q.inflow,
+            household_mix: None,
+            lq_cap,
+        };
+        let mut result = analytics::scenario::scenario(conn, &params)?;
+        for a in [&mut result.fastest, &mut result.low_concentration] {
+            a.max_lq_after = None;
+            for d in &mut a.districts {
+                d.lq_after = None;
+            }
+        }
+        Ok(cached(&headers, &tag, || result))
+    })
+    .await
+}
