@@ -74,6 +74,12 @@ fn releases_read_in_frictionless_pyarrow_geopandas_and_rdflib() {
         run.stderr()
     );
     let v1_manifest = std::fs::read(env.path("published/v1/manifest.json")).unwrap();
+    let officer = env
+        .run(&["users", "add", "olivia", "--role", "officer"])
+        .ok()
+        .stdout()
+        .trim()
+        .to_string();
 
     let (_server, url) = env.serve();
     let out = env.path("download");
@@ -159,6 +165,29 @@ fn releases_read_in_frictionless_pyarrow_geopandas_and_rdflib() {
     );
     assert_eq!(status, 200);
     std::fs::write(out.join("hxl.csv"), hxl).unwrap();
+    // A public vector tile and an officer's.
+    let (status, h, tile) = get(&format!("{url}/tiles/districts/12/2099/1370.mvt"), &[]);
+    assert_eq!(status, 200);
+    assert_eq!(
+        header(&h, "content-type"),
+        "application/vnd.mapbox-vector-tile"
+    );
+    std::fs::write(out.join("districts.mvt"), tile).unwrap();
+    assert_eq!(
+        get(
+            &format!("{url}/tiles/vacant-properties/12/2099/1370.mvt"),
+            &[]
+        )
+        .0,
+        401,
+        "points are for officers"
+    );
+    let (status, _, tile) = get(
+        &format!("{url}/tiles/vacant-properties/12/2099/1370.mvt"),
+        &[("Authorization", &format!("Bearer {officer}"))],
+    );
+    assert_eq!(status, 200);
+    std::fs::write(out.join("vacant.mvt"), tile).unwrap();
     // Every personal indicator value the API gives, all pages, to compare with the files.
     let personal: Vec<&str> = analytics::registry::INDICATORS
         .iter()

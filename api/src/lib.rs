@@ -13,6 +13,7 @@ pub mod open_data;
 pub mod openapi;
 pub mod publish;
 pub mod query;
+pub mod tiles;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -44,6 +45,7 @@ pub struct AppState {
     published: Arc<PathBuf>,
     gate: Arc<auth::Gate>,
     cache: Arc<cache::Cache>,
+    tile_cache: Arc<tiles::DistrictCache>,
     /// Moves on with every write through this state: cached answers of an older one are stale.
     generation: Arc<std::sync::atomic::AtomicU64>,
     /// Requests per second per client (0: no limit); a client may burst ten seconds' worth.
@@ -61,6 +63,7 @@ impl AppState {
             published: Arc::new(published),
             gate: Arc::new(auth::Gate::default()),
             cache: Arc::new(cache::Cache::default()),
+            tile_cache: Arc::new(tiles::DistrictCache::default()),
             generation: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             rate_limit: std::env::var("HAVEN_RATE_LIMIT")
                 .ok()
@@ -193,6 +196,12 @@ pub static ROUTES: &[Route] = &[
     route("GET", "/api/v1/catalog", Access::Public),
     route("GET", "/api/v1/releases", Access::Public),
     route("GET", "/api/v1/releases/{version}/{file}", Access::Public),
+    route("GET", "/tiles/districts/{z}/{x}/{y}", Access::Public),
+    route(
+        "GET",
+        "/tiles/vacant-properties/{z}/{x}/{y}",
+        Access::Officer,
+    ),
     route("POST", "/api/v1/ingest/{dataset}", Access::Officer),
     route("GET", "/api/v1/officer/indicators", Access::Officer),
     route("GET", "/api/v1/officer/vacant-properties", Access::Officer),
@@ -217,6 +226,8 @@ fn handler(r: &Route) -> MethodRouter<AppState> {
         ("GET", "/api/v1/catalog") => get(open_data::catalog),
         ("GET", "/api/v1/releases") => get(open_data::releases),
         ("GET", "/api/v1/releases/{version}/{file}") => get(open_data::file),
+        ("GET", "/tiles/districts/{z}/{x}/{y}") => get(tiles::districts),
+        ("GET", "/tiles/vacant-properties/{z}/{x}/{y}") => get(tiles::vacant_properties),
         ("POST", "/api/v1/ingest/{dataset}") => {
             post(ingest_upload).layer(DefaultBodyLimit::max(MAX_UPLOAD))
         }
@@ -407,9 +418,10 @@ pub fn parse_delimiter(s: &str) -> Result<u8, ingest::Error> {
 async fn ingest_upload(
     State(s): State<AppState>,
     UrlPath(dataset): UrlPath<String>,
-    Query(params): Query<UploadParams>,
+    params: Result<Query<UploadParams>, axum::extract::rejection::QueryRejection>,
     body: Bytes,
 ) -> Result<Json<ingest::Report>, ApiError> {
+    let Query(params) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     ingest::schema::get(&dataset)?;
     let opts = params.to_options("server")?;
     let input = ingest::Input {

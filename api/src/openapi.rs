@@ -65,6 +65,15 @@ fn paging() -> [Value; 2] {
     ]
 }
 
+/// z, x and y of a tile.
+fn tile_params() -> Vec<Value> {
+    vec![
+        json!({"name": "z", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 0, "maximum": 22}}),
+        json!({"name": "x", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 0}}),
+        json!({"name": "y", "in": "path", "required": true, "description": "The row, followed by .mvt.", "schema": {"type": "string", "pattern": "^[0-9]{1,7}\\.mvt$"}}),
+    ]
+}
+
 /// The filters and page of the indicator queries.
 fn indicator_params(ids: &[&str]) -> Vec<Value> {
     let [cursor, limit] = paging();
@@ -244,6 +253,23 @@ fn described() -> Value {
                         },
                     },
                     "304": not_modified(), "400": problem(), "404": problem(),
+                },
+            }},
+            "/tiles/districts/{z}/{x}/{y}": {"get": {
+                "operationId": "districtTile", "summary": "A vector tile (MVT, web mercator) of the districts with the published indicators of the latest month; y is written N.mvt.",
+                "parameters": tile_params(),
+                "responses": {
+                    "200": {"description": "The tile.", "headers": {"ETag": {"$ref": "#/components/headers/ETag"}}, "content": {"application/vnd.mapbox-vector-tile": {"schema": {"type": "string", "contentMediaType": "application/vnd.mapbox-vector-tile"}}}},
+                    "304": not_modified(), "400": problem(),
+                },
+            }},
+            "/tiles/vacant-properties/{z}/{x}/{y}": {"get": {
+                "operationId": "vacantPropertyTile", "summary": "Officers: a vector tile of the vacant properties as points, with address.",
+                "security": [{"bearer": []}],
+                "parameters": tile_params(),
+                "responses": {
+                    "200": {"description": "The tile.", "content": {"application/vnd.mapbox-vector-tile": {"schema": {"type": "string", "contentMediaType": "application/vnd.mapbox-vector-tile"}}}},
+                    "304": not_modified(), "400": problem(), "403": problem(),
                 },
             }},
             "/api/v1/officer/indicators": {"get": {

@@ -96,6 +96,12 @@ fn case(method: &str, path: &str, demo: &std::path::Path) -> Option<Case> {
         ("GET", "/api/v1/releases/{version}/{file}") => {
             ("/api/v1/releases/1/vacant-stock.csv", None, OPEN)
         }
+        ("GET", "/tiles/districts/{z}/{x}/{y}") => {
+            ("/tiles/districts/12/2099/1370.mvt", None, OPEN)
+        }
+        ("GET", "/tiles/vacant-properties/{z}/{x}/{y}") => {
+            ("/tiles/vacant-properties/12/2099/1370.mvt", None, OFFICER)
+        }
         ("POST", "/api/v1/ingest/{dataset}") => (
             "/api/v1/ingest/social_housing_waiting_list?source=waiting.tsv",
             Some((

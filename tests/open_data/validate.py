@@ -15,6 +15,7 @@ import sys
 
 import frictionless
 import geopandas
+import mapbox_vector_tile
 import pandas
 import pyarrow.parquet as pq
 import rdflib
@@ -130,7 +131,25 @@ def main(folder):
     check(all(t.startswith("#") for t in tags), f"HXL row: {tags[:5]}")
     print(f"hxl: {len(tags)} hashtags, e.g. {tags[0]}")
 
-    # 6. The catalogue: the same graph in Turtle and JSON-LD, with DCAT-AP 3's mandatory and
+    # 6. Vector tiles: the public one decodes, carries districts and no address.
+    tile = mapbox_vector_tile.decode(open(os.path.join(folder, "districts.mvt"), "rb").read())
+    check("districts" in tile, f"tile layers: {list(tile)}")
+    features = tile["districts"]["features"]
+    check(len(features) > 0, "the demo tile has no district")
+    check(tile["districts"]["extent"] == 4096, "tile extent")
+    for f in features:
+        check(f["geometry"]["type"] in ("Polygon", "MultiPolygon"), f"tile geometry {f['geometry']['type']}")
+        check("district_code" in f["properties"] and "address" not in f["properties"], f"tile properties {list(f['properties'])[:5]}")
+    codes = {f["properties"]["district_code"] for f in features}
+    check(codes <= set(gj["district_code"]), "tile districts not in the release")
+    officer = mapbox_vector_tile.decode(open(os.path.join(folder, "vacant.mvt"), "rb").read())
+    points = officer["vacant_properties"]["features"]
+    check(len(points) > 0 and all(p["geometry"]["type"] == "Point" for p in points), "officer tile points")
+    check(all("address" in p["properties"] for p in points), "officer tile addresses")
+    print(f"mapbox-vector-tile: district tile with {len(features)} districts and no address; "
+          f"officer tile with {len(points)} vacant properties")
+
+    # 7. The catalogue: the same graph in Turtle and JSON-LD, with DCAT-AP 3's mandatory and
     # recommended properties, and distributions that match the files.
     ttl = rdflib.Graph().parse(os.path.join(folder, "catalog.ttl"), format="turtle")
     jsonld = rdflib.Graph().parse(os.path.join(folder, "catalog.jsonld"), format="json-ld")

@@ -1,0 +1,357 @@
+//! Mapbox vector tiles (MVT 2.1, web mercator, 4096 extent) for the maps: the districts with
+//! their published indicators of the latest month for everyone, the vacant properties as points
+//! for signed-in officers. The public layer carries no address at all.
+
+use std::sync::Arc;
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use duckdb::types::Value as Db;
+use mvt::{GeomEncoder, GeomType, Tile};
+use pointy::BBox;
+
+use crate::geometry::{Area, Bbox};
+use crate::query::{data_version, etag, holds};
+use crate::{ApiError, AppState};
+
+const EXTENT: u32 = 4096;
+/// Geometry is clipped this far outside the tile, so edges join without seams.
+const BUFFER: f64 = 64.0;
+
+/// A tile address, checked.
+#[derive(Debug, Clone, Copy)]
+struct TileId {
+    z: u32,
+    x: u32,
+    y: u32,
+}
+
+impl TileId {
+    fn parse(z: u32, x: u32, y: &str) -> Result<TileId, ApiError> {
+        let y: u32 = y
+            .strip_suffix(".mvt")
+            .and_then(|y| y.parse().ok())
+            .ok_or_else(|| ApiError::BadRequest(format!("tile '{y}' is not a number.mvt")))?;
+        if z > 22 {
+            return Err(ApiError::BadRequest(format!(
+                "zoom {z} is beyond 22, the deepest served"
+            )));
+        }
+        let n = 1u32 << z;
+        if x >= n || y >= n {
+            return Err(ApiError::BadRequest(format!(
+                "tile {z}/{x}/{y} does not exist: x and y run from 0 to {}",
+                n - 1
+            )));
+        }
+        Ok(TileId { z, x, y })
+    }
+
+    /// Tile pixel coordinates of a longitude and latitude.
+    fn pixel(&self, lon: f64, lat: f64) -> (f64, f64) {
+        let n = f64::from(1u32 << self.z);
+        let lat = lat.clamp(-85.051_128_78, 85.051_128_78).to_radians();
+        let wx = (lon + 180.0) / 360.0 * n;
+        let wy = (1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0 * n;
+        (
+            (wx - f64::from(self.x)) * f64::from(EXTENT),
+            (wy - f64::from(self.y)) * f64::from(EXTENT),
+        )
+    }
+
+    /// The tile's box in longitude and latitude, with the buffer.
+    fn bbox(&self) -> Bbox {
+        let n = f64::from(1u32 << self.z);
+        let pad = BUFFER / f64::from(EXTENT);
+        let lon = |x: f64| x / n * 360.0 - 180.0;
+        let lat = |y: f64| {
+            (std::f64::consts::PI * (1.0 - 2.0 * y / n))
+                .sinh()
+                .atan()
+                .to_degrees()
+        };
+        let (x0, x1) = (f64::from(self.x) - pad, f64::from(self.x) + 1.0 + pad);
+        let (y0, y1) = (f64::from(self.y) - pad, f64::from(self.y) + 1.0 + pad);
+        [lon(x0), lat(y1), lon(x1), lat(y0)]
+    }
+
+    fn encoder(&self, kind: GeomType) -> GeomEncoder<f64> {
+        let (lo, hi) = (-BUFFER, f64::from(EXTENT) + BUFFER);
+        GeomEncoder::new(kind).bbox(BBox::from(((lo, lo), (hi, hi))))
+    }
+}
+
+/// The tile a request names.
+fn tile_of(
+    path: Result<UrlPath<(String, String, String)>, PathRejection>,
+) -> Result<TileId, ApiError> {
+    let UrlPath((z, x, y)) = path.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let number = |what: &str, v: &str| {
+        v.parse::<u32>()
+            .map_err(|_| ApiError::BadRequest(format!("tile {what} '{v}' is not a whole number")))
+    };
+    TileId::parse(number("zoom", &z)?, number("column", &x)?, &y)
+}
+
+fn overlaps(a: &Bbox, b: &Bbox) -> bool {
+    a[0] <= b[2] && b[0] <= a[2] && a[1] <= b[3] && b[1] <= a[3]
+}
+
+#[allow(clippy::needless_pass_by_value)] // the shape map_err needs
+fn mvt_error(e: mvt::Error) -> ApiError {
+    ApiError::Internal(format!("tile encoding: {e:?}"))
+}
+
+/// A district as tiles draw it: boundary, box, and the published values of the latest month.
+pub(crate) struct TileDistrict {
+    code: String,
+    name: String,
+    area: Area,
+    bbox: Bbox,
+    values: Vec<(&'static str, Option<f64>)>,
+    withheld: String,
+    period: String,
+}
+
+/// The districts of the latest analysis, parsed once per data generation.
+pub(crate) fn load_districts(store: &ingest::Store) -> Result<Vec<TileDistrict>, ApiError> {
+    let ids: Vec<&'static str> = analytics::registry::INDICATORS
+        .iter()
+        .map(|i| i.id)
+        .collect();
+    let published = store.has_table("indicators_published")?;
+    let columns: String = ids
+        .iter()
+        .map(|i| {
+            if published {
+                format!(", p.\"{i}\"::DOUBLE")
+            } else {
+                ", NULL::DOUBLE".to_string()
+            }
+        })
+        .collect();
+    let sql = if published {
+        format!(
+            "SELECT d.district_code, d.name, d.geometry, coalesce(p.withheld, ''), coalesce(p.period, ''){columns}
+             FROM districts d LEFT JOIN indicators_published p ON p.area_code = d.district_code
+               AND p.level = 'district' AND p.period = (SELECT max(period) FROM indicators_published)
+             ORDER BY d.district_code"
+        )
+    } else {
+        format!(
+            "SELECT district_code, name, geometry, '', ''{columns} FROM districts ORDER BY district_code"
+        )
+    };
+    let mut stmt = store.conn().prepare(&sql).map_err(ingest::Error::from)?;
+    let mut rows = stmt.query([]).map_err(ingest::Error::from)?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().map_err(ingest::Error::from)? {
+        let get = |i: usize| -> Result<String, ApiError> {
+            Ok(r.get::<_, String>(i).map_err(ingest::Error::from)?)
+        };
+        let area = Area::parse(&get(2)?)?;
+        let mut values = Vec::with_capacity(ids.len());
+        for (i, id) in ids.iter().enumerate() {
+            let v: Option<f64> = r.get(5 + i).map_err(ingest::Error::from)?;
+            values.push((*id, v.filter(|v| v.is_finite())));
+        }
+        out.push(TileDistrict {
+            code: get(0)?,
+            name: get(1)?,
+            bbox: area.bbox(),
+            area,
+            values,
+            withheld: get(3)?,
+            period: get(4)?,
+        });
+    }
+    Ok(out)
+}
+
+fn district_tile(t: TileId, districts: &[TileDistrict]) -> Result<Vec<u8>, ApiError> {
+    let mut tile = Tile::new(EXTENT);
+    let mut layer = tile.create_layer("districts");
+    let bbox = t.bbox();
+    for (n, d) in districts.iter().enumerate() {
+        if !overlaps(&d.bbox, &bbox) {
+            continue;
+        }
+        let mut enc = t.encoder(GeomType::Polygon);
+        for polygon in &d.area.polygons {
+            for ring in polygon {
+                // The closing point is implied in MVT.
+                for p in &ring[..ring.len().saturating_sub(1)] {
+                    let (x, y) = t.pixel(p[0], p[1]);
+                    enc.add_point(x, y).map_err(mvt_error)?;
+                }
+                enc.complete_geom().map_err(mvt_error)?;
+            }
+        }
+        let geom = enc.encode().map_err(mvt_error)?;
+        let mut f = layer.into_feature(geom);
+        f.set_id(n as u64 + 1);
+        f.add_tag_string("district_code", &d.code);
+        f.add_tag_string("name", &d.name);
+        f.add_tag_string("period", &d.period);
+        for (id, v) in &d.values {
+            if let Some(v) = v {
+                f.add_tag_double(id, *v);
+            }
+        }
+        f.add_tag_string("withheld", &d.withheld);
+        layer = f.into_layer();
+    }
+    tile.add_layer(layer).map_err(mvt_error)?;
+    tile.to_bytes().map_err(mvt_error)
+}
+
+fn answer(headers: &HeaderMap, tag: &str, bytes: Vec<u8>, cache: &'static str) -> Response {
+    let mut h = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(tag) {
+        h.insert(header::ETAG, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    if holds(headers, tag) {
+        return (StatusCode::NOT_MODIFIED, h).into_response();
+    }
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/vnd.mapbox-vector-tile"),
+    );
+    (h, bytes).into_response()
+}
+
+/// `GET /tiles/districts/{z}/{x}/{y}.mvt`: district boundaries with the published indicators
+/// of the latest month (withheld ones absent and named in `withheld`).
+pub async fn districts(
+    State(s): State<AppState>,
+    path: Result<UrlPath<(String, String, String)>, PathRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let t = tile_of(path)?;
+    let (version, districts) = s.tile_districts().await?;
+    let tag = etag(&version, &format!("districts {}/{}/{}", t.z, t.x, t.y));
+    let bytes = tokio::task::spawn_blocking(move || district_tile(t, &districts)).await??;
+    Ok(answer(
+        &headers,
+        &tag,
+        bytes,
+        "public, max-age=60, must-revalidate",
+    ))
+}
+
+/// `GET /tiles/vacant-properties/{z}/{x}/{y}.mvt` (officers): vacant properties as points with
+/// status, condition, owner type, units, cost and address.
+pub async fn vacant_properties(
+    State(s): State<AppState>,
+    path: Result<UrlPath<(String, String, String)>, PathRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let t = tile_of(path)?;
+    let b = t.bbox();
+    let (tag, bytes) = s
+        .with_store(move |store| {
+            let conn = store.conn();
+            let tag = etag(
+                &data_version(conn)?,
+                &format!("vacant {}/{}/{}", t.z, t.x, t.y),
+            );
+            let mut stmt = conn
+                .prepare(
+                    "SELECT property_id, lon, lat, status, condition, owner_type, units, renovation_cost_eur, address
+                     FROM vacant_properties
+                     WHERE lon BETWEEN ? AND ? AND lat BETWEEN ? AND ? AND status NOT IN ('let', 'withdrawn')",
+                )
+                .map_err(ingest::Error::from)?;
+            let mut rows = stmt.query([b[0], b[2], b[1], b[3]]).map_err(ingest::Error::from)?;
+            let mut tile = Tile::new(EXTENT);
+            let mut layer = tile.create_layer("vacant_properties");
+            let mut n = 0u64;
+            while let Some(r) = rows.next().map_err(ingest::Error::from)? {
+                let (lon, lat): (f64, f64) = (
+                    r.get(1).map_err(ingest::Error::from)?,
+                    r.get(2).map_err(ingest::Error::from)?,
+                );
+                let (px, py) = t.pixel(lon, lat);
+                let geom = t
+                    .encoder(GeomType::Point)
+                    .point(px, py)
+                    .and_then(GeomEncoder::encode)
+                    .map_err(mvt_error)?;
+                let mut f = layer.into_feature(geom);
+                n += 1;
+                f.set_id(n);
+                for (i, key) in [(0, "property_id"), (3, "status"), (4, "condition"), (5, "owner_type"), (8, "address")] {
+                    if let Db::Text(v) = r.get::<_, Db>(i).map_err(ingest::Error::from)? {
+                        f.add_tag_string(key, &v);
+                    }
+                }
+                if let Db::BigInt(u) = r.get::<_, Db>(6).map_err(ingest::Error::from)? {
+                    f.add_tag_int("units", u);
+                }
+                if let Db::Double(c) = r.get::<_, Db>(7).map_err(ingest::Error::from)? {
+                    f.add_tag_double("renovation_cost_eur", c);
+                }
+                layer = f.into_layer();
+            }
+            tile.add_layer(layer).map_err(mvt_error)?;
+            Ok((tag, tile.to_bytes().map_err(mvt_error)?))
+        })
+        .await?;
+    Ok(answer(&headers, &tag, bytes, "private, no-store"))
+}
+
+/// The parsed districts of one data generation, with the data version they were read at.
+type Parsed = (u64, String, Arc<Vec<TileDistrict>>);
+
+/// The parsed districts, kept while the data generation stays the same.
+#[derive(Default)]
+pub(crate) struct DistrictCache {
+    inner: std::sync::Mutex<Option<Parsed>>,
+}
+
+impl AppState {
+    async fn tile_districts(&self) -> Result<(String, Arc<Vec<TileDistrict>>), ApiError> {
+        let generation = self.generation();
+        if let Ok(c) = self.tile_cache.inner.lock()
+            && let Some((g, version, d)) = c.as_ref()
+            && *g == generation
+        {
+            return Ok((version.clone(), Arc::clone(d)));
+        }
+        let (version, districts) = self
+            .with_store(|store| Ok((data_version(store.conn())?, load_districts(store)?)))
+            .await?;
+        let districts = Arc::new(districts);
+        if let Ok(mut c) = self.tile_cache.inner.lock() {
+            *c = Some((generation, version.clone(), Arc::clone(&districts)));
+        }
+        Ok((version, districts))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tile_addresses_and_pixels() {
+        assert!(TileId::parse(3, 8, "1.mvt").is_err());
+        assert!(TileId::parse(23, 0, "0.mvt").is_err());
+        assert!(TileId::parse(2, 1, "1.png").is_err());
+        let t = TileId::parse(1, 1, "0.mvt").unwrap();
+        // Longitude 0, latitude 0 is the tile's bottom-left corner at zoom 1.
+        let (x, y) = t.pixel(0.0, 0.0);
+        assert!(
+            (x - 0.0).abs() < 1e-6 && (y - 4096.0).abs() < 1e-6,
+            "{x} {y}"
+        );
+        let b = t.bbox();
+        assert!(
+            b[0] < 0.0 && b[2] > 180.0 && b[1] < 0.0 && b[3] > 85.0,
+            "{b:?}"
+        );
+    }
+}
