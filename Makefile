@@ -26,3 +26,4 @@ bench: setup
 	cargo run --release -- bench ingest
 	cargo run --release -- bench indicators
 	cargo run --release -- bench segregation
+	cargo run --release -- bench api

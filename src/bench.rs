@@ -18,6 +18,9 @@ pub enum Suite {
     Indicators,
     /// Dissimilarity, entropy, multigroup dissimilarity and Gini on 50,000 districts against PySAL.
     Segregation,
+    /// Requests/s and p99 latency of `haven serve` under wrk on loopback: a cached indicator
+    /// query and z12 tiles of the scaled demo.
+    Api,
 }
 
 pub fn run(suite: Suite, dir: &Path, rows: usize, runs: usize, record: &Path) -> Result<ExitCode> {
@@ -26,6 +29,7 @@ pub fn run(suite: Suite, dir: &Path, rows: usize, runs: usize, record: &Path) ->
         Suite::Ingest => ("ingest", ingest_suite(dir, rows, runs)?),
         Suite::Indicators => ("indicators", indicators_suite(dir, rows, runs)?),
         Suite::Segregation => ("segregation", segregation_suite(dir, runs)?),
+        Suite::Api => ("api", api_suite(dir, rows, runs)?),
     };
     write_section(record, key, &section)?;
     println!("recorded in {}", record.display());
@@ -75,7 +79,8 @@ fn ingest_suite(dir: &Path, rows: usize, runs: usize) -> Result<String> {
     ))
 }
 
-fn indicators_suite(dir: &Path, vacant: usize, runs: usize) -> Result<String> {
+/// The scaled demo in `dir/indicators.duckdb`, generated and loaded the first time.
+fn scaled_store(dir: &Path, vacant: usize) -> Result<ingest::Store> {
     let spec = ingest::demo::DemoSpec::scaled(42, vacant);
     let db = dir.join("indicators.duckdb");
     let fresh = !db.exists();
@@ -109,6 +114,11 @@ fn indicators_suite(dir: &Path, vacant: usize, runs: usize) -> Result<String> {
             )?;
         }
     }
+    Ok(store)
+}
+
+fn indicators_suite(dir: &Path, vacant: usize, runs: usize) -> Result<String> {
+    let store = scaled_store(dir, vacant)?;
     let opts = analytics::SegregationOptions::default();
     let mut times = Vec::new();
     let mut last = None;
@@ -150,6 +160,176 @@ fn indicators_suite(dir: &Path, vacant: usize, runs: usize) -> Result<String> {
         groups = r.segregation.groups.len(),
         periods = r.segregation.periods,
         tl = list(&times),
+        footer = footer(),
+    ))
+}
+
+/// wrk's requests per second and 99th-percentile latency in milliseconds.
+fn wrk(url: &str, header: Option<&str>, seconds: u32) -> Result<(f64, f64)> {
+    let mut cmd = Command::new("wrk");
+    cmd.args(["-t2", "-c64", &format!("-d{seconds}s"), "--latency"]);
+    if let Some(h) = header {
+        cmd.args(["-H", h]);
+    }
+    let out = cmd.arg(url).output().context("running wrk")?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() {
+        bail!("wrk failed: {text}{}", String::from_utf8_lossy(&out.stderr));
+    }
+    if text.contains("Non-2xx") {
+        bail!("wrk saw error answers from {url}:\n{text}");
+    }
+    let rps = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .with_context(|| format!("no Requests/sec in wrk's output:\n{text}"))?;
+    let p99 = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("99%"))
+        .map(str::trim)
+        .and_then(|v| {
+            let (num, unit) = v.split_at(v.find(|c: char| c.is_ascii_alphabetic())?);
+            let n: f64 = num.parse().ok()?;
+            Some(match unit {
+                "us" => n / 1000.0,
+                "ms" => n,
+                "s" => n * 1000.0,
+                _ => return None,
+            })
+        })
+        .with_context(|| format!("no 99% latency in wrk's output:\n{text}"))?;
+    Ok((rps, p99))
+}
+
+fn api_suite(dir: &Path, vacant: usize, runs: usize) -> Result<String> {
+    Command::new("wrk")
+        .arg("--version")
+        .output()
+        .context("wrk is not installed (apt-get install wrk)")?;
+    let db = dir.join("indicators.duckdb");
+    let (area, period, token, (tx, ty, points), districts) = {
+        let store = scaled_store(dir, vacant)?;
+        if !store.has_table("indicators_published")? {
+            eprintln!("analysing the scaled demo");
+            analytics::analyze(store.conn(), &analytics::SegregationOptions::default())?;
+        }
+        let conn = store.conn();
+        let (area, period): (String, String) = conn.query_row(
+            "SELECT min(area_code), max(period) FROM indicators_published WHERE level = 'district'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let _ = api::auth::remove_user(&store, "bench");
+        let token = api::auth::add_user(&store, "bench", api::auth::Role::Officer)
+            .map_err(|e| anyhow::anyhow!(e.detail()))?;
+        // The z12 tile with the most vacant properties: the heaviest a map asks for.
+        let densest: (i64, i64, i64) = conn.query_row(
+            "SELECT floor((lon + 180) / 360 * 4096)::BIGINT AS x,
+                    floor((1 - ln(tan(radians(lat)) + 1 / cos(radians(lat))) / pi()) / 2 * 4096)::BIGINT AS y,
+                    count(*) AS n
+             FROM vacant_properties WHERE status NOT IN ('let', 'withdrawn')
+             GROUP BY ALL ORDER BY n DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        let districts = store.dataset_counts()?.first().map_or(0, |(_, n)| *n);
+        (area, period, token, densest, districts)
+    };
+    let announce = api::server_file_path(&db);
+    let _ = std::fs::remove_file(&announce);
+    let mut server = Command::new(std::env::current_exe()?)
+        .args([
+            "--db",
+            &db.to_string_lossy(),
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+        ])
+        .env("HAVEN_RATE_LIMIT", "0")
+        .env("HAVEN_LOG", "warn")
+        .spawn()
+        .context("starting haven serve")?;
+    let started = Instant::now();
+    while !announce.exists() {
+        if started.elapsed().as_secs() > 60 {
+            let _ = server.kill();
+            bail!("the server did not start");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let info: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&announce)?)?;
+    let url = info["url"].as_str().context("server URL")?.to_string();
+    let auth = format!("Authorization: Bearer {token}");
+    let targets = [
+        (
+            "cached indicator query",
+            format!("{url}/api/v1/indicators?area={area}&period={period}&limit=100"),
+            None,
+            "≥ 20,000 req/s, p99 < 10 ms",
+        ),
+        (
+            "z12 tile, districts (public)",
+            format!("{url}/tiles/districts/12/{tx}/{ty}.mvt"),
+            None,
+            "p99 < 50 ms",
+        ),
+        (
+            "z12 tile, vacant properties (officer)",
+            format!("{url}/tiles/vacant-properties/12/{tx}/{ty}.mvt"),
+            Some(auth.as_str()),
+            "p99 < 50 ms",
+        ),
+    ];
+    let mut rows = Vec::new();
+    let result = (|| -> Result<()> {
+        for (what, target, header, goal) in &targets {
+            // Warm: the first answer fills the server's caches; its time is the cold one.
+            let o = Command::new("curl")
+                .args(["-s", "-o", "/dev/null", "-w", "%{http_code} %{time_total}"])
+                .args(header.map(|h| vec!["-H", h]).unwrap_or_default())
+                .arg(target)
+                .output()
+                .context("running curl")?;
+            let first = String::from_utf8_lossy(&o.stdout).into_owned();
+            let (code, secs) = first.split_once(' ').unwrap_or((&first, "0"));
+            if code != "200" {
+                bail!("{target} answered {code}");
+            }
+            let first_ms = secs.parse::<f64>().unwrap_or(0.0) * 1000.0;
+            // And a short run first: connections, buffers and caches settle.
+            wrk(target, *header, 3)?;
+            let mut samples = Vec::new();
+            for run in 1..=runs {
+                let (rps, p99) = wrk(target, *header, 10)?;
+                eprintln!("{what}, run {run}/{runs}: {rps:.0} req/s, p99 {p99:.2} ms");
+                samples.push((rps, p99));
+            }
+            let rps = median(&samples.iter().map(|s| s.0).collect::<Vec<_>>());
+            let p99 = median(&samples.iter().map(|s| s.1).collect::<Vec<_>>());
+            println!("{what}: {rps:.0} req/s, p99 {p99:.2} ms, first request {first_ms:.1} ms");
+            rows.push(format!(
+                "| {what} | **{rps:.0}** | **{p99:.2}** | {first_ms:.1} | {goal} |"
+            ));
+        }
+        Ok(())
+    })();
+    let _ = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status();
+    let _ = server.wait();
+    result?;
+    Ok(format!(
+        "## API under load: `haven serve` and wrk on loopback\n\n\
+         `wrk -t2 -c64 -d10s --latency` against `haven serve` on the scaled demo ({vacant} vacant properties, \
+         {districts} districts), both on this machine's two cores; the rate limit is off (`HAVEN_RATE_LIMIT=0`), \
+         each target was requested once and loaded for 3 s before the measured runs. The cached query is one district and month, all indicators \
+         (answered from memory until the data changes). The tiles are the z12 tile with the most vacant \
+         properties ({tx}/{ty}: {points} points, drawn as clusters of 64 × 64 pixels below zoom 14); \
+         tiles are kept in memory until the data changes, so the table shows serving them, and the \
+         first request, which builds the tile, is listed apart. Medians of {runs} runs.\n\n\
+         | what | requests/s | p99 (ms) | first request (ms) | goal |\n| --- | ---: | ---: | ---: | --- |\n{}\n\n{footer}",
+        rows.join("\n"),
         footer = footer(),
     ))
 }

@@ -311,7 +311,6 @@ fn serve(store: ingest::Store, addr: SocketAddr) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    println!("Haven is serving on http://{addr} (Ctrl-C to stop)");
     runtime
         .block_on(api::serve(
             {

@@ -84,7 +84,13 @@ fn tokens_are_shown_once_hashed_at_rest_and_never_logged() {
         ),
         200
     );
-    drop(server);
+    // Stopped as a service manager stops it: the audit entries still waiting are written.
+    let mut server = server;
+    std::process::Command::new("kill")
+        .args(["-TERM", &server.0.id().to_string()])
+        .status()
+        .unwrap();
+    server.0.wait().unwrap();
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(
         text.contains("DEBUG") || text.contains("INFO"),

@@ -183,7 +183,7 @@ fn releases_read_in_frictionless_pyarrow_geopandas_and_rdflib() {
         "points are for officers"
     );
     let (status, _, tile) = get(
-        &format!("{url}/tiles/vacant-properties/12/2099/1370.mvt"),
+        &format!("{url}/tiles/vacant-properties/14/8396/5482.mvt"),
         &[("Authorization", &format!("Bearer {officer}"))],
     );
     assert_eq!(status, 200);

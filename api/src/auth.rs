@@ -349,24 +349,16 @@ pub async fn guard(
         Err(e) => e.into_response(),
     };
     // Restricted reads and uploads are recorded, refused ones too.
-    if let Some((method, path, query)) = audit {
-        let status = res.status().as_u16();
-        let (name, role) = (who.name().to_string(), who.role());
-        let logged = state
-            .with_store(move |store| {
-                store
-                    .conn()
-                    .execute(
-                        "INSERT INTO audit_log (occurred_at, actor, role, action, target, query, status) VALUES (now(), ?, ?, ?, ?, ?, ?)",
-                        duckdb::params![name, role, method, path, query, status],
-                    )
-                    .map_err(db)?;
-                Ok(())
-            })
-            .await;
-        if let Err(e) = logged {
-            tracing::error!(cause = %e.detail(), "audit log write failed");
-        }
+    if let Some((action, target, query)) = audit {
+        state.audit(crate::audit::Entry {
+            micros: 0,
+            actor: who.name().to_string(),
+            role: who.role(),
+            action,
+            target,
+            query,
+            status: res.status().as_u16(),
+        });
     }
     res
 }

@@ -2,6 +2,7 @@
 //! `haven ingest` loads files while this server holds the database.
 #![recursion_limit = "512"] // the OpenAPI document is one json! literal
 
+mod audit;
 pub mod auth;
 mod cache;
 pub mod catalog;
@@ -46,6 +47,7 @@ pub struct AppState {
     gate: Arc<auth::Gate>,
     cache: Arc<cache::Cache>,
     tile_cache: Arc<tiles::DistrictCache>,
+    audit: Arc<audit::Log>,
     /// Moves on with every write through this state: cached answers of an older one are stale.
     generation: Arc<std::sync::atomic::AtomicU64>,
     /// Requests per second per client (0: no limit); a client may burst ten seconds' worth.
@@ -64,6 +66,7 @@ impl AppState {
             gate: Arc::new(auth::Gate::default()),
             cache: Arc::new(cache::Cache::default()),
             tile_cache: Arc::new(tiles::DistrictCache::default()),
+            audit: Arc::new(audit::Log::default()),
             generation: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             rate_limit: std::env::var("HAVEN_RATE_LIMIT")
                 .ok()
@@ -164,12 +167,13 @@ pub struct Route {
 }
 
 impl Route {
-    /// Public reads whose answers depend only on the request and the data: kept in memory
-    /// (release files are immutable files already, served from disk).
+    /// Reads whose answers depend only on the request and the data, kept in memory: the public
+    /// ones, and the tiles (an officer's tile is any officer's; the guard checks access before
+    /// the cache answers). Release files are immutable files already, served from disk.
     fn cacheable(&self) -> bool {
-        self.access == Access::Public
-            && self.method == "GET"
+        self.method == "GET"
             && !self.path.starts_with("/api/v1/releases/")
+            && (self.access == Access::Public || self.path.starts_with("/tiles/"))
     }
 }
 
@@ -515,10 +519,11 @@ pub async fn serve(state: AppState, addr: SocketAddr) -> std::io::Result<()> {
     tracing::info!(url = %format!("http://{local}"), "serving");
     let result = axum::serve(
         listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+        router(state.clone()).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown())
     .await;
+    state.flush_audit().await;
     let _ = std::fs::remove_file(&announce);
     result
 }

@@ -228,8 +228,10 @@ pub async fn audit(
 ) -> Result<Response, ApiError> {
     let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let limit = limit_of(q.limit)?;
+    let log = s.audit.clone();
     let entries = s
         .with_store(move |store| {
+            crate::audit::flush(&log, store)?;
             let mut stmt = store
                 .conn()
                 .prepare(&format!(

@@ -242,8 +242,48 @@ pub async fn districts(
     ))
 }
 
-/// `GET /tiles/vacant-properties/{z}/{x}/{y}.mvt` (officers): vacant properties as points with
-/// status, condition, owner type, units, cost and address.
+/// A point feature at the tile pixel in the row's first two columns, numbered `n`.
+fn point_feature(
+    layer: mvt::Layer,
+    t: TileId,
+    r: &duckdb::Row<'_>,
+    n: u64,
+) -> Result<mvt::Feature, ApiError> {
+    let geom = t
+        .encoder(GeomType::Point)
+        .point(
+            r.get::<_, f64>(0).map_err(ingest::Error::from)?,
+            r.get::<_, f64>(1).map_err(ingest::Error::from)?,
+        )
+        .and_then(GeomEncoder::encode)
+        .map_err(mvt_error)?;
+    let mut f = layer.into_feature(geom);
+    f.set_id(n);
+    Ok(f)
+}
+
+/// From this zoom on, vacant properties are drawn one by one; below it, as clusters.
+pub const POINTS_FROM_ZOOM: u32 = 14;
+/// Clusters are cells of this many tile pixels.
+const CELL: f64 = 64.0;
+
+/// SQL for the tile pixel coordinates of `lon` and `lat`.
+fn pixel_sql(t: TileId) -> (String, String) {
+    let n = f64::from(1u32 << t.z);
+    let e = f64::from(EXTENT);
+    (
+        format!("((lon + 180) / 360 * {n} - {x}) * {e}", x = t.x),
+        format!(
+            "((1 - ln(tan(radians(lat)) + 1 / cos(radians(lat))) / pi()) / 2 * {n} - {y}) * {e}",
+            y = t.y
+        ),
+    )
+}
+
+/// `GET /tiles/vacant-properties/{z}/{x}/{y}.mvt` (officers): from zoom 14 the vacant
+/// properties as points with id, address, status, condition, owner type, units and cost;
+/// below, clusters of 64 × 64 tile pixels with the count of properties, units and those ready
+/// now, placed at their mean position.
 pub async fn vacant_properties(
     State(s): State<AppState>,
     path: Result<UrlPath<(String, String, String)>, PathRejection>,
@@ -258,41 +298,54 @@ pub async fn vacant_properties(
                 &data_version(conn)?,
                 &format!("vacant {}/{}/{}", t.z, t.x, t.y),
             );
-            let mut stmt = conn
-                .prepare(
-                    "SELECT property_id, lon, lat, status, condition, owner_type, units, renovation_cost_eur, address
-                     FROM vacant_properties
-                     WHERE lon BETWEEN ? AND ? AND lat BETWEEN ? AND ? AND status NOT IN ('let', 'withdrawn')",
-                )
-                .map_err(ingest::Error::from)?;
-            let mut rows = stmt.query([b[0], b[2], b[1], b[3]]).map_err(ingest::Error::from)?;
+            let (px, py) = pixel_sql(t);
+            let open = "status NOT IN ('let', 'withdrawn')";
+            let within = "lon BETWEEN ? AND ? AND lat BETWEEN ? AND ?";
             let mut tile = Tile::new(EXTENT);
             let mut layer = tile.create_layer("vacant_properties");
+            let params = [b[0], b[2], b[1], b[3]];
+            let detailed = t.z >= POINTS_FROM_ZOOM;
+            let sql = if detailed {
+                format!(
+                    "SELECT {px}, {py}, property_id, status, condition, owner_type, address, units, renovation_cost_eur
+                     FROM vacant_properties WHERE {within} AND {open} ORDER BY property_id"
+                )
+            } else {
+                format!(
+                    "SELECT avg(px), avg(py), count(*), sum(units), count(*) FILTER (WHERE condition = 'ready')
+                     FROM (SELECT {px} AS px, {py} AS py, units, condition FROM vacant_properties
+                           WHERE {within} AND {open})
+                     GROUP BY floor(px / {CELL}), floor(py / {CELL})
+                     ORDER BY floor(py / {CELL}), floor(px / {CELL})"
+                )
+            };
+            let mut stmt = conn.prepare(&sql).map_err(ingest::Error::from)?;
+            let mut rows = stmt.query(params).map_err(ingest::Error::from)?;
             let mut n = 0u64;
             while let Some(r) = rows.next().map_err(ingest::Error::from)? {
-                let (lon, lat): (f64, f64) = (
-                    r.get(1).map_err(ingest::Error::from)?,
-                    r.get(2).map_err(ingest::Error::from)?,
-                );
-                let (px, py) = t.pixel(lon, lat);
-                let geom = t
-                    .encoder(GeomType::Point)
-                    .point(px, py)
-                    .and_then(GeomEncoder::encode)
-                    .map_err(mvt_error)?;
-                let mut f = layer.into_feature(geom);
                 n += 1;
-                f.set_id(n);
-                for (i, key) in [(0, "property_id"), (3, "status"), (4, "condition"), (5, "owner_type"), (8, "address")] {
-                    if let Db::Text(v) = r.get::<_, Db>(i).map_err(ingest::Error::from)? {
-                        f.add_tag_string(key, &v);
+                let mut f = point_feature(layer, t, r, n)?;
+                let value = |i: usize| r.get::<_, Db>(i).map_err(ingest::Error::from);
+                if detailed {
+                    for (i, key) in [(2, "property_id"), (3, "status"), (4, "condition"), (5, "owner_type"), (6, "address")] {
+                        if let Db::Text(v) = value(i)? {
+                            f.add_tag_string(key, &v);
+                        }
                     }
-                }
-                if let Db::BigInt(u) = r.get::<_, Db>(6).map_err(ingest::Error::from)? {
-                    f.add_tag_int("units", u);
-                }
-                if let Db::Double(c) = r.get::<_, Db>(7).map_err(ingest::Error::from)? {
-                    f.add_tag_double("renovation_cost_eur", c);
+                    if let Db::BigInt(u) = value(7)? {
+                        f.add_tag_int("units", u);
+                    }
+                    if let Db::Double(c) = value(8)? {
+                        f.add_tag_double("renovation_cost_eur", c);
+                    }
+                } else {
+                    for (i, key) in [(2, "properties"), (3, "units"), (4, "ready")] {
+                        match value(i)? {
+                            Db::BigInt(v) => f.add_tag_int(key, v),
+                            Db::HugeInt(v) => f.add_tag_int(key, v as i64),
+                            _ => f.add_tag_int(key, 0),
+                        }
+                    }
                 }
                 layer = f.into_layer();
             }

@@ -1,0 +1,106 @@
+//! The audit log of restricted reads and uploads. Requests hand their entry over and go on;
+//! entries are written in batches, one transaction every tenth of a second, before the admin
+//! route reads the log, and when the server stops. (A map session asks for hundreds of tiles:
+//! one insert each would make every restricted request wait for the database.)
+
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::{ApiError, AppState};
+
+/// One restricted request.
+pub(crate) struct Entry {
+    /// Microseconds since 1970, when the request was answered.
+    pub micros: i64,
+    pub actor: String,
+    pub role: &'static str,
+    pub action: String,
+    pub target: String,
+    pub query: String,
+    pub status: u16,
+}
+
+#[derive(Default)]
+pub(crate) struct Log {
+    pending: Mutex<Vec<Entry>>,
+    flusher: std::sync::atomic::AtomicBool,
+}
+
+const EVERY: Duration = Duration::from_millis(100);
+
+impl Log {
+    fn take(&self) -> Vec<Entry> {
+        self.pending
+            .lock()
+            .map(|mut p| std::mem::take(&mut *p))
+            .unwrap_or_default()
+    }
+}
+
+/// Writes the entries waiting, in one transaction (on the caller's thread: inside
+/// `with_store`).
+pub(crate) fn flush(log: &Log, store: &ingest::Store) -> Result<usize, ApiError> {
+    let entries = log.take();
+    if entries.is_empty() {
+        return Ok(0);
+    }
+    let conn = store.conn();
+    let write = || -> duckdb::Result<()> {
+        conn.execute_batch("BEGIN")?;
+        let mut stmt = conn.prepare(
+            "INSERT INTO audit_log (occurred_at, actor, role, action, target, query, status)
+             VALUES (to_timestamp(?::DOUBLE / 1000000), ?, ?, ?, ?, ?, ?)",
+        )?;
+        for e in &entries {
+            stmt.execute(duckdb::params![
+                e.micros, e.actor, e.role, e.action, e.target, e.query, e.status
+            ])?;
+        }
+        conn.execute_batch("COMMIT")
+    };
+    if let Err(e) = write() {
+        let _ = conn.execute_batch("ROLLBACK");
+        // Keep them for the next attempt rather than lose them.
+        if let Ok(mut p) = log.pending.lock() {
+            let mut back = entries;
+            back.append(&mut p);
+            *p = back;
+        }
+        return Err(ApiError::from(ingest::Error::from(e)));
+    }
+    Ok(entries.len())
+}
+
+impl AppState {
+    /// Records a restricted request; written within a tenth of a second.
+    pub(crate) fn audit(&self, mut entry: Entry) {
+        entry.micros = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as i64);
+        if let Ok(mut p) = self.audit.pending.lock() {
+            p.push(entry);
+        }
+        let started = self
+            .audit
+            .flusher
+            .swap(true, std::sync::atomic::Ordering::SeqCst);
+        if !started {
+            let state = self.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(EVERY).await;
+                    state.flush_audit().await;
+                }
+            });
+        }
+    }
+
+    /// Writes the audit entries waiting.
+    pub(crate) async fn flush_audit(&self) {
+        let log = self.audit.clone();
+        let written = self.with_store(move |store| flush(&log, store)).await;
+        if let Err(e) = written {
+            tracing::error!(cause = %e.detail(), "audit log write failed; will retry");
+        }
+    }
+}
