@@ -2,6 +2,8 @@
 //! callers with the status each must get (a route without an entry here fails the test), the
 //! audit log of restricted reads and uploads, refused tokens, and per-client rate limits.
 
+mod common;
+
 use api::auth::{Role, add_user};
 use api::{AppState, ROUTES, router};
 use axum::body::Body;
@@ -48,17 +50,8 @@ struct Setup {
 
 fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
-    let store = ingest::Store::open(dir.path().join("haven.duckdb")).unwrap();
+    let (store, root) = common::published_demo(&dir);
     let demo = dir.path().join("demo");
-    ingest::demo::generate_and_load(&ingest::demo::DemoSpec::standard(42), &demo, &store).unwrap();
-    analytics::analyze_with(
-        store.conn(),
-        &analytics::AnalyzeOptions::default(),
-        &analytics::NoProgress,
-    )
-    .unwrap();
-    let root = dir.path().join("published");
-    api::publish::publish(&store, &api::publish::PublishOptions::new(root.clone())).unwrap();
     let officer = add_user(&store, "olivia", Role::Officer).unwrap();
     let admin = add_user(&store, "adam", Role::Admin).unwrap();
     add_user(&store, "to-remove", Role::Officer).unwrap();
