@@ -2,6 +2,7 @@
 
 mod bench;
 mod cli_ingest;
+mod cli_jobs;
 mod cli_publish;
 
 use std::net::SocketAddr;
@@ -58,6 +59,9 @@ enum Command {
     /// Manage the officer and admin accounts of the API. A token is shown once, when the user
     /// is added, and stored only as an argon2 hash.
     Users(UsersCmd),
+    /// The scheduled imports of haven.toml (see haven.example.toml): list them, run one now,
+    /// or show its runs.
+    Jobs(cli_jobs::JobsCmd),
     /// Show recent loads, or the rejected rows of one load.
     Batches(cli_ingest::BatchesArgs),
     /// Measure ingest, indicators and segregation against their outside references and record
@@ -235,6 +239,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Jobs(cmd) => cli_jobs::run(&cli.db, &cmd),
         Command::Users(cmd) => {
             let store = ingest::Store::open(&cli.db)
                 .with_context(|| format!("opening {}", cli.db.display()))?;

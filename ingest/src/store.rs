@@ -41,6 +41,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "users and the audit log",
         include_str!("../migrations/0006_users_audit.sql"),
     ),
+    (
+        7,
+        "scheduled import runs",
+        include_str!("../migrations/0007_job_runs.sql"),
+    ),
 ];
 
 /// The default database file, relative to the working directory.
