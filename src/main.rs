@@ -149,6 +149,9 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
+    /// The scheduled imports (default: haven.toml when it exists; see haven.example.toml).
+    #[arg(long, env = "HAVEN_CONFIG")]
+    config: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -204,7 +207,8 @@ fn error_text(e: &anyhow::Error) -> String {
 
 fn init_tracing(json: bool) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("HAVEN_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_env("HAVEN_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,tokio_cron_scheduler=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -278,9 +282,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve(args) => {
+            // A configuration with a mistake stops start-up before anything is served.
+            let config = match &args.config {
+                Some(path) => Some(jobs::Config::load(path)?),
+                None if std::path::Path::new("haven.toml").exists() => {
+                    Some(jobs::Config::load(std::path::Path::new("haven.toml"))?)
+                }
+                None => None,
+            };
             let store = ingest::Store::open(&cli.db)
                 .with_context(|| format!("opening {}", cli.db.display()))?;
-            serve(store, args.addr)?;
+            serve(store, args.addr, config)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Datasets => {
@@ -312,23 +324,31 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-fn serve(store: ingest::Store, addr: SocketAddr) -> Result<()> {
+fn serve(store: ingest::Store, addr: SocketAddr, config: Option<jobs::Config>) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime
-        .block_on(api::serve(
-            {
-                let published = cli_publish::PublishArgs::from_env().published;
-                let state = api::AppState::new(store);
-                match published {
-                    Some(root) => state.with_published(root),
-                    None => state,
-                }
-            },
-            addr,
-        ))
-        .with_context(|| format!("serving on {addr}"))
+    let published = cli_publish::PublishArgs::from_env().published;
+    let jobs_store = match &config {
+        Some(_) => Some(store.try_clone()?),
+        None => None,
+    };
+    let state = api::AppState::new(store);
+    let state = match published {
+        Some(root) => state.with_published(root),
+        None => state,
+    };
+    runtime.block_on(async move {
+        let _scheduler = match (&config, &jobs_store) {
+            (Some(c), Some(s)) if !c.jobs.is_empty() => {
+                Some(jobs::schedule::start(c, s, state.clone()).await?)
+            }
+            _ => None,
+        };
+        api::serve(state, addr)
+            .await
+            .with_context(|| format!("serving on {addr}"))
+    })
 }
 
 fn demo(db: &std::path::Path, args: &DemoArgs) -> Result<ExitCode> {
@@ -384,7 +404,7 @@ fn demo(db: &std::path::Path, args: &DemoArgs) -> Result<ExitCode> {
     }
     match target {
         cli_ingest::Target::Local(store) if !args.no_serve => {
-            serve(store, args.addr)?;
+            serve(store, args.addr, None)?;
         }
         cli_ingest::Target::Server(info) => {
             eprintln!("Loaded through the running server: {}", info.url)

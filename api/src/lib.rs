@@ -98,6 +98,13 @@ impl AppState {
         r
     }
 
+    /// Tells the server that data changed through another connection (a scheduled import):
+    /// answers cached before are not served again.
+    pub fn data_changed(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
     fn generation(&self) -> u64 {
         self.generation.load(std::sync::atomic::Ordering::SeqCst)
     }
@@ -209,6 +216,7 @@ pub static ROUTES: &[Route] = &[
     route("POST", "/api/v1/ingest/{dataset}", Access::Officer),
     route("GET", "/api/v1/officer/indicators", Access::Officer),
     route("GET", "/api/v1/officer/vacant-properties", Access::Officer),
+    route("GET", "/api/v1/officer/jobs", Access::Officer),
     route("GET", "/api/v1/admin/users", Access::Admin),
     route("POST", "/api/v1/admin/users", Access::Admin),
     route("DELETE", "/api/v1/admin/users/{name}", Access::Admin),
@@ -237,6 +245,7 @@ fn handler(r: &Route) -> MethodRouter<AppState> {
         }
         ("GET", "/api/v1/officer/indicators") => get(officer::indicators),
         ("GET", "/api/v1/officer/vacant-properties") => get(officer::vacant_properties),
+        ("GET", "/api/v1/officer/jobs") => get(officer::job_runs),
         ("GET", "/api/v1/admin/users") => get(officer::users),
         ("POST", "/api/v1/admin/users") => post(officer::add_user),
         ("DELETE", "/api/v1/admin/users/{name}") => axum::routing::delete(officer::remove_user),

@@ -259,3 +259,23 @@ pub async fn audit(
         .await?;
     Ok(private(Json(entries)))
 }
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobRunsQuery {
+    pub job: Option<String>,
+    pub limit: Option<usize>,
+}
+
+/// `GET /api/v1/officer/jobs`: the latest runs of the scheduled imports, newest first.
+pub async fn job_runs(
+    State(s): State<AppState>,
+    q: Result<Query<JobRunsQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let limit = limit_of(q.limit)?;
+    let runs = s
+        .with_store(move |store| Ok(store.job_runs(q.job.as_deref(), limit)?))
+        .await?;
+    Ok(private(Json(runs)))
+}

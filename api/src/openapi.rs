@@ -296,6 +296,12 @@ fn described() -> Value {
                     "400": problem(), "403": problem(),
                 },
             }},
+            "/api/v1/officer/jobs": {"get": {
+                "operationId": "jobRuns", "summary": "Officers: the latest runs of the scheduled imports, newest first.",
+                "security": [{"bearer": []}],
+                "parameters": [query("job", "Only this job.", json!({"type": "string"})), query("limit", "Runs.", json!({"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}))],
+                "responses": {"200": {"description": "Runs.", "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object", "required": ["run_id", "job", "started_at", "outcome"]}}}}}, "400": problem(), "403": problem()},
+            }},
             "/api/v1/admin/users": {
                 "get": {
                     "operationId": "listUsers", "summary": "Admins: the users (never tokens).",

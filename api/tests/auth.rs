@@ -109,6 +109,7 @@ fn case(method: &str, path: &str, demo: &std::path::Path) -> Option<Case> {
         ("GET", "/api/v1/officer/vacant-properties") => {
             ("/api/v1/officer/vacant-properties?limit=2", None, OFFICER)
         }
+        ("GET", "/api/v1/officer/jobs") => ("/api/v1/officer/jobs?limit=5", None, OFFICER),
         ("GET", "/api/v1/admin/users") => ("/api/v1/admin/users", None, ADMIN),
         ("POST", "/api/v1/admin/users") => (
             "/api/v1/admin/users",

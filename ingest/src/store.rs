@@ -51,6 +51,20 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
 /// The default database file, relative to the working directory.
 pub const DEFAULT_DB: &str = "data/haven.duckdb";
 
+/// One run of a scheduled import (`job_runs`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct JobRun {
+    pub run_id: i64,
+    pub job: String,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub outcome: String,
+    pub batch_id: Option<i64>,
+    pub rows_rejected: Option<i64>,
+    pub message: Option<String>,
+}
+
 /// An open Haven database.
 pub struct Store {
     conn: Connection,
@@ -95,6 +109,38 @@ impl Store {
         let config = Config::default().access_mode(AccessMode::ReadOnly)?;
         let conn = Connection::open_with_flags(&path, config).map_err(|e| locked_or(e, &path))?;
         Ok(Store { conn, path })
+    }
+
+    /// The latest runs of the scheduled imports (of one job, or all), newest first.
+    pub fn job_runs(&self, job: Option<&str>, limit: usize) -> Result<Vec<JobRun>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT run_id, job, strftime(started_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ'),
+                    strftime(finished_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ'),
+                    outcome, batch_id, rows_rejected, message
+             FROM job_runs WHERE ?::VARCHAR IS NULL OR job = ? ORDER BY run_id DESC LIMIT {limit}"
+        ))?;
+        let rows = stmt.query_map([job, job], |r| {
+            Ok(JobRun {
+                run_id: r.get(0)?,
+                job: r.get(1)?,
+                started_at: r.get(2)?,
+                finished_at: r.get(3)?,
+                outcome: r.get(4)?,
+                batch_id: r.get(5)?,
+                rows_rejected: r.get(6)?,
+                message: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// Another connection to the same open database (for work that runs beside the server's
+    /// own connection, such as scheduled imports); DuckDB keeps their transactions apart.
+    pub fn try_clone(&self) -> Result<Store> {
+        Ok(Store {
+            conn: self.conn.try_clone()?,
+            path: self.path.clone(),
+        })
     }
 
     /// An in-memory store, for tests and scratch work.

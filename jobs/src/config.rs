@@ -44,7 +44,7 @@ pub struct Job {
     pub name: Spanned<String>,
     pub dataset: Spanned<String>,
     pub source: Source,
-    /// Cron expression; seconds optional (`0 30 2 * * *` or `30 2 * * *`).
+    /// Cron expression with seconds: second minute hour day month weekday (`0 30 2 * * *`).
     pub schedule: Spanned<String>,
     #[serde(default = "utc")]
     pub timezone: Spanned<String>,
@@ -111,6 +111,14 @@ pub struct Format {
     pub crs: Option<String>,
 }
 
+/// A schedule as the scheduler reads it: six fields, seconds first.
+pub fn cron(expr: &str) -> std::result::Result<croner::Cron, croner::errors::CronError> {
+    croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Required)
+        .build()
+        .parse(expr)
+}
+
 /// Line number (from 1) of a byte offset.
 fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
@@ -170,7 +178,7 @@ impl Config {
                     known.join(", ")
                 ));
             }
-            if let Err(e) = croner::Cron::from_str(job.schedule.get_ref()) {
+            if let Err(e) = cron(job.schedule.get_ref()) {
                 return Err(format!(
                     "line {}: job '{name}': schedule '{}' is not a cron expression: {e}",
                     at(job.schedule.span()),
@@ -244,7 +252,7 @@ impl Job {
         now: chrono::DateTime<chrono::Utc>,
     ) -> Option<chrono::DateTime<chrono_tz::Tz>> {
         let tz = chrono_tz::Tz::from_str(self.timezone.get_ref()).ok()?;
-        let cron = croner::Cron::from_str(self.schedule.get_ref()).ok()?;
+        let cron = cron(self.schedule.get_ref()).ok()?;
         cron.find_next_occurrence(&now.with_timezone(&tz), false)
             .ok()
     }
@@ -255,7 +263,7 @@ impl Job {
         now: chrono::DateTime<chrono::Utc>,
     ) -> Option<chrono::DateTime<chrono_tz::Tz>> {
         let tz = chrono_tz::Tz::from_str(self.timezone.get_ref()).ok()?;
-        let cron = croner::Cron::from_str(self.schedule.get_ref()).ok()?;
+        let cron = cron(self.schedule.get_ref()).ok()?;
         cron.find_previous_occurrence(&now.with_timezone(&tz), false)
             .ok()
     }
@@ -328,13 +336,13 @@ mod tests {
         };
         let job = |extra: &str| {
             format!(
-                "[[job]]\nname = \"a\"\ndataset = \"placements\"\nschedule = \"0 2 * * *\"\n{extra}[job.source]\npath = \"x.csv\"\n"
+                "[[job]]\nname = \"a\"\ndataset = \"placements\"\nschedule = \"0 0 2 * * *\"\n{extra}[job.source]\npath = \"x.csv\"\n"
             )
         };
         bad(&job("colour = \"blue\"\n"), "line 5");
         bad(&job("colour = \"blue\"\n"), "colour");
         bad(
-            &job("").replace("0 2 * * *", "every night"),
+            &job("").replace("0 0 2 * * *", "every night"),
             "line 4: job 'a': schedule 'every night' is not a cron expression",
         );
         bad(

@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod run;
+pub mod schedule;
 
 use std::path::PathBuf;
 
@@ -13,6 +14,9 @@ pub enum Error {
     /// The configuration file cannot be read or is wrong; the message names the line.
     #[error("{}: {message}", path.display())]
     Config { path: PathBuf, message: String },
+    /// The scheduler could not start.
+    #[error("scheduling the jobs: {0}")]
+    Schedule(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

@@ -484,43 +484,13 @@ fn fetch(
     Err(format!("{last_error} (after {} attempts)", s.retries + 1))
 }
 
-/// One row of a job's history.
-#[derive(Debug, Clone, Serialize)]
-pub struct HistoryRow {
-    pub run_id: i64,
-    pub started_at: String,
-    pub finished_at: Option<String>,
-    pub outcome: String,
-    pub batch_id: Option<i64>,
-    pub rows_rejected: Option<i64>,
-    pub message: Option<String>,
-}
-
 /// The latest runs of a job, newest first.
-pub fn history(store: &ingest::Store, job: &str, limit: usize) -> Result<Vec<HistoryRow>, String> {
-    let mut stmt = store
-        .conn()
-        .prepare(&format!(
-            "SELECT run_id, strftime(started_at AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M:%S UTC'),
-                    strftime(finished_at AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M:%S UTC'),
-                    outcome, batch_id, rows_rejected, message
-             FROM job_runs WHERE job = ? ORDER BY run_id DESC LIMIT {limit}"
-        ))
-        .map_err(db)?;
-    let rows = stmt
-        .query_map([job], |r| {
-            Ok(HistoryRow {
-                run_id: r.get(0)?,
-                started_at: r.get(1)?,
-                finished_at: r.get(2)?,
-                outcome: r.get(3)?,
-                batch_id: r.get(4)?,
-                rows_rejected: r.get(5)?,
-                message: r.get(6)?,
-            })
-        })
-        .map_err(db)?;
-    rows.collect::<Result<_, _>>().map_err(db)
+pub fn history(
+    store: &ingest::Store,
+    job: &str,
+    limit: usize,
+) -> Result<Vec<ingest::store::JobRun>, String> {
+    store.job_runs(Some(job), limit).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

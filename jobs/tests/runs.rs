@@ -99,7 +99,7 @@ fn store_with_districts(dir: &tempfile::TempDir) -> (ingest::Store, String) {
 
 fn job(source: &str, extra: &str) -> Config {
     Config::parse(&format!(
-        "[[job]]\nname = \"waiting\"\ndataset = \"social_housing_waiting_list\"\nschedule = \"0 * * * *\"\nafter = []\n{extra}\n[job.source]\n{source}\n"
+        "[[job]]\nname = \"waiting\"\ndataset = \"social_housing_waiting_list\"\nschedule = \"0 0 * * * *\"\nafter = []\n{extra}\n[job.source]\n{source}\n"
     ))
     .unwrap()
 }
@@ -224,7 +224,7 @@ fn bad_rows_follow_the_jobs_policy_and_a_watched_folder_loads_each_file_once() {
     // load_valid (a job of another name, so the folder is new to it): the good row loads.
     let lenient = Config::parse(
         &format!(
-            "[[job]]\nname = \"waiting-lenient\"\ndataset = \"social_housing_waiting_list\"\nschedule = \"0 * * * *\"\nafter = []\n[job.source]\nwatch = \"{}\"\n",
+            "[[job]]\nname = \"waiting-lenient\"\ndataset = \"social_housing_waiting_list\"\nschedule = \"0 0 * * * *\"\nafter = []\n[job.source]\nwatch = \"{}\"\n",
             drop.display()
         ),
     )

@@ -83,6 +83,8 @@ impl Env {
             Some(path) => Stdio::from(std::fs::File::create(path).unwrap()),
             None => Stdio::null(),
         };
+        // A server killed before left its announcement: wait for the new one.
+        let _ = std::fs::remove_file(self.path("haven.duckdb.server.json"));
         let child = self
             .haven()
             .args(["serve", "--addr", "127.0.0.1:0"])

@@ -1,0 +1,206 @@
+//! `haven serve` running a job on a schedule of seconds against an HTTP source the test serves
+//! on loopback: a new file loads, the same file again is unchanged, triggers that come while a
+//! slow run is under way give no second run, and a server killed in the middle of a run leaves
+//! the data whole, the run marked interrupted, and the next run succeeding.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use common::Env;
+
+/// A loopback source of one file; `slow` makes each answer take 3 s. Counts requests, and
+/// whether two were ever served at once.
+struct Source {
+    url: String,
+    requests: Arc<AtomicUsize>,
+    overlapped: Arc<AtomicBool>,
+    slow: Arc<AtomicBool>,
+}
+
+fn source(body: String) -> Source {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/waiting.tsv", listener.local_addr().unwrap());
+    let requests = Arc::new(AtomicUsize::new(0));
+    let overlapped = Arc::new(AtomicBool::new(false));
+    let slow = Arc::new(AtomicBool::new(false));
+    let active = Arc::new(AtomicUsize::new(0));
+    let (r, o, sl) = (
+        Arc::clone(&requests),
+        Arc::clone(&overlapped),
+        Arc::clone(&slow),
+    );
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let (r, o, sl, active, body) = (
+                Arc::clone(&r),
+                Arc::clone(&o),
+                Arc::clone(&sl),
+                Arc::clone(&active),
+                body.clone(),
+            );
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                }
+                r.fetch_add(1, Ordering::SeqCst);
+                if active.fetch_add(1, Ordering::SeqCst) > 0 {
+                    o.store(true, Ordering::SeqCst);
+                }
+                if sl.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_secs(3));
+                }
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                active.fetch_sub(1, Ordering::SeqCst);
+            });
+        }
+    });
+    Source {
+        url,
+        requests,
+        overlapped,
+        slow,
+    }
+}
+
+fn runs(url: &str, token: &str) -> Vec<serde_json::Value> {
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    let mut res = agent
+        .get(format!("{url}/api/v1/officer/jobs?job=waiting&limit=1000"))
+        .header("Authorization", &format!("Bearer {token}"))
+        .call()
+        .unwrap_or_else(|e| panic!("{url}: {e}"));
+    assert_eq!(res.status().as_u16(), 200);
+    serde_json::from_str(&res.body_mut().read_to_string().unwrap()).unwrap()
+}
+
+fn wait_for(what: &str, secs: u64, mut done: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !done() {
+        assert!(
+            t.elapsed() < Duration::from_secs(secs),
+            "waited too long for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn the_server_runs_jobs_on_schedule_once_at_a_time_and_survives_a_kill() {
+    let env = Env::new();
+    env.run(&["demo", "--no-serve", "--out", "demo"]).ok();
+    let token = env
+        .run(&["users", "add", "olivia", "--role", "officer"])
+        .ok()
+        .stdout()
+        .trim()
+        .to_string();
+    let code: String = env
+        .query()
+        .query_row("SELECT min(district_code) FROM districts", [], |r| r.get(0))
+        .unwrap();
+    let mut body = String::from(
+        "district_code\tperiod\tapplicants\tapplicants_international_protection\tmedian_wait_days\n",
+    );
+    for m in 1..=9 {
+        body.push_str(&format!("{code}\t2027-0{m}\t{}\t2\t300\n", 10 + m));
+    }
+    let src = source(body);
+    let config = env.path("haven.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[job]]\nname = \"waiting\"\ndataset = \"social_housing_waiting_list\"\nschedule = \"*/1 * * * * *\"\nafter = []\n[job.source]\nurl = \"{}\"\nretries = 0\n",
+            src.url
+        ),
+    )
+    .unwrap();
+    // A mistake in the configuration stops start-up with its line.
+    let bad = env.path("bad.toml");
+    std::fs::write(
+        &bad,
+        std::fs::read_to_string(&config)
+            .unwrap()
+            .replace("after = []", "after = []\ncolour = 1"),
+    )
+    .unwrap();
+    let run = env
+        .run(&[
+            "serve",
+            "--config",
+            bad.to_str().unwrap(),
+            "--addr",
+            "127.0.0.1:0",
+        ])
+        .code_is(1);
+    assert!(
+        run.stderr().contains("line 6") && run.stderr().contains("colour"),
+        "{}",
+        run.stderr()
+    );
+
+    let config_arg = config.to_str().unwrap().to_string();
+    let (server, url) = env.serve_with(&[("HAVEN_CONFIG", &config_arg)], None);
+    // A new file loads; the same file again is unchanged.
+    wait_for("a load and an unchanged run", 30, || {
+        let r = runs(&url, &token);
+        r.iter().any(|x| x["outcome"] == "loaded") && r.iter().any(|x| x["outcome"] == "unchanged")
+    });
+    let loaded = runs(&url, &token)
+        .into_iter()
+        .filter(|x| x["outcome"] == "loaded")
+        .count();
+    assert_eq!(loaded, 1, "one load of the same file");
+
+    // A slow source and a trigger every second: later triggers find the run under way.
+    src.slow.store(true, Ordering::SeqCst);
+    wait_for("a skipped trigger", 30, || {
+        runs(&url, &token).iter().any(|x| x["outcome"] == "skipped")
+    });
+    assert!(
+        !src.overlapped.load(Ordering::SeqCst),
+        "two runs fetched at once"
+    );
+
+    // Killed in the middle of a slow run.
+    let before = src.requests.load(Ordering::SeqCst);
+    wait_for("a request under way", 10, || {
+        src.requests.load(Ordering::SeqCst) > before
+    });
+    drop(server); // SIGKILL
+    let rows =
+        env.count("SELECT count(*) FROM social_housing_waiting_list WHERE period LIKE '2027-%'");
+    assert_eq!(rows, 9, "the loaded file is whole");
+    let running = env.count("SELECT count(*) FROM job_runs WHERE outcome = 'running'");
+    assert!(running >= 1, "the cut-short run is still marked running");
+
+    // Restarted: the run is marked interrupted and the next run succeeds.
+    src.slow.store(false, Ordering::SeqCst);
+    let (server, url) = env.serve_with(&[("HAVEN_CONFIG", &config_arg)], None);
+    wait_for("a run after the restart", 30, || {
+        let r = runs(&url, &token);
+        r.iter().any(|x| x["outcome"] == "interrupted")
+            && r.first().is_some_and(|x| x["outcome"] == "unchanged")
+    });
+    drop(server);
+    assert_eq!(
+        env.count("SELECT count(*) FROM social_housing_waiting_list WHERE period LIKE '2027-%'"),
+        9
+    );
+}
