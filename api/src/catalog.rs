@@ -20,6 +20,7 @@ const PREFIXES: &[(&str, &str)] = &[
     ("gsp", "http://www.opengis.net/ont/geosparql#"),
     ("rdf", "http://www.w3.org/1999/02/22-rdf-syntax-ns#"),
     ("dcatap", "http://data.europa.eu/r5r/"),
+    ("adms", "http://www.w3.org/ns/adms#"),
 ];
 
 const EU: &str = "http://publications.europa.eu/resource/authority";
@@ -204,9 +205,34 @@ pub enum Syntax {
     Turtle,
 }
 
-/// The catalogue of `releases` (oldest first), with IRIs under `base` (scheme and host).
-pub fn catalog(base: &str, releases: &[Manifest], syntax: Syntax) -> String {
-    let g = graph(base, releases);
+/// A loaded dataset that is not current, and why.
+#[derive(Debug, Clone)]
+pub struct Stale {
+    pub dataset: String,
+    pub reason: String,
+}
+
+/// The catalogue of `releases` (oldest first), with IRIs under `base` (scheme and host); the
+/// series built on a `stale` dataset say so.
+pub fn catalog(base: &str, releases: &[Manifest], stale: &[Stale], syntax: Syntax) -> String {
+    let mut g = graph(base, releases);
+    let api = format!("{base}/api/v1");
+    for spec in DATASETS {
+        let sources = spec.sources();
+        let notes: Vec<String> = stale
+            .iter()
+            .filter(|s| sources.contains(&s.dataset.as_str()))
+            .map(|s| format!("{}: {}", s.dataset, s.reason))
+            .collect();
+        if !notes.is_empty() {
+            let series = iri(format!("{api}/datasets/{}", spec.id));
+            g.add(
+                &series,
+                "adms:versionNotes",
+                en(format!("Stale: {}.", notes.join("; "))),
+            );
+        }
+    }
     match syntax {
         Syntax::Turtle => g.turtle(),
         Syntax::JsonLd => serde_json::to_string_pretty(&g.json_ld()).unwrap_or_default(),

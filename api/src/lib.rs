@@ -317,12 +317,22 @@ struct DatasetStatus {
     last_loaded_at: Option<String>,
 }
 
+/// Whether a dataset fed by a scheduled import is current (the public part: no job details).
+#[derive(Serialize)]
+struct DatasetFreshness {
+    dataset: String,
+    stale: bool,
+    last_change: Option<String>,
+}
+
 #[derive(Serialize)]
 struct Status {
     version: &'static str,
     database: String,
     datasets: Vec<DatasetStatus>,
     overview: analytics::Overview,
+    /// Datasets fed by scheduled imports, and whether they are current.
+    freshness: Vec<DatasetFreshness>,
 }
 
 async fn status(State(s): State<AppState>) -> Result<Json<Status>, ApiError> {
@@ -362,6 +372,15 @@ async fn status(State(s): State<AppState>) -> Result<Json<Status>, ApiError> {
                 database: store.path().file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
                 datasets,
                 overview: analytics::overview(store.conn())?,
+                freshness: store
+                    .freshness()?
+                    .into_iter()
+                    .map(|f| DatasetFreshness {
+                        dataset: f.dataset,
+                        stale: f.stale,
+                        last_change: f.last_change,
+                    })
+                    .collect(),
             })
         })
         .await?;

@@ -83,11 +83,32 @@ pub async fn catalog(
             }
         }
     };
-    let releases = s.with_store(manifests).await?;
+    let (releases, stale) = s
+        .with_store(|store| {
+            let stale = store
+                .freshness()?
+                .into_iter()
+                .filter(|f| f.stale)
+                .map(|f| crate::catalog::Stale {
+                    dataset: f.dataset,
+                    reason: if matches!(
+                        f.last_outcome.as_str(),
+                        "failed" | "interrupted" | "refused"
+                    ) {
+                        format!("its last scheduled import {}", f.last_outcome)
+                    } else {
+                        "its source has not changed for longer than expected".to_string()
+                    },
+                })
+                .collect::<Vec<_>>();
+            Ok((manifests(store)?, stale))
+        })
+        .await?;
     let base = base_url(&headers);
     let version = releases.last().map_or(0, |m| m.version);
+    let stale_key: String = stale.iter().map(|x| x.dataset.as_str()).collect();
     let tag = format!(
-        "\"catalog-{version}-{}-{:x}\"",
+        "\"catalog-{version}-{stale_key}-{}-{:x}\"",
         if syntax == Syntax::Turtle {
             "ttl"
         } else {
@@ -114,7 +135,7 @@ pub async fn catalog(
         return Ok((StatusCode::NOT_MODIFIED, out).into_response());
     }
     out.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    Ok((out, catalog_text(&base, &releases, syntax)).into_response())
+    Ok((out, catalog_text(&base, &releases, &stale, syntax)).into_response())
 }
 
 #[derive(Debug, Serialize)]

@@ -358,7 +358,9 @@ fn described() -> Value {
                     "datasets": {"type": "array", "items": {"type": "object", "required": ["name", "rows", "withheld"], "properties": {
                         "name": {"type": "string"}, "title": {"type": "string"}, "privacy": {"type": "string"},
                         "rows": {"type": ["integer", "null"]}, "withheld": {"type": "boolean"}, "last_loaded_at": {"type": ["string", "null"]}}}},
-                    "overview": {"type": "object"}}},
+                    "overview": {"type": "object"},
+                    "freshness": {"type": "array", "items": {"type": "object", "required": ["dataset", "stale", "last_change"], "properties": {
+                        "dataset": {"type": "string"}, "stale": {"type": "boolean"}, "last_change": {"type": ["string", "null"]}}}}}},
                 "Indicator": {"type": "object", "required": ["id", "unit", "en", "nl", "datasets", "class", "aggregate"], "properties": {
                     "id": {"type": "string"}, "unit": {"type": "string"}, "en": {"type": "string"}, "nl": {"type": "string"},
                     "datasets": {"type": "array", "items": {"type": "string"}},

@@ -50,6 +50,25 @@ enum Kind {
     Segregation,
 }
 
+impl Spec {
+    /// The loaded datasets this one is built from.
+    pub fn sources(&self) -> Vec<&'static str> {
+        let all = || {
+            ingest::schema::all()
+                .iter()
+                .map(|s| s.name.as_str())
+                .filter(|n| *n != "population")
+                .collect::<Vec<_>>()
+        };
+        match self.kind {
+            Kind::Districts => all(),
+            Kind::Indicators([]) => all(),
+            Kind::Indicators(s) => s.to_vec(),
+            Kind::Segregation => vec!["districts", "population", "placements"],
+        }
+    }
+}
+
 /// Every published dataset, in catalogue order.
 pub static DATASETS: &[Spec] = &[
     Spec {

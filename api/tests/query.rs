@@ -370,3 +370,75 @@ async fn a_remembered_answer_is_not_served_once_the_data_changed() {
     let a = get(&state, &uri, before.etag.as_deref()).await;
     assert_eq!(a.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_stale_import_is_marked_in_the_catalogue_and_the_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ingest::Store::open(dir.path().join("haven.duckdb")).unwrap();
+    ingest::demo::generate_and_load(&ingest::demo::DemoSpec::standard(42), dir.path(), &store)
+        .unwrap();
+    analyze(&store);
+    let root = dir.path().join("published");
+    api::publish::publish(&store, &api::publish::PublishOptions::new(root.clone())).unwrap();
+    // The register import failed last; the waiting-list one loaded ten days ago and may stay
+    // unchanged for a week; the incentives one loaded just now.
+    store
+        .conn()
+        .execute_batch(
+            "INSERT INTO job_runs (run_id, job, started_at, finished_at, outcome, dataset, stale_after_hours) VALUES
+               (1, 'register', now() - INTERVAL 2 DAY, now() - INTERVAL 2 DAY, 'loaded', 'vacant_properties', NULL),
+               (2, 'register', now(), now(), 'failed', 'vacant_properties', NULL),
+               (3, 'waiting', now() - INTERVAL 10 DAY, now() - INTERVAL 10 DAY, 'loaded', 'social_housing_waiting_list', 168),
+               (4, 'waiting', now(), now(), 'unchanged', 'social_housing_waiting_list', 168),
+               (5, 'incentives', now(), now(), 'loaded', 'landlord_incentives', 168)",
+        )
+        .unwrap();
+    let state = AppState::new(store).with_published(root);
+    let status = get(&state, "/api/v1/status", None).await;
+    let fresh = status.body["freshness"].as_array().unwrap();
+    let stale = |d: &str| {
+        fresh
+            .iter()
+            .find(|f| f["dataset"] == d)
+            .unwrap_or_else(|| panic!("{d} in {fresh:?}"))["stale"]
+            .as_bool()
+            .unwrap()
+    };
+    assert!(stale("vacant_properties") && stale("social_housing_waiting_list"));
+    assert!(!stale("landlord_incentives"));
+    assert!(
+        fresh.iter().all(|f| f.get("reason").is_none()),
+        "no job details in public"
+    );
+
+    let res = router(state.clone())
+        .oneshot(
+            Request::get("/api/v1/catalog?format=ttl")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let ttl =
+        String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    let notes_of = |series: &str| {
+        let start = ttl
+            .find(&format!("/api/v1/datasets/{series}>\n"))
+            .unwrap_or_else(|| panic!("{series} series"));
+        let block = &ttl[start..];
+        let block = &block[..block.find(" .\n").unwrap()];
+        block
+            .lines()
+            .find(|l| l.contains("adms:versionNotes"))
+            .map(String::from)
+    };
+    let vacant = notes_of("vacant-stock").expect("the vacant stock is marked stale");
+    assert!(
+        vacant.contains("vacant_properties: its last scheduled import failed"),
+        "{vacant}"
+    );
+    let social = notes_of("social-housing").expect("the waiting list is marked stale");
+    assert!(social.contains("has not changed"), "{social}");
+    assert!(notes_of("landlord-incentives").is_none());
+    assert!(notes_of("segregation").is_none());
+}

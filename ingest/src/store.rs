@@ -46,6 +46,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "scheduled import runs",
         include_str!("../migrations/0007_job_runs.sql"),
     ),
+    (
+        8,
+        "freshness of scheduled imports",
+        include_str!("../migrations/0008_job_freshness.sql"),
+    ),
 ];
 
 /// The default database file, relative to the working directory.
@@ -63,6 +68,19 @@ pub struct JobRun {
     pub batch_id: Option<i64>,
     pub rows_rejected: Option<i64>,
     pub message: Option<String>,
+}
+
+/// Whether a dataset fed by a scheduled import is current.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Freshness {
+    pub dataset: String,
+    pub job: String,
+    /// When its source last brought new content (RFC 3339, UTC).
+    pub last_change: Option<String>,
+    pub last_outcome: String,
+    /// The last run failed, or the source has not changed for longer than the job allows.
+    pub stale: bool,
+    pub reason: Option<String>,
 }
 
 /// An open Haven database.
@@ -129,6 +147,53 @@ impl Store {
                 batch_id: r.get(5)?,
                 rows_rejected: r.get(6)?,
                 message: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// The freshness of every dataset a scheduled import feeds, from its latest runs.
+    pub fn freshness(&self) -> Result<Vec<Freshness>> {
+        let mut stmt = self.conn.prepare(
+            "WITH last AS (
+                 SELECT job, arg_max(outcome, run_id) AS outcome, arg_max(dataset, run_id) AS dataset,
+                        arg_max(stale_after_hours, run_id) AS hours, arg_max(message, run_id) AS message
+                 FROM job_runs WHERE outcome NOT IN ('running', 'skipped') AND dataset IS NOT NULL
+                 GROUP BY job),
+             changed AS (
+                 SELECT job, max(finished_at) AS at FROM job_runs
+                 WHERE outcome IN ('loaded', 'loaded_with_rejections') GROUP BY job)
+             SELECT l.dataset, l.job, strftime(c.at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ'), l.outcome,
+                    l.outcome IN ('failed', 'interrupted', 'refused') AS failed,
+                    l.hours IS NOT NULL AND (c.at IS NULL OR c.at < now() - to_hours(l.hours)) AS old,
+                    l.hours, l.message
+             FROM last l LEFT JOIN changed c USING (job) ORDER BY l.dataset, l.job",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let (failed, old): (bool, bool) = (r.get(4)?, r.get(5)?);
+            let outcome: String = r.get(3)?;
+            let hours: Option<i64> = r.get(6)?;
+            let message: Option<String> = r.get(7)?;
+            let reason = if failed {
+                Some(format!(
+                    "the last run ended {outcome}{}",
+                    message.map(|m| format!(": {m}")).unwrap_or_default()
+                ))
+            } else if old {
+                Some(format!(
+                    "the source has not changed for more than {} hours",
+                    hours.unwrap_or(0)
+                ))
+            } else {
+                None
+            };
+            Ok(Freshness {
+                dataset: r.get(0)?,
+                job: r.get(1)?,
+                last_change: r.get(2)?,
+                last_outcome: outcome,
+                stale: failed || old,
+                reason,
             })
         })?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)

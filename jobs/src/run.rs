@@ -131,9 +131,9 @@ pub fn run_job(store: &ingest::Store, job: &Job, publish_root: &Path) -> RunRepo
     let name = job.name().to_string();
     let record = |outcome: &str| -> Result<i64, String> {
         conn.query_row(
-            "INSERT INTO job_runs (run_id, job, started_at, outcome)
-             SELECT coalesce(max(run_id), 0) + 1, ?, now(), ? FROM job_runs RETURNING run_id",
-            [&name, outcome],
+            "INSERT INTO job_runs (run_id, job, started_at, outcome, dataset, stale_after_hours)
+             SELECT coalesce(max(run_id), 0) + 1, ?, now(), ?, ?, ? FROM job_runs RETURNING run_id",
+            duckdb::params![name, outcome, job.dataset(), job.stale_after_hours],
             |r| r.get(0),
         )
         .map_err(db)

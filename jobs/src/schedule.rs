@@ -29,11 +29,8 @@ async fn trigger(base: Arc<Mutex<ingest::Store>>, job: Job, state: api::AppState
     })
     .await;
     match done {
-        Ok(Ok(r)) => {
-            if !r.batches.is_empty() {
-                state.data_changed();
-            }
-        }
+        // Loads change answers, and any run may change a dataset's freshness.
+        Ok(Ok(_)) => state.data_changed(),
         Ok(Err(e)) => tracing::error!(cause = %e, "a scheduled run could not start"),
         Err(e) => tracing::error!(cause = %e, "a scheduled run stopped"),
     }
