@@ -90,6 +90,22 @@ fn runs(url: &str, token: &str) -> Vec<serde_json::Value> {
     serde_json::from_str(&res.body_mut().read_to_string().unwrap()).unwrap()
 }
 
+/// The demo loaded, an officer's token, and the first district code.
+fn demo_with_officer(env: &Env) -> (String, String) {
+    env.run(&["demo", "--no-serve", "--out", "demo"]).ok();
+    let token = env
+        .run(&["users", "add", "olivia", "--role", "officer"])
+        .ok()
+        .stdout()
+        .trim()
+        .to_string();
+    let code: String = env
+        .query()
+        .query_row("SELECT min(district_code) FROM districts", [], |r| r.get(0))
+        .unwrap();
+    (token, code)
+}
+
 fn wait_for(what: &str, secs: u64, mut done: impl FnMut() -> bool) {
     let t = Instant::now();
     while !done() {
@@ -104,17 +120,7 @@ fn wait_for(what: &str, secs: u64, mut done: impl FnMut() -> bool) {
 #[test]
 fn the_server_runs_jobs_on_schedule_once_at_a_time_and_survives_a_kill() {
     let env = Env::new();
-    env.run(&["demo", "--no-serve", "--out", "demo"]).ok();
-    let token = env
-        .run(&["users", "add", "olivia", "--role", "officer"])
-        .ok()
-        .stdout()
-        .trim()
-        .to_string();
-    let code: String = env
-        .query()
-        .query_row("SELECT min(district_code) FROM districts", [], |r| r.get(0))
-        .unwrap();
+    let (token, code) = demo_with_officer(&env);
     let mut body = String::from(
         "district_code\tperiod\tapplicants\tapplicants_international_protection\tmedian_wait_days\n",
     );
@@ -203,4 +209,147 @@ fn the_server_runs_jobs_on_schedule_once_at_a_time_and_survives_a_kill() {
         env.count("SELECT count(*) FROM social_housing_waiting_list WHERE period LIKE '2027-%'"),
         9
     );
+}
+
+/// A loopback source answering by path: `/flaky` fails once with 500 then serves `flaky`,
+/// `/bad` serves `bad`, `/slow` answers after 5 s, `/big` sends 2 MB. Counts `/flaky` requests.
+fn scripted(flaky: String, bad: Vec<u8>) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let flaky_hits = Arc::new(AtomicUsize::new(0));
+    let hits = Arc::clone(&flaky_hits);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let (hits, flaky, bad) = (Arc::clone(&hits), flaky.clone(), bad.clone());
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut first = String::new();
+                let _ = reader.read_line(&mut first);
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                }
+                let path = first.split_whitespace().nth(1).unwrap_or("/").to_string();
+                let (status, body): (u16, Vec<u8>) = match path.as_str() {
+                    "/flaky.tsv" if hits.fetch_add(1, Ordering::SeqCst) == 0 => {
+                        (500, b"down".to_vec())
+                    }
+                    "/flaky.tsv" => (200, flaky.into_bytes()),
+                    "/bad.csv" => (200, bad),
+                    "/slow" => {
+                        std::thread::sleep(Duration::from_secs(5));
+                        (200, b"late".to_vec())
+                    }
+                    "/big" => (200, vec![b'x'; 2_000_000]),
+                    _ => (404, Vec::new()),
+                };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(&body);
+            });
+        }
+    });
+    (base, flaky_hits)
+}
+
+#[test]
+fn the_server_retries_a_failing_source_and_keeps_to_policies_timeouts_and_limits() {
+    let env = Env::new();
+    let (token, code) = demo_with_officer(&env);
+    let flaky = format!(
+        "district_code\tperiod\tapplicants\tapplicants_international_protection\tmedian_wait_days\n{code}\t2028-01\t21\t4\t250\n"
+    );
+    // The demo's register export (six bad rows) with one more line, so it is new content.
+    let mut bad = std::fs::read(env.path("demo/leegstand_vacant_properties.csv")).unwrap();
+    bad.extend_from_slice(b"\r\n");
+    let (base, flaky_hits) = scripted(flaky, bad);
+    let job = |name: &str, dataset: &str, path: &str, extra: &str| {
+        format!(
+            "[[job]]\nname = \"{name}\"\ndataset = \"{dataset}\"\nschedule = \"*/2 * * * * *\"\nafter = []\non_rejected = \"load_nothing\"\n[job.source]\nurl = \"{base}{path}\"\n{extra}\n"
+        )
+    };
+    let config = env.path("haven.toml");
+    std::fs::write(
+        &config,
+        [
+            job(
+                "flaky",
+                "social_housing_waiting_list",
+                "/flaky.tsv",
+                "retries = 2",
+            ),
+            job("bad", "vacant_properties", "/bad.csv", "retries = 0"),
+            job(
+                "slow",
+                "landlord_incentives",
+                "/slow",
+                "retries = 0\ntimeout_seconds = 1",
+            ),
+            job(
+                "big",
+                "population",
+                "/big",
+                "retries = 0\nmax_megabytes = 1",
+            ),
+        ]
+        .concat(),
+    )
+    .unwrap();
+    let config_arg = config.to_str().unwrap().to_string();
+    let (server, url) = env.serve_with(&[("HAVEN_CONFIG", &config_arg)], None);
+    let outcome = |job: &str, want: &str| -> Option<String> {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .new_agent();
+        let mut res = agent
+            .get(format!("{url}/api/v1/officer/jobs?job={job}&limit=50"))
+            .header("Authorization", &format!("Bearer {token}"))
+            .call()
+            .unwrap();
+        let runs: Vec<serde_json::Value> =
+            serde_json::from_str(&res.body_mut().read_to_string().unwrap()).unwrap();
+        runs.iter()
+            .find(|r| r["outcome"] == want)
+            .map(|r| r["message"].as_str().unwrap_or("").to_string())
+    };
+    wait_for("every job's first outcome", 40, || {
+        outcome("flaky", "loaded").is_some()
+            && outcome("bad", "refused").is_some()
+            && outcome("slow", "failed").is_some()
+            && outcome("big", "failed").is_some()
+    });
+    drop(server);
+    // A 500, then the retry loaded the file.
+    assert!(flaky_hits.load(Ordering::SeqCst) >= 2);
+    assert_eq!(
+        env.count("SELECT count(*) FROM social_housing_waiting_list WHERE period = '2028-01'"),
+        1
+    );
+    assert!(
+        outcome_text_contains(&env, "bad", "line 13"),
+        "the bad row is reported"
+    );
+    assert!(outcome_text_contains(&env, "slow", "after 1 attempts"));
+    assert!(outcome_text_contains(&env, "big", "over the limit of 1 MB"));
+    // load_nothing: none of the refused file's rows; the limits left the data as it was.
+    assert_eq!(
+        env.count(
+            "SELECT count(*) FROM ingest_batches WHERE outcome = 'loaded' AND origin = 'job:bad'"
+        ),
+        0
+    );
+}
+
+/// Whether a job's runs mention `text` (read after the server stopped).
+fn outcome_text_contains(env: &Env, job: &str, text: &str) -> bool {
+    env.count(&format!(
+        "SELECT count(*) FROM job_runs WHERE job = '{job}' AND message LIKE '%{text}%'"
+    )) > 0
 }
