@@ -353,3 +353,47 @@ fn outcome_text_contains(env: &Env, job: &str, text: &str) -> bool {
         "SELECT count(*) FROM job_runs WHERE job = '{job}' AND message LIKE '%{text}%'"
     )) > 0
 }
+
+#[test]
+fn a_run_missed_while_the_server_was_down_is_made_once_at_start() {
+    let env = Env::new();
+    let (token, code) = demo_with_officer(&env);
+    let src = source(format!(
+        "district_code\tperiod\tapplicants\tapplicants_international_protection\tmedian_wait_days\n{code}\t2029-01\t5\t1\t100\n"
+    ));
+    // Once a year, on the first of January: never due during the test by itself.
+    let config = env.path("haven.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[job]]\nname = \"waiting\"\ndataset = \"social_housing_waiting_list\"\nschedule = \"0 0 0 1 1 *\"\nafter = []\n[job.source]\nurl = \"{}\"\nretries = 0\n",
+            src.url
+        ),
+    )
+    .unwrap();
+    let config_arg = config.to_str().unwrap().to_string();
+    let runs_now = |url: &str| runs(url, &token).len();
+    // Never run: nothing to catch up.
+    let (server, url) = env.serve_with(&[("HAVEN_CONFIG", &config_arg)], None);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(runs_now(&url), 0);
+    drop(server);
+    // The last run was before the last due time (a year and a half ago): made once at start.
+    env.query_rw()
+        .execute_batch(
+            "INSERT INTO job_runs (run_id, job, started_at, finished_at, outcome, dataset)
+             VALUES (1, 'waiting', now() - INTERVAL 550 DAY, now() - INTERVAL 550 DAY, 'unchanged', 'social_housing_waiting_list')",
+        )
+        .unwrap();
+    let (server, url) = env.serve_with(&[("HAVEN_CONFIG", &config_arg)], None);
+    wait_for("the missed run", 20, || runs_now(&url) == 2);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(runs_now(&url), 2, "made once, not once per missed time");
+    assert_eq!(src.requests.load(Ordering::SeqCst), 1);
+    drop(server);
+    // Started again: the last run is after the due time, nothing to make.
+    let (server, url) = env.serve_with(&[("HAVEN_CONFIG", &config_arg)], None);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(runs_now(&url), 2);
+    drop(server);
+}

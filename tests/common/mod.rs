@@ -68,6 +68,11 @@ impl Env {
         Connection::open_with_flags(self.db(), config).expect("database opens")
     }
 
+    /// A writing connection (no haven process holds the database).
+    pub fn query_rw(&self) -> Connection {
+        Connection::open(self.db()).expect("database opens")
+    }
+
     pub fn count(&self, sql: &str) -> i64 {
         self.query().query_row(sql, [], |r| r.get(0)).expect(sql)
     }
