@@ -62,6 +62,40 @@ fn analyze(store: &ingest::Store) {
     .unwrap();
 }
 
+/// Loads one more vacant property of `units` into `area` through the state (a write) and
+/// analyses again; the load's report.
+async fn add_vacant(
+    state: &AppState,
+    dir: &tempfile::TempDir,
+    id: &str,
+    area: &str,
+    units: u32,
+) -> ingest::Report {
+    let extra = dir.path().join(format!("{id}.csv"));
+    std::fs::write(
+        &extra,
+        format!(
+            "property_id,district_code,owner_type,property_type,units,vacant_since,condition,status\n\
+             {id},{area},private,house,{units},2025-01-01,ready,vacant\n"
+        ),
+    )
+    .unwrap();
+    state
+        .with_store_mut(move |store| {
+            let report = ingest::ingest(
+                store,
+                "vacant_properties",
+                &ingest::Input::from_path(&extra)?,
+                &ingest::IngestOptions::default(),
+                &ingest::NoProgress,
+            )?;
+            analyze(store);
+            Ok(report)
+        })
+        .await
+        .unwrap()
+}
+
 fn demo_store() -> (ingest::Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let store = ingest::Store::open(dir.path().join("haven.duckdb")).unwrap();
@@ -125,30 +159,8 @@ async fn indicators_page_by_keyset_without_duplicates_or_gaps_while_data_changes
         pages += 1;
         if pages == 1 {
             // The data changes between pages: a new load and a new analysis run.
-            let extra = dir.path().join("extra.csv");
-            std::fs::write(
-                &extra,
-                format!(
-                    "property_id,district_code,owner_type,property_type,units,vacant_since,condition,status\n\
-                     NEW-1,{area},private,house,2,2025-01-01,ready,vacant\n"
-                ),
-            )
-            .unwrap();
-            state
-                .with_store_mut(move |store| {
-                    let report = ingest::ingest(
-                        store,
-                        "vacant_properties",
-                        &ingest::Input::from_path(&extra)?,
-                        &ingest::IngestOptions::default(),
-                        &ingest::NoProgress,
-                    )?;
-                    assert_eq!(report.rows_inserted, 1);
-                    analyze(store);
-                    Ok(())
-                })
-                .await
-                .unwrap();
+            let report = add_vacant(&state, &dir, "NEW-1", &area, 2).await;
+            assert_eq!(report.rows_inserted, 1);
         }
         match a.body["next_cursor"].as_str() {
             Some(c) => uri = format!("/api/v1/indicators?area={area}&limit=250&cursor={c}"),
@@ -339,29 +351,7 @@ async fn a_remembered_answer_is_not_served_once_the_data_changed() {
     let again = get(&state, &uri, None).await;
     assert_eq!(before.body, again.body);
     assert_eq!(before.etag, again.etag);
-    let extra = dir.path().join("one_more.csv");
-    std::fs::write(
-        &extra,
-        format!(
-            "property_id,district_code,owner_type,property_type,units,vacant_since,condition,status\n\
-             CACHE-1,{area},private,house,3,2025-01-01,ready,vacant\n"
-        ),
-    )
-    .unwrap();
-    state
-        .with_store_mut(move |store| {
-            ingest::ingest(
-                store,
-                "vacant_properties",
-                &ingest::Input::from_path(&extra)?,
-                &ingest::IngestOptions::default(),
-                &ingest::NoProgress,
-            )?;
-            analyze(store);
-            Ok(())
-        })
-        .await
-        .unwrap();
+    add_vacant(&state, &dir, "CACHE-1", &area, 3).await;
     let after = get(&state, &uri, None).await;
     let value = |a: &Answer| a.body["items"][0]["value"].as_f64().unwrap();
     assert_eq!(value(&after), value(&before) + 3.0);
