@@ -467,30 +467,20 @@ pub fn batches(db: &Path, args: &BatchesArgs) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let mut stmt = c.prepare(
-        "SELECT batch_id, dataset, outcome, rows_read, rows_accepted, rows_rejected,
-                strftime(started_at, '%Y-%m-%d %H:%M:%S'), source
-         FROM ingest_batches WHERE ? IS NULL OR dataset = ? ORDER BY batch_id DESC LIMIT ?",
-    )?;
-    let rows = stmt.query_map(
-        duckdb::params![args.dataset, args.dataset, args.limit],
-        |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, i64>(3)?,
-                r.get::<_, i64>(4)?,
-                r.get::<_, i64>(5)?,
-                r.get::<_, String>(6)?,
-                r.get::<_, String>(7)?,
-            ))
-        },
-    )?;
+    let limit = usize::try_from(args.limit).unwrap_or(usize::MAX);
     println!("batch\tdataset\toutcome\tread\taccepted\trejected\tstarted\tsource");
-    for row in rows {
-        let (id, ds, outcome, read, acc, rej, started, source) = row?;
-        println!("{id}\t{ds}\t{outcome}\t{read}\t{acc}\t{rej}\t{started}\t{source}");
+    for b in store.batches(args.dataset.as_deref(), limit)? {
+        println!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            b.batch_id,
+            b.dataset,
+            b.outcome,
+            b.rows_read,
+            b.rows_accepted,
+            b.rows_rejected,
+            b.started_at,
+            b.source
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

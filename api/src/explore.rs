@@ -308,3 +308,83 @@ pub async fn scenario(
     })
     .await
 }
+
+/// The parameters of `GET /api/v1/segregation/location-quotients`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocationQuotientQuery {
+    /// A population group, or `placed_persons`.
+    pub group: String,
+    /// Month `YYYY-MM` (default: the latest).
+    pub period: Option<String>,
+}
+
+/// `GET /api/v1/segregation/location-quotients?group=G`: per district, the group's share of the
+/// district's population over its share of the municipality's (`LQ_i = p_i / P`). For persons
+/// placed the quotient is built on a personal count, so it is withheld wherever that count
+/// (`placements_active_persons`) is withheld.
+pub async fn location_quotients(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    q: Result<Query<LocationQuotientQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    month("period", &q.period)?;
+    let request = format!("location-quotients {q:?}");
+    s.with_store(move |store| {
+        if !store.has_table("indicators_published")? {
+            return Err(no_analysis());
+        }
+        let conn = store.conn();
+        let tag = etag(&data_version(conn)?, &request);
+        if holds(&headers, &tag) {
+            return Ok(cached(&headers, &tag, || ()));
+        }
+        let groups: Vec<String> = conn
+            .prepare(
+                "SELECT column_name FROM information_schema.columns
+                 WHERE table_name = 'location_quotients' AND column_name NOT IN ('period', 'district_code')
+                 ORDER BY column_name",
+            )
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .map_err(ingest::Error::from)?;
+        if !groups.contains(&q.group) {
+            return Err(ApiError::BadRequest(format!(
+                "unknown group {:?}: one of {}",
+                q.group,
+                groups.join(", ")
+            )));
+        }
+        let period: Option<String> = match &q.period {
+            Some(p) => Some(p.clone()),
+            None => conn
+                .query_row("SELECT max(period) FROM location_quotients", [], |r| r.get(0))
+                .map_err(ingest::Error::from)?,
+        };
+        let personal = q.group == analytics::PLACED;
+        let sql = format!(
+            "SELECT d.district_code, l.\"{g}\",
+                    {personal} AND p.placements_active_persons IS NULL
+             FROM districts d
+             LEFT JOIN location_quotients l ON l.district_code = d.district_code AND l.period = ?1
+             LEFT JOIN indicators_published p
+               ON p.area_code = d.district_code AND p.level = 'district' AND p.period = ?1
+             ORDER BY d.district_code",
+            g = q.group
+        );
+        let mut stmt = conn.prepare(&sql).map_err(ingest::Error::from)?;
+        let items: Vec<serde_json::Value> = stmt
+            .query_map([period.clone().unwrap_or_default()], |r| {
+                let withheld: bool = r.get(2)?;
+                let lq = r.get::<_, Option<f64>>(1)?.filter(|v| v.is_finite() && !withheld);
+                Ok(json!({"district_code": r.get::<_, String>(0)?, "lq": lq, "withheld": withheld}))
+            })
+            .map_err(ingest::Error::from)?
+            .collect::<Result<_, _>>()
+            .map_err(ingest::Error::from)?;
+        Ok(cached(&headers, &tag, || {
+            json!({"group": q.group, "period": period, "items": items})
+        }))
+    })
+    .await
+}

@@ -23,8 +23,8 @@ use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path as UrlPath, Query, State};
-use axum::http::header;
-use axum::response::{Html, IntoResponse};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -196,6 +196,7 @@ const fn route(method: &'static str, path: &'static str, access: Access) -> Rout
 /// added without an entry; the OpenAPI document and the access tests are checked against it.
 pub static ROUTES: &[Route] = &[
     route("GET", "/", Access::Public),
+    route("GET", "/assets/{file}", Access::Public),
     route("GET", "/api/v1/health", Access::Public),
     route("GET", "/api/v1/status", Access::Public),
     route("GET", "/api/v1/openapi.json", Access::Public),
@@ -203,6 +204,7 @@ pub static ROUTES: &[Route] = &[
     route("GET", "/api/v1/indicators/registry", Access::Public),
     route("GET", "/api/v1/districts", Access::Public),
     route("GET", "/api/v1/segregation", Access::Public),
+    route("GET", "/api/v1/segregation/location-quotients", Access::Public),
     route("GET", "/api/v1/scenario", Access::Public),
     route("GET", "/api/v1/catalog", Access::Public),
     route("GET", "/api/v1/releases", Access::Public),
@@ -217,6 +219,7 @@ pub static ROUTES: &[Route] = &[
     route("GET", "/api/v1/officer/indicators", Access::Officer),
     route("GET", "/api/v1/officer/vacant-properties", Access::Officer),
     route("GET", "/api/v1/officer/jobs", Access::Officer),
+    route("GET", "/api/v1/officer/batches", Access::Officer),
     route("GET", "/api/v1/admin/users", Access::Admin),
     route("POST", "/api/v1/admin/users", Access::Admin),
     route("DELETE", "/api/v1/admin/users/{name}", Access::Admin),
@@ -227,6 +230,7 @@ pub static ROUTES: &[Route] = &[
 fn handler(r: &Route) -> MethodRouter<AppState> {
     match (r.method, r.path) {
         ("GET", "/") => get(index),
+        ("GET", "/assets/{file}") => get(asset),
         ("GET", "/api/v1/health") => get(health),
         ("GET", "/api/v1/status") => get(status),
         ("GET", "/api/v1/openapi.json") => get(openapi_json),
@@ -234,6 +238,7 @@ fn handler(r: &Route) -> MethodRouter<AppState> {
         ("GET", "/api/v1/indicators/registry") => get(query::registry),
         ("GET", "/api/v1/districts") => get(explore::districts),
         ("GET", "/api/v1/segregation") => get(explore::segregation),
+        ("GET", "/api/v1/segregation/location-quotients") => get(explore::location_quotients),
         ("GET", "/api/v1/scenario") => get(explore::scenario),
         ("GET", "/api/v1/catalog") => get(open_data::catalog),
         ("GET", "/api/v1/releases") => get(open_data::releases),
@@ -246,6 +251,7 @@ fn handler(r: &Route) -> MethodRouter<AppState> {
         ("GET", "/api/v1/officer/indicators") => get(officer::indicators),
         ("GET", "/api/v1/officer/vacant-properties") => get(officer::vacant_properties),
         ("GET", "/api/v1/officer/jobs") => get(officer::job_runs),
+        ("GET", "/api/v1/officer/batches") => get(officer::batches),
         ("GET", "/api/v1/admin/users") => get(officer::users),
         ("POST", "/api/v1/admin/users") => post(officer::add_user),
         ("DELETE", "/api/v1/admin/users/{name}") => axum::routing::delete(officer::remove_user),
@@ -284,11 +290,45 @@ async fn openapi_json() -> Json<serde_json::Value> {
     Json(DOC.clone())
 }
 
+/// The dashboard's page, with the basemap style URL of the deployment (`HAVEN_BASEMAP_STYLE`;
+/// unset: the districts over a plain background, nothing fetched from outside).
 async fn index() -> impl IntoResponse {
+    static PAGE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        dashboard::index_html(&std::env::var("HAVEN_BASEMAP_STYLE").unwrap_or_default())
+    });
     (
         [(header::CACHE_CONTROL, "no-cache")],
-        Html(dashboard::INDEX_HTML),
+        Html(PAGE.as_str()),
     )
+}
+
+/// The dashboard's scripts and styles, gzipped when the client takes it, revalidated by ETag.
+async fn asset(UrlPath(file): UrlPath<String>, headers: HeaderMap) -> Response {
+    let Some(a) = dashboard::asset(&file) else {
+        return ApiError::NotFound(format!("no asset {file:?}")).into_response();
+    };
+    let common = [
+        (header::CONTENT_TYPE, a.content_type),
+        (header::ETAG, a.etag),
+        (header::CACHE_CONTROL, "no-cache"),
+        (header::VARY, "Accept-Encoding"),
+    ];
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == a.etag))
+    {
+        return (StatusCode::NOT_MODIFIED, common).into_response();
+    }
+    let gzip = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
+    if gzip {
+        (common, [(header::CONTENT_ENCODING, "gzip")], a.gzip).into_response()
+    } else {
+        (common, a.body).into_response()
+    }
 }
 
 #[derive(Serialize)]

@@ -32,8 +32,14 @@ pub async fn indicators(
 pub struct PropertiesQuery {
     /// Only this district.
     pub district: Option<String>,
-    /// Only this status (e.g. vacant, minor_renovation).
+    /// Only this status (e.g. vacant, owner_contacted).
     pub status: Option<String>,
+    /// Only this owner type (e.g. municipal, private).
+    pub owner_type: Option<String>,
+    /// Only this condition (e.g. ready, minor_renovation).
+    pub condition: Option<String>,
+    /// Only properties vacant for at least this many months.
+    pub min_months_vacant: Option<u32>,
     pub cursor: Option<String>,
     pub limit: Option<usize>,
 }
@@ -46,6 +52,11 @@ pub async fn vacant_properties(
 ) -> Result<Response, ApiError> {
     let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let limit = limit_of(q.limit)?;
+    if q.min_months_vacant.is_some_and(|m| m > 1200) {
+        return Err(ApiError::BadRequest(
+            "min_months_vacant must be from 0 to 1200".into(),
+        ));
+    }
     let after = q
         .cursor
         .as_deref()
@@ -66,11 +77,17 @@ pub async fn vacant_properties(
             for (sql, v) in [
                 ("district_code = ?", &q.district),
                 ("status = ?", &q.status),
+                ("owner_type = ?", &q.owner_type),
+                ("condition = ?", &q.condition),
             ] {
                 if let Some(v) = v {
                     filters.push(sql);
                     params.push(Db::Text(v.clone()));
                 }
+            }
+            if let Some(months) = q.min_months_vacant {
+                filters.push("vacant_since <= current_date - to_months(?::INTEGER)");
+                params.push(Db::BigInt(i64::from(months)));
             }
             let conn = store.conn();
             let total: i64 = conn
@@ -265,6 +282,27 @@ pub async fn audit(
 pub struct JobRunsQuery {
     pub job: Option<String>,
     pub limit: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchesQuery {
+    pub dataset: Option<String>,
+    pub limit: Option<usize>,
+}
+
+/// `GET /api/v1/officer/batches`: the latest loads (uploads, command line, scheduled imports),
+/// newest first, with their outcome and counts.
+pub async fn batches(
+    State(s): State<AppState>,
+    q: Result<Query<BatchesQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let limit = limit_of(q.limit)?;
+    let batches = s
+        .with_store(move |store| Ok(store.batches(q.dataset.as_deref(), limit)?))
+        .await?;
+    Ok(private(Json(batches)))
 }
 
 /// `GET /api/v1/officer/jobs`: the latest runs of the scheduled imports, newest first.

@@ -152,6 +152,14 @@ fn described() -> Value {
                 "operationId": "dashboard", "summary": "The dashboard page.",
                 "responses": {"200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}},
             }},
+            "/assets/{file}": {"get": {
+                "operationId": "dashboardAsset", "summary": "A script or stylesheet of the dashboard (gzipped when accepted, revalidated by ETag).",
+                "parameters": [{"name": "file", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "responses": {
+                    "200": {"description": "The file.", "content": {"text/javascript": {"schema": {"type": "string"}}, "text/css": {"schema": {"type": "string"}}}},
+                    "304": not_modified(), "404": problem(),
+                },
+            }},
             "/api/v1/health": {"get": {
                 "operationId": "health", "summary": "Liveness.",
                 "responses": {"200": {"description": "Up.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}}},
@@ -199,6 +207,20 @@ fn described() -> Value {
                 "responses": {
                     "200": ok("A page.", "application/json", json!({"$ref": "#/components/schemas/SegregationPage"})),
                     "304": not_modified(), "400": problem(),
+                },
+            }},
+            "/api/v1/segregation/location-quotients": {"get": {
+                "operationId": "locationQuotients", "summary": "Location quotients of one group per district for a month: the group's share of the district over its share of the municipality. For persons placed, withheld where their count is.",
+                "parameters": [
+                    {"name": "group", "in": "query", "required": true, "description": "A population group, or placed_persons.", "schema": {"type": "string"}},
+                    month_param("period", "The month (default: the latest)."),
+                ],
+                "responses": {
+                    "200": ok("Location quotients.", "application/json", json!({"type": "object", "required": ["group", "period", "items"], "properties": {
+                        "group": {"type": "string"}, "period": {"type": ["string", "null"]},
+                        "items": {"type": "array", "items": {"type": "object", "required": ["district_code", "lq", "withheld"], "properties": {
+                            "district_code": {"type": "string"}, "lq": {"type": ["number", "null"]}, "withheld": {"type": "boolean"}}}}}})),
+                    "304": not_modified(), "400": problem(), "404": problem(),
                 },
             }},
             "/api/v1/scenario": {"get": {
@@ -287,6 +309,9 @@ fn described() -> Value {
                 "parameters": [
                     query("district", "Only this district.", json!({"type": "string"})),
                     query("status", "Only this status.", json!({"type": "string"})),
+                    query("owner_type", "Only this owner type.", json!({"type": "string"})),
+                    query("condition", "Only this condition.", json!({"type": "string"})),
+                    query("min_months_vacant", "Only properties vacant for at least this many months.", json!({"type": "integer", "minimum": 0, "maximum": 1200})),
                     cursor, limit,
                 ],
                 "responses": {
@@ -301,6 +326,12 @@ fn described() -> Value {
                 "security": [{"bearer": []}],
                 "parameters": [query("job", "Only this job.", json!({"type": "string"})), query("limit", "Runs.", json!({"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}))],
                 "responses": {"200": {"description": "Runs.", "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object", "required": ["run_id", "job", "started_at", "outcome"]}}}}}, "400": problem(), "403": problem()},
+            }},
+            "/api/v1/officer/batches": {"get": {
+                "operationId": "batches", "summary": "Officers: the latest loads (uploads, command line, scheduled imports), newest first.",
+                "security": [{"bearer": []}],
+                "parameters": [query("dataset", "Only this dataset.", json!({"type": "string"})), query("limit", "Loads.", json!({"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}))],
+                "responses": {"200": {"description": "Loads.", "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object", "required": ["batch_id", "dataset", "outcome", "rows_read", "rows_accepted", "rows_rejected", "started_at"]}}}}}, "400": problem(), "403": problem()},
             }},
             "/api/v1/admin/users": {
                 "get": {

@@ -70,6 +70,24 @@ pub struct JobRun {
     pub message: Option<String>,
 }
 
+/// One load, as the load history lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Batch {
+    pub batch_id: i64,
+    pub dataset: String,
+    pub source: String,
+    /// cli, server, demo or job.
+    pub origin: String,
+    pub outcome: String,
+    pub rows_read: i64,
+    pub rows_accepted: i64,
+    pub rows_rejected: i64,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub message: Option<String>,
+}
+
 /// Whether a dataset fed by a scheduled import is current.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Freshness {
@@ -147,6 +165,32 @@ impl Store {
                 batch_id: r.get(5)?,
                 rows_rejected: r.get(6)?,
                 message: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// The latest loads (of one dataset, or all), newest first.
+    pub fn batches(&self, dataset: Option<&str>, limit: usize) -> Result<Vec<Batch>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT batch_id, dataset, source, origin, outcome, rows_read, rows_accepted, rows_rejected,
+                    strftime(started_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ'),
+                    strftime(finished_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ'), message
+             FROM ingest_batches WHERE ?::VARCHAR IS NULL OR dataset = ? ORDER BY batch_id DESC LIMIT {limit}"
+        ))?;
+        let rows = stmt.query_map([dataset, dataset], |r| {
+            Ok(Batch {
+                batch_id: r.get(0)?,
+                dataset: r.get(1)?,
+                source: r.get(2)?,
+                origin: r.get(3)?,
+                outcome: r.get(4)?,
+                rows_read: r.get(5)?,
+                rows_accepted: r.get(6)?,
+                rows_rejected: r.get(7)?,
+                started_at: r.get(8)?,
+                finished_at: r.get(9)?,
+                message: r.get(10)?,
             })
         })?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)

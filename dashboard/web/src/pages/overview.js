@@ -1,0 +1,121 @@
+// Overview: the headline figures for a mayor, each with its trend, period and source.
+import { all, get } from '../api.js';
+import { sparkline } from '../charts.js';
+import { esc } from '../dom.js';
+import { dateTime, label, month, number, shortMonth, t, value } from '../i18n.js';
+import { datasetName, municipalSeries, registry } from './common.js';
+
+export const HEADLINES = [
+  'vacant_units',
+  'ready_units',
+  'activatable_90d_units',
+  'cost_to_activate_90d_eur',
+  'placements_active_households',
+  'placements_median_days_to_start',
+];
+
+/** A year earlier than the last point, or the first point. */
+function before(points) {
+  const last = points[points.length - 1];
+  const [y, m] = last.x.split('-');
+  const target = `${Number(y) - 1}-${m}`;
+  return points.find((p) => p.x === target) ?? points[0];
+}
+
+function change(points, unit) {
+  const last = points[points.length - 1];
+  const prev = before(points);
+  if (!last || !prev || prev === last || last.y === null || prev.y === null) return '';
+  const d = last.y - prev.y;
+  const sign = d > 0 ? '+' : d < 0 ? '−' : '±';
+  const abs = unit === 'index' ? number(Math.abs(d), 3) : value(Math.abs(d), unit);
+  return t('change_since', { change: `${sign}${abs}`, since: shortMonth(prev.x) });
+}
+
+function figure({ id, title, description, v, unit, withheld, period, source, trend, extra = '' }) {
+  const shown = withheld ? `<span class="withheld">${esc(t('withheld'))}</span>` : esc(value(v, unit));
+  return `<article class="figure" data-figure="${esc(id)}" data-value="${withheld || v === null ? '' : v}"${withheld ? ' data-withheld="true"' : ''}>
+    <h2>${esc(title)}</h2>
+    <p class="value">${shown}</p>
+    ${trend}
+    ${extra}
+    <p class="desc">${esc(description)}</p>
+    <p class="meta">${esc(t('period'))}: <span class="period">${esc(month(period))}</span> · ${esc(t('source'))}: ${esc(source)}</p>
+  </article>`;
+}
+
+export function reading(d) {
+  const level = d < 0.3 ? 'low' : d < 0.6 ? 'moderate' : 'high';
+  return { level, text: t('d_reading', { pct: number(d * 100), level: t(`level_${level}`) }) };
+}
+
+export async function render(main) {
+  const [reg, status, series, seg, releases] = await Promise.all([
+    registry(),
+    get('/api/v1/status'),
+    municipalSeries(HEADLINES),
+    all('/api/v1/segregation?group=placed_persons&index=dissimilarity'),
+    get('/api/v1/releases'),
+  ]);
+  const byId = Object.fromEntries(reg.map((r) => [r.id, r]));
+  const cards = HEADLINES.map((id) => {
+    const points = series[id];
+    const last = points[points.length - 1];
+    const r = byId[id];
+    if (!last || !r) return '';
+    const trendText = change(points, r.unit);
+    const trend = `<p class="trend">${sparkline(points, t('trend_of', { what: t(`fig_${id}`) }))}<span>${esc(trendText)}</span></p>`;
+    return figure({
+      id,
+      title: t(`fig_${id}`),
+      description: label(r),
+      v: last.y,
+      unit: r.unit,
+      withheld: last.withheld,
+      period: last.x,
+      source: r.datasets.map(datasetName).join(', '),
+      trend,
+    });
+  });
+  const dPoints = seg.map((s) => ({ x: s.period, y: s.value, p: s.p_value })).sort((a, b) => a.x.localeCompare(b.x));
+  const dLast = [...dPoints].reverse().find((p) => p.y !== null);
+  if (dLast) {
+    const r = reading(dLast.y);
+    const sig =
+      dLast.p === null || dLast.p === undefined
+        ? ''
+        : `<p class="significance">${esc(dLast.p < 0.05 ? t('significant', { p: number(dLast.p, 3) }) : t('not_significant', { p: number(dLast.p, 3) }))}</p>`;
+    cards.push(
+      figure({
+        id: 'dissimilarity',
+        title: t('fig_dissimilarity'),
+        description: r.text,
+        v: dLast.y,
+        unit: 'index',
+        withheld: false,
+        period: dLast.x,
+        source: `${datasetName('placements')}, ${datasetName('population')}`,
+        trend: `<p class="trend">${sparkline(dPoints, t('trend_of', { what: t('fig_dissimilarity') }))}<span>${esc(change(dPoints, 'index'))}</span></p>`,
+        extra: `${sig}<p class="reading reading-${r.level}"><a href="#/segregation">${esc(t('more_on_segregation'))}</a></p>`,
+      }),
+    );
+  }
+  const latest = releases[0];
+  const stale = (status.freshness ?? []).filter((f) => f.stale);
+  main.innerHTML = `
+    <h1>${esc(t('overview_title'))}</h1>
+    <p class="lead">${esc(t('overview_lead'))}</p>
+    ${
+      stale.length
+        ? `<div class="notice" role="status"><strong>${esc(t('stale_title'))}</strong> ${esc(
+            stale.map((f) => `${datasetName(f.dataset)}${f.last_change ? ` (${t('last_change', { when: dateTime(f.last_change) })})` : ''}`).join('; '),
+          )}</div>`
+        : ''
+    }
+    <section class="figures" aria-label="${esc(t('headline_figures'))}">${cards.join('')}</section>
+    <p class="meta">${
+      latest
+        ? esc(t('release_line', { version: latest.version, when: dateTime(latest.published_at) }))
+        : esc(t('no_release'))
+    } <a href="#/data">${esc(t('page_data'))}</a></p>`;
+}
