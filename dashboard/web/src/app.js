@@ -73,6 +73,8 @@ export async function render() {
   }
   main.removeAttribute('aria-busy');
   main.dataset.ready = page;
+  // The first view is ready: what the speed goal (under 1.5 s on localhost) is measured to.
+  if (!performance.getEntriesByName('haven:ready').length) performance.mark('haven:ready');
 }
 
 document.getElementById('lang').addEventListener('change', (e) => {

@@ -188,7 +188,34 @@ async function stock(box, params, { stale, rerender }) {
       'circle-stroke-width': 1,
     },
   });
-  const { Popup } = await maplibre();
+  const { Marker, Popup } = await maplibre();
+  // Cluster counts as HTML labels over the circles: no glyphs, so no font server is needed.
+  const labels = new Map();
+  function clusterLabels() {
+    const seen = new Set();
+    for (const c of map.querySourceFeatures('stock', { filter: ['has', 'point_count'] })) {
+      const id = c.properties.cluster_id;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      if (!labels.has(id)) {
+        const el = document.createElement('span');
+        el.className = 'cluster-count';
+        el.setAttribute('aria-hidden', 'true');
+        el.textContent = number(c.properties.point_count);
+        labels.set(id, new Marker({ element: el }).setLngLat(c.geometry.coordinates).addTo(map));
+      }
+    }
+    for (const [id, m] of labels) {
+      if (!seen.has(id)) {
+        m.remove();
+        labels.delete(id);
+      }
+    }
+  }
+  map.on('moveend', clusterLabels);
+  map.on('sourcedata', (e) => {
+    if (e.sourceId === 'stock' && e.isSourceLoaded) clusterLabels();
+  });
   map.on('click', 'clusters', async (e) => {
     const c = e.features[0];
     const zoom = await map.getSource('stock').getClusterExpansionZoom(c.properties.cluster_id);

@@ -1,0 +1,259 @@
+// The dashboard in headless Chromium against the real `haven` binary serving the demo
+// (started by tests/dashboard.rs, which passes HAVEN_URL, HAVEN_TOKEN, HAVEN_CHROMIUM and
+// HAVEN_SCREENSHOTS). Every figure the page shows is compared with the API's answer.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { chromium } from 'playwright-core';
+
+const BASE = process.env.HAVEN_URL;
+const TOKEN = process.env.HAVEN_TOKEN;
+const SHOTS = process.env.HAVEN_SCREENSHOTS;
+const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const DESKTOP = { width: 1280, height: 900 };
+const PHONE = { width: 375, height: 812 };
+
+let browser;
+const contexts = [];
+
+before(async () => {
+  assert.ok(BASE && TOKEN && SHOTS, 'run by tests/dashboard.rs (cargo test --test dashboard)');
+  fs.mkdirSync(SHOTS, { recursive: true });
+  browser = await chromium.launch({ executablePath: process.env.HAVEN_CHROMIUM, args: ['--no-sandbox'] });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+async function open(route, { viewport = DESKTOP, token = null, lang = 'en' } = {}) {
+  const context = await browser.newContext({ viewport, locale: lang === 'nl' ? 'nl-BE' : 'en-GB' });
+  contexts.push(context);
+  await context.addInitScript(
+    ([t, l]) => {
+      if (t) sessionStorage.setItem('haven.token', t);
+      localStorage.setItem('haven.lang', l);
+    },
+    [token, lang],
+  );
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(BASE + route);
+  await page.waitForSelector('main[data-ready]', { timeout: 15000 });
+  return { page, errors };
+}
+
+async function api(p, token) {
+  const res = await fetch(BASE + p, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
+  assert.equal(res.status, 200, `${p}: ${res.status}`);
+  return res.json();
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+}
+
+async function noSidewaysScroll(page) {
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= page.viewportSize().width, `the page is ${width} px wide`);
+}
+
+/** The latest municipal value of each indicator, as the API gives it. */
+async function latestMunicipal(ids) {
+  const page = await api(`/api/v1/indicators?level=municipality&indicator=${ids.join(',')}&limit=1000`);
+  const out = {};
+  for (const i of page.items) if (!out[i.indicator] || i.period > out[i.indicator].period) out[i.indicator] = i;
+  return out;
+}
+
+test('the overview shows the API figures, each with its period and source, within 1.5 s', async () => {
+  const ids = ['vacant_units', 'ready_units', 'activatable_90d_units', 'cost_to_activate_90d_eur', 'placements_active_households', 'placements_median_days_to_start'];
+  const expected = await latestMunicipal(ids);
+  const { page, errors } = await open('/');
+  const ready = await page.evaluate(() => performance.getEntriesByName('haven:ready')[0]?.startTime);
+  assert.ok(ready < 1500, `first view ready after ${ready} ms`);
+  for (const id of ids) {
+    const card = page.locator(`[data-figure="${id}"]`);
+    const e = expected[id];
+    if (e.withheld) {
+      assert.equal(await card.getAttribute('data-withheld'), 'true', id);
+    } else {
+      assert.equal(Number(await card.getAttribute('data-value')), e.value, id);
+      if (Number.isInteger(e.value) && id !== 'cost_to_activate_90d_eur') {
+        assert.match(await card.locator('.value').innerText(), new RegExp(e.value.toLocaleString('en-GB').replace(/,/g, ',')), id);
+      }
+    }
+    const [y, m] = e.period.split('-').map(Number);
+    const monthName = new Date(Date.UTC(y, m - 1, 1)).toLocaleString('en-GB', { month: 'long', year: 'numeric', timeZone: 'UTC' });
+    assert.equal(await card.locator('.period').innerText(), monthName, id);
+    assert.match(await card.locator('.meta').innerText(), /Source: \w+/, id);
+  }
+  const seg = await api('/api/v1/segregation?group=placed_persons&index=dissimilarity&limit=1000');
+  const d = seg.items.filter((i) => i.value !== null).at(-1);
+  const card = page.locator('[data-figure="dissimilarity"]');
+  assert.equal(Number(await card.getAttribute('data-value')), d.value);
+  assert.match(await card.innerText(), new RegExp(`${Math.round(d.value * 100)}% of placed persons`));
+  await shot(page, 'overview-desktop');
+  const phone = await open('/', { viewport: PHONE });
+  await noSidewaysScroll(phone.page);
+  await shot(phone.page, 'overview-375');
+  assert.deepEqual([...errors, ...phone.errors], []);
+});
+
+test('the map renders its canvas and legend, and a district click opens its detail', async () => {
+  const { page, errors } = await open('/#/map?indicator=vacant_units');
+  await page.waitForSelector('#map canvas.maplibregl-canvas');
+  assert.ok((await page.locator('.legend li').count()) >= 2, 'a legend with classes');
+  await page.waitForFunction(() => document.querySelector('#map canvas').width > 0);
+  await page.waitForTimeout(500);
+  const box = await page.locator('#map canvas').boundingBox();
+  await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+  await page.waitForSelector('#detail-title');
+  const code = new URLSearchParams(page.url().split('?')[1]).get('district');
+  assert.ok(code, 'the district is in the URL');
+  const fc = await api('/api/v1/districts?indicator=vacant_units');
+  const f = fc.features.find((x) => x.properties.district_code === code);
+  assert.equal(await page.locator('#detail-title').innerText(), f.properties.name);
+  assert.equal(await page.locator('#detail dd[data-indicator="vacant_units"]').innerText(), f.properties.vacant_units.toLocaleString('en-GB'));
+  assert.ok((await page.locator('#detail svg[role="img"]').count()) >= 1, 'trend charts');
+  await shot(page, 'map-desktop');
+  // The same view, shared by its URL, on a phone.
+  const phone = await open(`/#/map?indicator=vacant_units&district=${code}`, { viewport: PHONE });
+  await phone.page.waitForSelector('#map canvas.maplibregl-canvas');
+  await phone.page.waitForSelector('#detail-title');
+  await phone.page.waitForTimeout(500);
+  await noSidewaysScroll(phone.page);
+  await shot(phone.page, 'map-375');
+  assert.deepEqual([...errors, ...phone.errors], []);
+});
+
+test('a suppressed value shows as withheld, never as zero', async () => {
+  const id = 'placements_active_households';
+  const fc = await api(`/api/v1/districts?indicator=${id}`);
+  const withheld = fc.features.filter((f) => f.properties.withheld.includes(id));
+  assert.ok(withheld.length > 0, 'the demo has withheld district counts');
+  const code = withheld[0].properties.district_code;
+  const { page } = await open(`/#/map?indicator=${id}&district=${code}`);
+  await page.waitForSelector('#detail-title');
+  assert.equal(await page.locator('table.districts [data-withheld="true"]').count(), withheld.length);
+  const row = page.locator('table.districts tr', { has: page.locator(`[data-district="${code}"]`) });
+  assert.equal(await row.locator('td').last().innerText(), 'Withheld');
+  assert.equal(await page.locator(`#detail dd[data-indicator="${id}"]`).innerText(), 'Withheld');
+  assert.ok((await page.locator('.legend').innerText()).includes('Withheld'));
+});
+
+test('the language switch turns every string and number into Dutch and back', async () => {
+  const { page } = await open('/');
+  await page.selectOption('#lang', 'nl');
+  await page.waitForSelector('main[data-ready]');
+  assert.equal(await page.locator('h1').innerText(), 'Huisvestingsparaatheid in één oogopslag');
+  assert.equal(await page.getAttribute('html', 'lang'), 'nl');
+  assert.ok((await page.locator('#nav').innerText()).includes('Kaart'));
+  const v = (await latestMunicipal(['vacant_units'])).vacant_units.value;
+  assert.equal(await page.locator('[data-figure="vacant_units"] .value').innerText(), v.toLocaleString('nl-BE'));
+  assert.match(await page.locator('[data-figure="vacant_units"] .meta').innerText(), /Periode: .* · Bron: Leegstaande panden/);
+  await page.selectOption('#lang', 'en');
+  await page.waitForSelector('main[data-ready]');
+  assert.equal(await page.locator('h1').innerText(), 'Housing preparedness at a glance');
+});
+
+test('the scenario returns the API result for an inflow', async () => {
+  const expected = await api('/api/v1/scenario?inflow=150&lq_cap=1.5');
+  const { page, errors } = await open('/#/scenario');
+  await page.fill('#inflow', '150');
+  await page.click('#scenario-form button[type="submit"]');
+  await page.waitForSelector('[data-plan="low_concentration"] [data-result="housed_90_days"]');
+  for (const plan of ['fastest', 'low_concentration']) {
+    for (const k of ['housed_30_days', 'housed_90_days', 'shortfall_90_days']) {
+      assert.equal(await page.locator(`[data-plan="${plan}"] [data-result="${k}"]`).innerText(), expected[plan][k].toLocaleString('en-GB'), `${plan} ${k}`);
+    }
+    assert.equal(await page.locator(`[data-plan="${plan}"] tbody tr`).count(), expected[plan].districts.length);
+  }
+  assert.match(page.url(), /inflow=150/);
+  await shot(page, 'scenario-desktop');
+  const phone = await open('/#/scenario?inflow=150&lq_cap=1.5', { viewport: PHONE });
+  await phone.page.waitForSelector('[data-plan="fastest"] [data-result="housed_90_days"]');
+  await noSidewaysScroll(phone.page);
+  await shot(phone.page, 'scenario-375');
+  assert.deepEqual([...errors, ...phone.errors], []);
+});
+
+test('an anonymous visitor cannot reach the officer map; signing in reveals it', async () => {
+  const { page } = await open('/#/officer?tab=stock');
+  assert.equal(await page.locator('#officer-map').count(), 0);
+  assert.equal(await page.locator('#sign-in').count(), 1);
+  const anonymous = await page.evaluate(async () => (await fetch('/api/v1/officer/vacant-properties')).status);
+  assert.equal(anonymous, 401);
+  await page.fill('#token', 'hvn_nobody_000000');
+  await page.click('#sign-in button[type="submit"]');
+  await page.waitForSelector('#sign-in-error');
+  assert.equal(await page.locator('#officer-map').count(), 0);
+
+  await page.fill('#token', TOKEN);
+  await page.click('#sign-in button[type="submit"]');
+  await page.waitForSelector('#officer-map canvas.maplibregl-canvas');
+  const all = await api('/api/v1/officer/vacant-properties?limit=1', TOKEN);
+  assert.equal(await page.locator('#stock-count').innerText(), `${all.total.toLocaleString('en-GB')} properties match.`);
+  assert.ok((await page.locator('.property-list li').count()) > 0, 'the list shows the properties in view');
+  await page.waitForTimeout(500);
+  await shot(page, 'officer-map-desktop');
+
+  await page.selectOption('#f-condition', 'ready');
+  await page.waitForSelector('main[data-ready]');
+  await page.waitForSelector('#officer-map canvas.maplibregl-canvas');
+  const ready = await api('/api/v1/officer/vacant-properties?limit=1&condition=ready', TOKEN);
+  assert.equal(await page.locator('#stock-count').innerText(), `${ready.total.toLocaleString('en-GB')} properties match.`);
+  assert.match(page.url(), /condition=ready/);
+  await page.locator('.property-list button').first().click();
+  assert.match(await page.locator('#property').innerText(), /Condition\s+ready/);
+
+  const phone = await open('/#/officer', { viewport: PHONE, token: TOKEN });
+  await phone.page.waitForSelector('#officer-map canvas.maplibregl-canvas');
+  await phone.page.waitForTimeout(500);
+  await noSidewaysScroll(phone.page);
+  await shot(phone.page, 'officer-map-375');
+});
+
+test('an upload with a bad row shows that row’s line and reason, and the load is listed', async () => {
+  const { page } = await open('/#/officer?tab=upload', { token: TOKEN });
+  const file = [
+    'incentive_id,landlord_ref,property_id,district_code,incentive_type,amount_eur,units,rent_eur,start_date,end_date,status',
+    'LI-90001,LL-test,,,rent_guarantee,1200.00,1,610.00,2026-01-05,,active',
+    'LI-90002,LL-test,,,free_lunch,900.00,1,580.00,2026-02-01,,active',
+    'LI-90003,LL-test,,,damage_fund,800.00,2,,2026-03-01,,offered',
+  ].join('\n');
+  await page.selectOption('#dataset', 'landlord_incentives');
+  await page.setInputFiles('#file', { name: 'incentives-march.csv', mimeType: 'text/csv', buffer: Buffer.from(file) });
+  await page.click('#upload button[type="submit"]');
+  await page.waitForSelector('table.rejected');
+  const cells = await page.locator('table.rejected tbody tr').first().locator('th, td').allInnerTexts();
+  assert.equal(cells[0], '3', 'the line of the bad row');
+  assert.equal(cells[1], 'incentive_type');
+  assert.equal(cells[2], 'free_lunch');
+  assert.match(cells[3], /tax_credit|one of/i, 'the reason names the allowed values');
+  assert.match(await page.locator('#report [role="status"]').innerText(), /3 read, 2 accepted, 1 rejected/);
+
+  await page.goto(`${BASE}/#/officer?tab=runs`);
+  await page.waitForSelector('main[data-ready] table');
+  assert.ok((await page.locator('main table').first().innerText()).includes('incentives-march.csv'));
+});
+
+test('the public pages have no serious or critical accessibility violations (axe-core)', async () => {
+  for (const route of ['/', '/#/map?district=BE12099003', '/#/segregation', '/#/scenario?inflow=100', '/#/data', '/#/officer']) {
+    const { page } = await open(route);
+    await page.waitForTimeout(300);
+    await page.addScriptTag({ content: AXE });
+    const violations = await page.evaluate(async () => {
+      const r = await window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] });
+      return r.violations.filter((v) => ['serious', 'critical'].includes(v.impact)).map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')})`);
+    });
+    assert.deepEqual(violations, [], route);
+  }
+  // Keyboard: the first Tab reaches the skip link, which moves focus to the content.
+  const { page } = await open('/');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'skip');
+});
