@@ -9,9 +9,11 @@ demo: setup
 	cargo run --release -- demo
 
 # cargo-nextest when installed (one summary line for the whole workspace), else cargo test.
-# The open-data tests read the releases with outside tools, installed in .venv first.
+# The open-data tests read the releases with outside tools, installed in .venv first; the
+# dashboard tests drive headless Chromium with the packages of tests/browser.
 test: setup
 	@scripts/setup-validators.sh
+	@npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 	@if cargo nextest --version >/dev/null 2>&1; then \
 		cargo nextest run --workspace; \
 	else \

@@ -23,7 +23,10 @@ fn main() {
 
     // npm ci when the installed packages are missing or older than the lock file.
     let installed = web.join("node_modules/.package-lock.json");
-    let stale = match (modified(&installed), modified(&web.join("package-lock.json"))) {
+    let stale = match (
+        modified(&installed),
+        modified(&web.join("package-lock.json")),
+    ) {
         (Some(i), Some(l)) => i < l,
         _ => true,
     };

@@ -204,7 +204,11 @@ pub static ROUTES: &[Route] = &[
     route("GET", "/api/v1/indicators/registry", Access::Public),
     route("GET", "/api/v1/districts", Access::Public),
     route("GET", "/api/v1/segregation", Access::Public),
-    route("GET", "/api/v1/segregation/location-quotients", Access::Public),
+    route(
+        "GET",
+        "/api/v1/segregation/location-quotients",
+        Access::Public,
+    ),
     route("GET", "/api/v1/scenario", Access::Public),
     route("GET", "/api/v1/catalog", Access::Public),
     route("GET", "/api/v1/releases", Access::Public),
@@ -296,10 +300,7 @@ async fn index() -> impl IntoResponse {
     static PAGE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         dashboard::index_html(&std::env::var("HAVEN_BASEMAP_STYLE").unwrap_or_default())
     });
-    (
-        [(header::CACHE_CONTROL, "no-cache")],
-        Html(PAGE.as_str()),
-    )
+    ([(header::CACHE_CONTROL, "no-cache")], Html(PAGE.as_str()))
 }
 
 /// The dashboard's scripts and styles, gzipped when the client takes it, revalidated by ETag.
@@ -745,6 +746,39 @@ mod tests {
         let (code, ctype, body) =
             call(&state, Request::get("/").body(Body::empty()).unwrap()).await;
         assert_eq!(code, StatusCode::OK);
-        assert!(ctype.starts_with("text/html") && body.contains("/api/v1/status"));
+        assert!(ctype.starts_with("text/html") && body.contains("/assets/app.js"));
+        assert!(body.contains(r#"name="haven-basemap-style" content="""#));
+
+        // Its script, gzipped when accepted, then revalidated by ETag.
+        let res = router(state.clone())
+            .oneshot(
+                Request::get("/assets/app.js")
+                    .header(header::ACCEPT_ENCODING, "br, gzip")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()[header::CONTENT_ENCODING], "gzip");
+        let etag = res.headers()[header::ETAG].clone();
+        let res = router(state.clone())
+            .oneshot(
+                Request::get("/assets/app.js")
+                    .header(header::IF_NONE_MATCH, etag)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
+        let (code, _, _) = call(
+            &state,
+            Request::get("/assets/nothing.js")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(code, StatusCode::NOT_FOUND);
     }
 }

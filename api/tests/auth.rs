@@ -76,6 +76,7 @@ fn case(method: &str, path: &str, demo: &std::path::Path) -> Option<Case> {
     const ADMIN: [u16; 3] = [401, 403, 200];
     Some(match (method, path) {
         ("GET", "/") => ("/", None, OPEN),
+        ("GET", "/assets/{file}") => ("/assets/app.js", None, OPEN),
         ("GET", "/api/v1/health") => ("/api/v1/health", None, OPEN),
         ("GET", "/api/v1/status") => ("/api/v1/status", None, OPEN),
         ("GET", "/api/v1/openapi.json") => ("/api/v1/openapi.json", None, OPEN),
@@ -83,6 +84,11 @@ fn case(method: &str, path: &str, demo: &std::path::Path) -> Option<Case> {
         ("GET", "/api/v1/indicators/registry") => ("/api/v1/indicators/registry", None, OPEN),
         ("GET", "/api/v1/districts") => ("/api/v1/districts?indicator=vacant_units", None, OPEN),
         ("GET", "/api/v1/segregation") => ("/api/v1/segregation?limit=2", None, OPEN),
+        ("GET", "/api/v1/segregation/location-quotients") => (
+            "/api/v1/segregation/location-quotients?group=placed_persons",
+            None,
+            OPEN,
+        ),
         ("GET", "/api/v1/scenario") => ("/api/v1/scenario?inflow=40", None, OPEN),
         ("GET", "/api/v1/catalog") => ("/api/v1/catalog", None, OPEN),
         ("GET", "/api/v1/releases") => ("/api/v1/releases", None, OPEN),
@@ -110,6 +116,7 @@ fn case(method: &str, path: &str, demo: &std::path::Path) -> Option<Case> {
             ("/api/v1/officer/vacant-properties?limit=2", None, OFFICER)
         }
         ("GET", "/api/v1/officer/jobs") => ("/api/v1/officer/jobs?limit=5", None, OFFICER),
+        ("GET", "/api/v1/officer/batches") => ("/api/v1/officer/batches?limit=5", None, OFFICER),
         ("GET", "/api/v1/admin/users") => ("/api/v1/admin/users", None, ADMIN),
         ("POST", "/api/v1/admin/users") => (
             "/api/v1/admin/users",

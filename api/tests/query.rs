@@ -432,3 +432,74 @@ async fn a_stale_import_is_marked_in_the_catalogue_and_the_status() {
     assert!(notes_of("landlord-incentives").is_none());
     assert!(notes_of("segregation").is_none());
 }
+
+#[tokio::test]
+async fn location_quotients_match_the_population_and_withhold_what_placements_withhold() {
+    let (store, _dir) = demo_store();
+    // By hand from the loaded population (its `total` rows are t_i): LQ_i = (x_i / t_i) / (X / T),
+    // for the latest period.
+    let by_hand: std::collections::HashMap<String, f64> = store
+        .conn()
+        .prepare(
+            "WITH p AS (SELECT * FROM population WHERE period = (SELECT max(period) FROM population)),
+                  d AS (SELECT district_code, sum(persons) FILTER (WHERE \"group\" = 'international_protection') AS x,
+                               sum(persons) FILTER (WHERE \"group\" = 'total') AS t FROM p GROUP BY district_code)
+             SELECT district_code, (x / t) / ((SELECT sum(x) FROM d) / (SELECT sum(t) FROM d)) FROM d",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let state = AppState::new(store);
+    let a = get(
+        &state,
+        "/api/v1/segregation/location-quotients?group=international_protection",
+        None,
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let items = a.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), by_hand.len());
+    for i in items {
+        let want = by_hand[i["district_code"].as_str().unwrap()];
+        let got = i["lq"].as_f64().unwrap();
+        assert!((got - want).abs() < 1e-9, "{i}: {want}");
+        assert_eq!(i["withheld"], false);
+    }
+
+    // Persons placed: withheld exactly where their count is withheld on the districts.
+    let lq = get(
+        &state,
+        "/api/v1/segregation/location-quotients?group=placed_persons",
+        None,
+    )
+    .await;
+    let period = lq.body["period"].as_str().unwrap().to_string();
+    let districts = get(
+        &state,
+        &format!("/api/v1/districts?period={period}&indicator=placements_active_persons"),
+        None,
+    )
+    .await;
+    let withheld: HashSet<&str> = districts.body["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["properties"]["withheld"].as_array().unwrap().len() == 1)
+        .map(|f| f["properties"]["district_code"].as_str().unwrap())
+        .collect();
+    assert!(!withheld.is_empty(), "the demo withholds some placements");
+    for i in lq.body["items"].as_array().unwrap() {
+        let hidden = withheld.contains(i["district_code"].as_str().unwrap());
+        assert_eq!(i["withheld"], hidden, "{i}");
+        assert_eq!(i["lq"].is_null(), hidden, "{i}");
+    }
+    let bad = get(
+        &state,
+        "/api/v1/segregation/location-quotients?group=nobody",
+        None,
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}

@@ -17,7 +17,9 @@ include!(concat!(env!("OUT_DIR"), "/assets.rs"));
 
 /// The embedded file of this name (`app.js`, `maplibre-gl.mjs`, ...).
 pub fn asset(name: &str) -> Option<&'static Asset> {
-    ASSETS.iter().find(|a| a.name == name && a.name != "index.html")
+    ASSETS
+        .iter()
+        .find(|a| a.name == name && a.name != "index.html")
 }
 
 /// The page shell, with the basemap style URL of the deployment (empty: the districts over a
@@ -57,17 +59,24 @@ mod tests {
         // JavaScript and CSS under 700 KB gzipped in total, MapLibre included.
         let total: usize = ASSETS
             .iter()
-            .filter(|a| a.name.ends_with(".js") || a.name.ends_with(".mjs") || a.name.ends_with(".css"))
+            .filter(|a| {
+                a.name.ends_with(".js") || a.name.ends_with(".mjs") || a.name.ends_with(".css")
+            })
             .map(|a| a.gzip.len())
             .sum();
         assert!(total < 700 * 1024, "{total} bytes gzipped");
-        assert!(asset("index.html").is_none(), "the shell is served only at /");
+        assert!(
+            asset("index.html").is_none(),
+            "the shell is served only at /"
+        );
     }
 
     #[test]
     fn the_basemap_url_is_escaped_into_the_shell() {
         let html = index_html("https://example.org/style.json?a=1&b=\"2\"");
-        assert!(html.contains("content=\"https://example.org/style.json?a=1&amp;b=&quot;2&quot;\""));
+        assert!(
+            html.contains("content=\"https://example.org/style.json?a=1&amp;b=&quot;2&quot;\"")
+        );
         assert!(!html.contains("{{BASEMAP_STYLE}}"));
     }
 }
