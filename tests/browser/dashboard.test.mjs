@@ -212,6 +212,8 @@ test('an anonymous visitor cannot reach the officer map; signing in reveals it',
 
   const phone = await open('/#/officer', { viewport: PHONE, token: TOKEN });
   await phone.page.waitForSelector('#officer-map canvas.maplibregl-canvas');
+  await phone.page.locator('#stock-count').scrollIntoViewIfNeeded();
+  await phone.page.evaluate(() => document.getElementById('stock-count').scrollIntoView());
   await phone.page.waitForTimeout(500);
   await noSidewaysScroll(phone.page);
   await shot(phone.page, 'officer-map-375');
