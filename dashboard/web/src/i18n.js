@@ -39,7 +39,9 @@ export function label(entry) {
 }
 
 export function number(v, digits = 0) {
-  return new Intl.NumberFormat(lang, { maximumFractionDigits: digits, minimumFractionDigits: 0 }).format(v);
+  // Rounded first, so that a tiny negative value reads 0, not -0.
+  const r = Number(v.toFixed(digits));
+  return new Intl.NumberFormat(lang, { maximumFractionDigits: digits, minimumFractionDigits: 0 }).format(r === 0 ? 0 : r);
 }
 
 export function eur(v) {
