@@ -10,13 +10,8 @@ use common::Env;
 #[test]
 fn schemathesis_finds_no_server_error_and_no_response_off_the_schema() {
     let env = Env::new();
-    env.run(&["demo", "--no-serve", "--out", "demo"]).ok();
-    let token = env
-        .run(&["users", "add", "contract", "--role", "admin"])
-        .ok()
-        .stdout()
-        .trim()
-        .to_string();
+    env.with_demo();
+    let token = env.add_user("contract", "admin");
     // Generated requests come faster than the default rate limit allows one client.
     let (_server, url) = env.serve_with(&[("HAVEN_RATE_LIMIT", "0")], None);
     let out = std::process::Command::new(common::venv_tool("schemathesis"))

@@ -36,13 +36,8 @@ fn the_dashboard_in_headless_chromium() {
         .unwrap_or_else(|_| root.join("target/screenshots"));
 
     let env = Env::new();
-    env.run(&["demo", "--no-serve", "--out", "demo"]).ok();
-    let token = env
-        .run(&["users", "add", "olivia", "--role", "officer"])
-        .ok()
-        .stdout()
-        .trim()
-        .to_string();
+    env.with_demo();
+    let token = env.add_user("olivia", "officer");
     let (_server, url) = env.serve_with(&[], Some(&env.path("serve.log")));
 
     let out = Command::new("node")

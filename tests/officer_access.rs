@@ -30,7 +30,7 @@ fn call(url: &str, method: &str, token: Option<&str>) -> u16 {
 #[test]
 fn tokens_are_shown_once_hashed_at_rest_and_never_logged() {
     let env = Env::new();
-    env.run(&["demo", "--no-serve", "--out", "demo"]).ok();
+    env.with_demo();
     let run = env
         .run(&["users", "add", "alice", "--role", "officer"])
         .ok();

@@ -50,7 +50,7 @@ fn releases_read_in_frictionless_pyarrow_geopandas_and_rdflib() {
         "{}",
         run.stderr()
     );
-    let run = env.run(&["demo", "--no-serve", "--out", "demo"]).ok();
+    let run = env.with_demo();
     assert!(
         run.stderr().contains("publish: release 1 in"),
         "{}",
@@ -74,12 +74,7 @@ fn releases_read_in_frictionless_pyarrow_geopandas_and_rdflib() {
         run.stderr()
     );
     let v1_manifest = std::fs::read(env.path("published/v1/manifest.json")).unwrap();
-    let officer = env
-        .run(&["users", "add", "olivia", "--role", "officer"])
-        .ok()
-        .stdout()
-        .trim()
-        .to_string();
+    let officer = env.add_user("olivia", "officer");
 
     let (_server, url) = env.serve();
     let out = env.path("download");

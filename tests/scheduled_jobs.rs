@@ -92,13 +92,8 @@ fn runs(url: &str, token: &str) -> Vec<serde_json::Value> {
 
 /// The demo loaded, an officer's token, and the first district code.
 fn demo_with_officer(env: &Env) -> (String, String) {
-    env.run(&["demo", "--no-serve", "--out", "demo"]).ok();
-    let token = env
-        .run(&["users", "add", "olivia", "--role", "officer"])
-        .ok()
-        .stdout()
-        .trim()
-        .to_string();
+    env.with_demo();
+    let token = env.add_user("olivia", "officer");
     let code: String = env
         .query()
         .query_row("SELECT min(district_code) FROM districts", [], |r| r.get(0))

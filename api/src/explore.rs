@@ -12,16 +12,10 @@ use serde_json::json;
 
 use crate::geometry::Area;
 use crate::query::{
-    Keyset, Page, cached, data_version, decode_cursor, etag, holds, indicator_ids, json_value,
-    keyset_page, limit_of, month,
+    Keyset, Page, analysis_etag, cached, decode_cursor, etag, indicator_ids, json_value,
+    keyset_page, limit_of, month, not_modified,
 };
 use crate::{ApiError, AppState};
-
-fn no_analysis() -> ApiError {
-    ApiError::NotFound(
-        "no indicators have been computed yet: load the districts and run `haven analyze`".into(),
-    )
-}
 
 /// The filters of `GET /api/v1/districts`.
 #[derive(Debug, Default, Deserialize)]
@@ -45,14 +39,11 @@ pub async fn districts(
     let ids = indicator_ids(&q.indicator)?;
     let request = format!("districts {q:?}");
     s.with_store(move |store| {
-        if !store.has_table("indicators_published")? {
-            return Err(no_analysis());
+        let tag = analysis_etag(store, &request)?;
+        if let Some(res) = not_modified(&headers, &tag) {
+            return Ok(res);
         }
         let conn = store.conn();
-        let tag = etag(&data_version(conn)?, &request);
-        if holds(&headers, &tag) {
-            return Ok(cached(&headers, &tag, || ()));
-        }
         let period: Option<String> = match &q.period {
             Some(p) => Some(p.clone()),
             None => conn
@@ -179,8 +170,8 @@ pub async fn segregation(
             )
             .map_err(ingest::Error::from)?;
         let tag = etag(&version, &request);
-        if holds(&headers, &tag) {
-            return Ok(cached(&headers, &tag, || ()));
+        if let Some(res) = not_modified(&headers, &tag) {
+            return Ok(res);
         }
         let mut filters = vec!["TRUE".to_string()];
         let mut params: Vec<Db> = Vec::new();
@@ -284,14 +275,11 @@ pub async fn scenario(
     }
     let request = format!("scenario {} {lq_cap}", q.inflow);
     s.with_store(move |store| {
-        if !store.has_table("indicators_published")? {
-            return Err(no_analysis());
+        let tag = analysis_etag(store, &request)?;
+        if let Some(res) = not_modified(&headers, &tag) {
+            return Ok(res);
         }
         let conn = store.conn();
-        let tag = etag(&data_version(conn)?, &request);
-        if holds(&headers, &tag) {
-            return Ok(cached(&headers, &tag, || ()));
-        }
         let params = analytics::scenario::ScenarioParams {
             inflow: q.inflow,
             household_mix: None,
@@ -332,14 +320,11 @@ pub async fn location_quotients(
     month("period", &q.period)?;
     let request = format!("location-quotients {q:?}");
     s.with_store(move |store| {
-        if !store.has_table("indicators_published")? {
-            return Err(no_analysis());
+        let tag = analysis_etag(store, &request)?;
+        if let Some(res) = not_modified(&headers, &tag) {
+            return Ok(res);
         }
         let conn = store.conn();
-        let tag = etag(&data_version(conn)?, &request);
-        if holds(&headers, &tag) {
-            return Ok(cached(&headers, &tag, || ()));
-        }
         let groups: Vec<String> = conn
             .prepare(
                 "SELECT column_name FROM information_schema.columns

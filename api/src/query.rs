@@ -78,6 +78,22 @@ pub(crate) fn etag(version: &str, request: &str) -> String {
     format!("\"{h:016x}\"")
 }
 
+/// The ETag of a request over the published analysis; 404 while no analysis has run.
+pub(crate) fn analysis_etag(store: &ingest::Store, request: &str) -> Result<String, ApiError> {
+    if !store.has_table("indicators_published")? {
+        return Err(ApiError::NotFound(
+            "no indicators have been computed yet: load the districts and run `haven analyze`"
+                .into(),
+        ));
+    }
+    Ok(etag(&data_version(store.conn())?, request))
+}
+
+/// 304 with the validators when the client holds this ETag already; `None` to answer in full.
+pub(crate) fn not_modified(headers: &HeaderMap, tag: &str) -> Option<Response> {
+    holds(headers, tag).then(|| cached(headers, tag, || ()))
+}
+
 /// Whether the client's If-None-Match names this ETag.
 pub(crate) fn holds(headers: &HeaderMap, tag: &str) -> bool {
     headers
@@ -303,17 +319,11 @@ pub(crate) async fn indicators_from(
         ("indicators_published", "withheld")
     };
     let res = s.with_store(move |store| {
+        let tag = analysis_etag(store, &request)?;
+        if let Some(res) = not_modified(&headers, &tag) {
+            return Ok(res);
+        }
         let conn = store.conn();
-        if !store.has_table("indicators_published")? {
-            return Err(ApiError::NotFound(
-                "no indicators have been computed yet: load the districts and run `haven analyze`"
-                    .into(),
-            ));
-        }
-        let tag = etag(&data_version(conn)?, &request);
-        if holds(&headers, &tag) {
-            return Ok(cached(&headers, &tag, || ()));
-        }
         let columns: String = ids.iter().map(|i| format!(", \"{i}\"")).collect();
         let on: Vec<String> = ids.iter().map(|i| format!("\"{i}\"")).collect();
         let mut filters = vec!["TRUE".to_string()];

@@ -197,15 +197,37 @@ async fn withheld_values_are_null_and_flagged_and_304s_follow_the_data() {
     );
     let other = get(&state, "/api/v1/indicators?limit=5", None).await;
     assert_ne!(other.etag.unwrap(), tag, "another query has another tag");
+    for uri in [
+        "/api/v1/districts?indicator=vacant_units",
+        "/api/v1/segregation?group=placed_persons",
+        "/api/v1/scenario?inflow=40",
+        "/api/v1/segregation/location-quotients?group=placed_persons",
+    ] {
+        let a = get(&state, uri, None).await;
+        assert_eq!(a.status, StatusCode::OK, "{uri}");
+        let again = get(&state, uri, a.etag.as_deref()).await;
+        assert_eq!(again.status, StatusCode::NOT_MODIFIED, "{uri}");
+        assert_eq!(again.etag, a.etag, "{uri}");
+    }
 }
 
 #[tokio::test]
 async fn before_any_analysis_the_answer_says_what_to_do() {
     let state = AppState::new(ingest::Store::open_in_memory().unwrap());
-    let a = get(&state, "/api/v1/indicators", None).await;
-    assert_eq!(a.status, StatusCode::NOT_FOUND);
-    assert_eq!(a.content_type, "application/problem+json");
-    assert!(a.body["detail"].as_str().unwrap().contains("haven analyze"));
+    for uri in [
+        "/api/v1/indicators",
+        "/api/v1/districts",
+        "/api/v1/scenario?inflow=40",
+        "/api/v1/segregation/location-quotients?group=placed_persons",
+    ] {
+        let a = get(&state, uri, None).await;
+        assert_eq!(a.status, StatusCode::NOT_FOUND, "{uri}");
+        assert_eq!(a.content_type, "application/problem+json", "{uri}");
+        assert!(
+            a.body["detail"].as_str().unwrap().contains("haven analyze"),
+            "{uri}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -50,6 +50,20 @@ impl Env {
         out
     }
 
+    /// The whole demo loaded, analysed and published (not served), its files in `demo/`.
+    pub fn with_demo(&self) -> Run {
+        self.run(&["demo", "--no-serve", "--out", "demo"]).ok()
+    }
+
+    /// Adds a user with a role and returns the token, which `haven users add` shows once.
+    pub fn add_user(&self, name: &str, role: &str) -> String {
+        self.run(&["users", "add", name, "--role", role])
+            .ok()
+            .stdout()
+            .trim()
+            .to_string()
+    }
+
     /// Loads the demo districts, which every other dataset refers to.
     pub fn with_districts(&self) -> PathBuf {
         let demo = self.demo_files();
