@@ -64,6 +64,10 @@ mod tests {
             })
             .map(|a| a.gzip.len())
             .sum();
+        println!(
+            "JavaScript and CSS: {:.0} KB gzipped",
+            total as f64 / 1024.0
+        );
         assert!(total < 700 * 1024, "{total} bytes gzipped");
         assert!(
             asset("index.html").is_none(),
