@@ -314,11 +314,7 @@ async fn asset(UrlPath(file): UrlPath<String>, headers: HeaderMap) -> Response {
         (header::CACHE_CONTROL, "no-cache"),
         (header::VARY, "Accept-Encoding"),
     ];
-    if headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == a.etag))
-    {
+    if query::holds(&headers, a.etag) {
         return (StatusCode::NOT_MODIFIED, common).into_response();
     }
     let gzip = headers

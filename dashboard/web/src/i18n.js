@@ -33,6 +33,13 @@ export function t(key, vars = {}) {
   return s.replace(/\{(\w+)\}/g, (_, k) => (vars[k] ?? `{${k}}`));
 }
 
+/** The catalogue's word for `prefix_v` (a dataset, group, enum value...), else `fallback`. */
+export function named(prefix, v, fallback = v) {
+  const key = `${prefix}_${v}`;
+  const s = t(key);
+  return s === key ? fallback : s;
+}
+
 /** The label of a registry entry in the current language. */
 export function label(entry) {
   return entry?.[lang] ?? entry?.en ?? entry?.id ?? '';

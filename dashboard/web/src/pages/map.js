@@ -5,7 +5,7 @@ import { lineChart } from '../charts.js';
 import { csv, download, esc, setParams, table } from '../dom.js';
 import { label, month, t, value } from '../i18n.js';
 import { NO_DATA, WITHHELD, classColours, classOf, createMap, legend, quantileBreaks, select, showDistricts } from '../map.js';
-import { districts, municipalSeries, registry } from './common.js';
+import { districts, municipalSeries, registry, seriesOf, withheldMark } from './common.js';
 
 const DETAIL = ['vacant_units', 'ready_units', 'activatable_90d_units', 'placements_active_households'];
 
@@ -62,7 +62,7 @@ export async function render(main, params, { stale }) {
       .map((f) => {
         const p = f.properties;
         const withheld = (p.withheld ?? []).includes(state.indicator);
-        const cell = withheld ? `<span class="withheld" data-withheld="true">${esc(t('withheld'))}</span>` : esc(value(p[state.indicator], r.unit));
+        const cell = withheld ? withheldMark() : esc(value(p[state.indicator], r.unit));
         return [
           `<button type="button" class="link" data-district="${esc(p.district_code)}">${esc(p.name)}</button>`,
           esc(p.district_code),
@@ -87,13 +87,12 @@ export async function render(main, params, { stale }) {
     const ids = [...new Set([state.indicator, ...DETAIL])].filter((id) => byId[id]);
     const items = await all(`/api/v1/indicators?area=${encodeURIComponent(state.district)}&indicator=${ids.join(',')}`);
     if (stale()) return;
-    const series = Object.fromEntries(ids.map((id) => [id, []]));
-    for (const i of items) series[i.indicator].push({ x: i.period, y: i.value, withheld: i.withheld });
+    const series = seriesOf(items, ids);
     const at = (id) => series[id].find((p) => p.x === state.period);
     const fmt = (id) => {
       const p = at(id);
       if (!p) return esc(t('no_data'));
-      return p.withheld ? `<span class="withheld" data-withheld="true">${esc(t('withheld'))}</span>` : esc(value(p.y, byId[id].unit));
+      return p.withheld ? withheldMark() : esc(value(p.y, byId[id].unit));
     };
     box.innerHTML = `
       <div class="detail-head"><h2 id="detail-title">${esc(f.properties.name)}</h2>

@@ -5,7 +5,7 @@ import vacantSchema from '../../../../schemas/vacant_properties.json';
 import { ApiError, all, get, session, upload } from '../api.js';
 import { sparkline } from '../charts.js';
 import { esc, setParams, table } from '../dom.js';
-import { dateTime, eur, label, month, number, t, value } from '../i18n.js';
+import { dateTime, eur, label, month, named, number, t, value } from '../i18n.js';
 import { createMap, maplibre } from '../map.js';
 import { datasetName, districts, municipalSeries, registry } from './common.js';
 
@@ -28,10 +28,7 @@ const PLACEMENTS = [
 const CONDITION_COLOURS = { ready: '#009E73', minor_renovation: '#56B4E9', major_renovation: '#E69F00', uninhabitable: '#CC79A7' };
 
 const enumOf = (name) => vacantSchema.fields.find((f) => f.name === name)?.constraints?.enum ?? [];
-const word = (v) => {
-  const s = t(`enum_${v}`);
-  return s === `enum_${v}` ? String(v).replace(/_/g, ' ') : s;
-};
+const word = (v) => named('enum', v, String(v).replace(/_/g, ' '));
 
 function signIn(main, rerender, message) {
   main.innerHTML = `

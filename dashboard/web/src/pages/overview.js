@@ -3,7 +3,7 @@ import { all, get } from '../api.js';
 import { sparkline } from '../charts.js';
 import { esc } from '../dom.js';
 import { dateTime, label, month, number, shortMonth, t, value } from '../i18n.js';
-import { datasetName, municipalSeries, registry } from './common.js';
+import { datasetName, municipalSeries, reading, registry, significance, withheldMark } from './common.js';
 
 export const HEADLINES = [
   'vacant_units',
@@ -33,7 +33,7 @@ function change(points, unit) {
 }
 
 function figure({ id, title, description, v, unit, withheld, period, source, trend, extra = '' }) {
-  const shown = withheld ? `<span class="withheld">${esc(t('withheld'))}</span>` : esc(value(v, unit));
+  const shown = withheld ? withheldMark() : esc(value(v, unit));
   return `<article class="figure" data-figure="${esc(id)}" data-value="${withheld || v === null ? '' : v}"${withheld ? ' data-withheld="true"' : ''}>
     <h2>${esc(title)}</h2>
     <p class="value">${shown}</p>
@@ -42,11 +42,6 @@ function figure({ id, title, description, v, unit, withheld, period, source, tre
     <p class="desc">${esc(description)}</p>
     <p class="meta">${esc(t('period'))}: <span class="period">${esc(month(period))}</span> · ${esc(t('source'))}: ${esc(source)}</p>
   </article>`;
-}
-
-export function reading(d) {
-  const level = d < 0.3 ? 'low' : d < 0.6 ? 'moderate' : 'high';
-  return { level, text: t('d_reading', { pct: number(d * 100), level: t(`level_${level}`) }) };
 }
 
 export async function render(main) {
@@ -81,10 +76,8 @@ export async function render(main) {
   const dLast = [...dPoints].reverse().find((p) => p.y !== null);
   if (dLast) {
     const r = reading(dLast.y);
-    const sig =
-      dLast.p === null || dLast.p === undefined
-        ? ''
-        : `<p class="significance">${esc(dLast.p < 0.05 ? t('significant', { p: number(dLast.p, 3) }) : t('not_significant', { p: number(dLast.p, 3) }))}</p>`;
+    const s = significance(dLast.p);
+    const sig = s ? `<p class="significance">${esc(s)}</p>` : '';
     cards.push(
       figure({
         id: 'dissimilarity',

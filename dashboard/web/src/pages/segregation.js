@@ -3,25 +3,15 @@
 import { all, get } from '../api.js';
 import { lineChart } from '../charts.js';
 import { esc, setParams, table } from '../dom.js';
-import { month, number, t } from '../i18n.js';
-import { DIVERGING, NO_DATA, WITHHELD, createMap, legend, showDistricts } from '../map.js';
-import { districts } from './common.js';
-import { reading } from './overview.js';
+import { month, named, number, t } from '../i18n.js';
+import { DIVERGING, NO_DATA, WITHHELD, classOf, createMap, legend, showDistricts } from '../map.js';
+import { districts, reading, significance, withheldMark } from './common.js';
 
 const INDICES = ['dissimilarity', 'gini', 'entropy', 'isolation', 'exposure', 'atkinson_0_5', 'spatial_dissimilarity', 'morans_i', 'multi_dissimilarity', 'multi_information_theory'];
-const LQ_BREAKS = [0, 0.67, 0.9, 1.1, 1.5];
+/** Fixed classes of the location quotient around 1 (the last break closes the legend). */
+const LQ_BREAKS = [0, 0.67, 0.9, 1.1, 1.5, 3];
 
-function groupName(g) {
-  const key = `group_${g}`;
-  const s = t(key);
-  return s === key ? g : s;
-}
-
-function lqColour(lq) {
-  let c = 0;
-  for (let i = 1; i < LQ_BREAKS.length; i++) if (lq >= LQ_BREAKS[i]) c = i;
-  return DIVERGING[c];
-}
+const groupName = (g) => named('group', g);
 
 export async function render(main, params, { stale, rerender }) {
   const index = INDICES.includes(params.get('index')) ? params.get('index') : 'dissimilarity';
@@ -41,7 +31,6 @@ export async function render(main, params, { stale, rerender }) {
     const vs = values.filter((v) => v.group === g && v.value !== null);
     return { g, v: vs[vs.length - 1] };
   });
-  const sig = (p) => (p === null || p === undefined ? '–' : p < 0.05 ? t('significant', { p: number(p, 3) }) : t('not_significant', { p: number(p, 3) }));
   const d = latest.find((l) => l.g === 'placed_persons')?.v;
 
   const lqBy = Object.fromEntries(lqs.items.map((i) => [i.district_code, i]));
@@ -49,9 +38,8 @@ export async function render(main, params, { stale, rerender }) {
   for (const f of fc.features) {
     const q = lqBy[f.properties.district_code];
     anyWithheld ||= Boolean(q?.withheld);
-    f.properties._fill = q?.withheld ? WITHHELD : q?.lq === null || q?.lq === undefined ? NO_DATA : lqColour(q.lq);
+    f.properties._fill = q?.withheld ? WITHHELD : q?.lq === null || q?.lq === undefined ? NO_DATA : DIVERGING[classOf(q.lq, LQ_BREAKS)];
   }
-  const lqLegendBreaks = [...LQ_BREAKS, 3];
 
   main.innerHTML = `
     <h1>${esc(t('seg_title'))}</h1>
@@ -69,7 +57,7 @@ export async function render(main, params, { stale, rerender }) {
       ${table({
         caption: t('seg_latest_caption', { index: t(`idx_${index}`) }),
         head: [t('group'), t('period'), t('value'), t('significance')],
-        rows: latest.filter((l) => l.v).map((l) => [esc(groupName(l.g)), esc(month(l.v.period)), esc(number(l.v.value, 3)), esc(sig(l.v.p_value))]),
+        rows: latest.filter((l) => l.v).map((l) => [esc(groupName(l.g)), esc(month(l.v.period)), esc(number(l.v.value, 3)), esc(significance(l.v.p_value) ?? '–')]),
       })}
     </section>
     <section><h2>${esc(t('seg_changes'))}</h2><p>${esc(t('seg_changes_explain'))}</p>
@@ -88,7 +76,7 @@ export async function render(main, params, { stale, rerender }) {
     </section>
     <section><h2>${esc(t('lq_title', { group: groupName(group) }))}</h2><p>${esc(t('lq_explain'))}</p>
       <div class="map-wrap"><div id="map" class="map"></div>
-      ${legend({ title: `${t('lq_short')} · ${month(lqs.period)}`, breaks: lqLegendBreaks, colours: DIVERGING, format: (v) => number(v, 2), withheld: anyWithheld })}</div>
+      ${legend({ title: `${t('lq_short')} · ${month(lqs.period)}`, breaks: LQ_BREAKS, colours: DIVERGING, format: (v) => number(v, 2), withheld: anyWithheld })}</div>
       ${table({
         caption: t('lq_table', { group: groupName(group), period: month(lqs.period) }),
         head: [t('district'), t('code'), t('lq_short')],
@@ -99,19 +87,17 @@ export async function render(main, params, { stale, rerender }) {
             return [
               esc(f.properties.name),
               esc(f.properties.district_code),
-              q?.withheld ? `<span class="withheld" data-withheld="true">${esc(t('withheld'))}</span>` : q?.lq === null || !q ? '–' : esc(number(q.lq, 2)),
+              q?.withheld ? withheldMark() : q?.lq === null || !q ? '–' : esc(number(q.lq, 2)),
             ];
           }),
       })}
     </section>`;
-  main.querySelector('#index').addEventListener('change', (e) => {
-    setParams({ index: e.target.value });
-    rerender().then(() => main.querySelector(`#${e.target.id}`)?.focus());
-  });
-  main.querySelector('#group').addEventListener('change', (e) => {
-    setParams({ group: e.target.value });
-    rerender().then(() => main.querySelector(`#${e.target.id}`)?.focus());
-  });
+  for (const id of ['index', 'group']) {
+    main.querySelector(`#${id}`).addEventListener('change', (e) => {
+      setParams({ [id]: e.target.value });
+      rerender().then(() => main.querySelector(`#${id}`)?.focus());
+    });
+  }
   const map = await createMap(main.querySelector('#map'), fc.bbox, { label: t('lq_title', { group: groupName(group) }) });
   if (stale()) {
     map.remove();
