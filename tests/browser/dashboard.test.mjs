@@ -153,6 +153,27 @@ test('a suppressed value shows as withheld, never as zero', async () => {
   assert.ok((await page.locator('.legend').innerText()).includes('Withheld'));
 });
 
+test('the segregation page shows the indices with their significance and the location quotients', async () => {
+  const { page, errors } = await open('/#/segregation?group=placed_persons');
+  await page.waitForSelector('#map canvas.maplibregl-canvas');
+  assert.equal(await page.locator('main .error').count(), 0);
+  const seg = await api('/api/v1/segregation?group=placed_persons&index=dissimilarity&limit=1000');
+  const d = seg.items.filter((i) => i.value !== null).at(-1);
+  const latest = page.locator('main table').first().locator('tr', { hasText: 'Persons placed' });
+  const cells = await latest.locator('th, td').allInnerTexts();
+  assert.equal(cells[2], d.value.toLocaleString('en-GB', { maximumFractionDigits: 3 }));
+  assert.match(cells[3], d.p_value < 0.05 ? /^Significant \(p = / : /^Not significant \(p = /);
+  // The quotients on the map and in its table, withheld where the API withholds them.
+  const lq = await api('/api/v1/segregation/location-quotients?group=placed_persons');
+  const lqTable = page.locator('main table').last();
+  assert.equal(await lqTable.locator('[data-withheld="true"]').count(), lq.items.filter((i) => i.withheld).length);
+  const shown = lq.items.find((i) => i.lq !== null);
+  const row = await lqTable.locator('tr', { hasText: shown.district_code }).locator('th, td').allInnerTexts();
+  assert.equal(row[2], shown.lq.toLocaleString('en-GB', { maximumFractionDigits: 2 }));
+  assert.ok((await page.locator('.legend li').count()) >= 5, 'a legend with the quotient classes');
+  assert.deepEqual(errors, []);
+});
+
 test('the language switch turns every string and number into Dutch and back', async () => {
   const { page } = await open('/');
   await page.selectOption('#lang', 'nl');
