@@ -350,7 +350,9 @@ pub fn ingest(db: &Path, args: &IngestArgs) -> Result<ExitCode> {
             .unwrap_or(0);
         if districts > 0 {
             analyze(store, 999, false)?;
-            crate::cli_publish::publish_after(store);
+            eprintln!(
+                "The public figures change at the next release: `haven publish` (or the release schedule of `haven serve`)."
+            );
         }
     }
     Ok(if clean {

@@ -1,7 +1,8 @@
-//! `haven publish`, also run after every analysis: a new open-data release when anything
-//! changed since the last one.
+//! `haven publish`: a new open-data release when anything changed since the last one, made
+//! through the disclosure step (release policy, protection and audit).
 
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use anyhow::{Result, anyhow};
 use clap::Args;
@@ -22,17 +23,37 @@ pub struct PublishArgs {
     /// Licence IRI (default: CC BY 4.0 from the EU licence vocabulary).
     #[arg(long, env = "HAVEN_LICENCE")]
     pub licence: Option<String>,
+    /// k of the disclosure step: counts of placements from 1 to k−1 are never published
+    /// (never below 3).
+    #[arg(long = "min-count", env = "HAVEN_MIN_COUNT", default_value_t = disclosure::DEFAULT_K,
+          value_parser = clap::value_parser!(i64).range(3..))]
+    pub k: i64,
+    /// How wide the interval of every withheld count must stay for someone who solves every
+    /// published figure of every release at once.
+    #[arg(long, env = "HAVEN_PROTECTION_LEVEL", default_value_t = disclosure::DEFAULT_PROTECTION,
+          value_parser = clap::value_parser!(i64).range(1..))]
+    pub protection_level: i64,
+    /// A release whose placements differ from the last release's by fewer records than this
+    /// (but by some) is held back (never below --min-count).
+    #[arg(long, env = "HAVEN_MIN_CHANGED_RECORDS", default_value_t = 10,
+          value_parser = clap::value_parser!(i64).range(1..))]
+    pub min_changed_records: i64,
 }
 
 impl PublishArgs {
     /// The same settings from the environment only.
     pub fn from_env() -> PublishArgs {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let number = |k: &str, default: i64| var(k).and_then(|v| v.parse().ok()).unwrap_or(default);
         PublishArgs {
             published: var("HAVEN_PUBLISHED").map(PathBuf::from),
             publisher: var("HAVEN_PUBLISHER"),
             contact: var("HAVEN_CONTACT"),
             licence: var("HAVEN_LICENCE"),
+            k: number("HAVEN_MIN_COUNT", disclosure::DEFAULT_K).max(disclosure::MIN_K),
+            protection_level: number("HAVEN_PROTECTION_LEVEL", disclosure::DEFAULT_PROTECTION)
+                .max(1),
+            min_changed_records: number("HAVEN_MIN_CHANGED_RECORDS", 10).max(1),
         }
     }
 
@@ -51,29 +72,26 @@ impl PublishArgs {
         if let Some(l) = &self.licence {
             o.licence = l.clone();
         }
+        o.disclosure.k = self.k;
+        o.disclosure.protection = self.protection_level;
+        o.disclosure.min_changed_records = self.min_changed_records;
         o
     }
 }
 
-/// The release after a load or an analysis: skipped while there is nothing to publish; a
-/// failure is reported and does not undo the load.
-pub fn publish_after(store: &ingest::Store) {
-    match store.has_table("indicators_published") {
-        Ok(true) => {
-            if let Err(e) = publish(store, &PublishArgs::from_env(), false) {
-                eprintln!("warning: the data is loaded, but no release was published: {e:#}");
-            }
-        }
-        Ok(false) => {}
-        Err(e) => eprintln!("warning: no release was published: {e}"),
-    }
-}
-
-/// Publishes and prints what was written.
-pub fn publish(store: &ingest::Store, args: &PublishArgs, force: bool) -> Result<()> {
+/// Publishes and prints what was written; exit code 2 when the disclosure step held the
+/// release back or refused it.
+pub fn publish(store: &ingest::Store, args: &PublishArgs, force: bool) -> Result<ExitCode> {
     let mut opts = args.options(store.path());
     opts.force = force;
-    let r = api::publish::publish(store, &opts).map_err(|e| anyhow!(e.detail()))?;
+    let r = match api::publish::publish(store, &opts) {
+        Ok(r) => r,
+        Err(api::ApiError::Refused(why)) => {
+            eprintln!("publish: {why}");
+            return Ok(ExitCode::from(2));
+        }
+        Err(e) => return Err(anyhow!(e.detail())),
+    };
     if r.unchanged {
         eprintln!(
             "publish: nothing changed since release {} ({})",
@@ -88,6 +106,13 @@ pub fn publish(store: &ingest::Store, args: &PublishArgs, force: bool) -> Result
             r.files,
             r.bytes as f64 / 1e6
         );
+        if let Some(d) = &r.disclosure {
+            let a = &d.audit;
+            eprintln!(
+                "  disclosure: {} placement figures withheld; every one proven at least {} wide against {} earlier release(s): {} by moves, {} by the solver, {} public already ({} ms)",
+                d.withheld_cells, a.protection, a.releases_compared, a.by_move, a.by_solver, a.known, a.millis
+            );
+        }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }

@@ -47,14 +47,18 @@ enum Command {
     Datasets,
     /// Bring the indicators and segregation indices up to date with the loaded data (also run
     /// after every load): parts whose inputs did not change since their last run are kept.
+    /// Officers see the result at once; the public at the next release (`haven publish`).
     Analyze(AnalyzeArgs),
     /// Run the preparedness scenario: how many of an inflow of N persons can be housed within
     /// 30 and 90 days, where, at what cost, with and without a cap on concentration.
     Scenario(ScenarioArgs),
-    /// Write a new open-data release (also done after every analysis): every published dataset
-    /// as CSV, Parquet and GeoJSON with checksums and a Frictionless data package, in an
-    /// immutable version folder that the catalogue lists. Nothing is written when nothing
-    /// changed since the last release.
+    /// Make a new open-data release: the figures built on placements pass the disclosure step
+    /// (protected and audited against every earlier release; see docs/disclosure.md), then
+    /// every published dataset is written as CSV, Parquet and GeoJSON with checksums and a
+    /// Frictionless data package, in an immutable version folder that the catalogue lists and
+    /// the public API serves. Nothing is written when nothing changed since the last release.
+    /// Exit codes: 0 released (or nothing changed), 2 held back or refused by the disclosure
+    /// step, 1 failure.
     Publish(PublishCmd),
     /// Manage the officer and admin accounts of the API. A token is shown once, when the user
     /// is added, and stored only as an argon2 hash.
@@ -77,11 +81,6 @@ pub struct AnalyzeArgs {
     /// Recompute everything, even the parts whose inputs did not change since the last run.
     #[arg(long)]
     pub full: bool,
-    /// Do not write a new open-data release afterwards.
-    #[arg(long)]
-    pub no_publish: bool,
-    #[command(flatten)]
-    pub publish: cli_publish::PublishArgs,
 }
 
 #[derive(Args)]
@@ -175,6 +174,14 @@ struct DemoArgs {
     /// Address to serve on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
+    /// Districts of the generated municipality (a small one: `--districts 5 --placements 40`).
+    #[arg(long, value_name = "N")]
+    districts: Option<usize>,
+    /// Placements of the generated municipality.
+    #[arg(long, value_name = "N")]
+    placements: Option<usize>,
+    #[command(flatten)]
+    publish: cli_publish::PublishArgs,
 }
 
 fn main() -> ExitCode {
@@ -238,9 +245,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let store = ingest::Store::open(&cli.db)
                 .with_context(|| format!("opening {}", cli.db.display()))?;
             cli_ingest::analyze(&store, args.permutations, args.full)?;
-            if !args.no_publish {
-                cli_publish::publish(&store, &args.publish, false)?;
-            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Jobs(cmd) => cli_jobs::run(&cli.db, &cmd),
@@ -278,8 +282,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Publish(args) => {
             let store = ingest::Store::open(&cli.db)
                 .with_context(|| format!("opening {}", cli.db.display()))?;
-            cli_publish::publish(&store, &args.publish, args.force)?;
-            Ok(ExitCode::SUCCESS)
+            cli_publish::publish(&store, &args.publish, args.force)
         }
         Command::Serve(args) => {
             // A configuration with a mistake stops start-up before anything is served.
@@ -352,7 +355,7 @@ fn serve(store: ingest::Store, addr: SocketAddr, config: Option<jobs::Config>) -
 }
 
 fn demo(db: &std::path::Path, args: &DemoArgs) -> Result<ExitCode> {
-    let (spec, default_out) = match args.scale {
+    let (mut spec, default_out) = match args.scale {
         Some(n) => (
             ingest::demo::DemoSpec::scaled(args.seed, n),
             format!("data/demo-scale-{n}"),
@@ -362,6 +365,13 @@ fn demo(db: &std::path::Path, args: &DemoArgs) -> Result<ExitCode> {
             "data/demo".to_string(),
         ),
     };
+    if let Some(n) = args.districts {
+        anyhow::ensure!(n >= 2, "--districts needs at least 2 districts");
+        spec.districts = n;
+    }
+    if let Some(n) = args.placements {
+        spec.placements = n;
+    }
     let out = args
         .out
         .clone()
@@ -400,7 +410,9 @@ fn demo(db: &std::path::Path, args: &DemoArgs) -> Result<ExitCode> {
     }
     if let cli_ingest::Target::Local(store) = &target {
         cli_ingest::analyze(store, 999, true)?;
-        cli_publish::publish_after(store);
+        if cli_publish::publish(store, &args.publish, false)? != ExitCode::SUCCESS {
+            eprintln!("The demo is loaded, but its first release was not made (see above).");
+        }
     }
     match target {
         cli_ingest::Target::Local(store) if !args.no_serve => {

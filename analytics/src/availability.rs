@@ -1,8 +1,8 @@
 //! Availability indicators per district and month, and for the whole municipality, computed with
-//! Polars from the loaded tables and written to `indicators_published` (one column per indicator
-//! of the registry, personal counts after suppression) and `indicators_restricted` (the personal
-//! counts before suppression and the helper columns); the view `indicators_monthly` joins them
-//! into every value unsuppressed.
+//! Polars from the loaded tables and written to `indicators_monthly`: one column per indicator of
+//! the registry and per helper, every value as computed. It never leaves the server as it is:
+//! officers read it, and `haven publish` makes the public `indicators_published` from it through
+//! the disclosure step.
 //!
 //! Stock measures are intervals of months: a property counts as vacant from the month of
 //! `vacant_since` until the month it was let or withdrawn; each age bucket is a sub-interval.
@@ -20,7 +20,7 @@ use duckdb::arrow::record_batch::RecordBatch;
 use polars::prelude::*;
 use serde::Serialize;
 
-use crate::registry::{Aggregate, Class, HELPERS, INDICATORS};
+use crate::registry::{Aggregate, HELPERS, INDICATORS};
 use crate::{DISTRICT_INDEX, Error, Result, frame};
 
 /// At most this many months, the latest ones, are computed.
@@ -248,7 +248,6 @@ type Medians = (HashMap<(usize, usize), f64>, HashMap<usize, f64>);
 /// `indicators_restricted` (what suppression withheld from, for signed-in officers).
 pub fn run_availability(
     conn: &Connection,
-    min_count: u64,
     progress: &dyn crate::Progress,
 ) -> Result<AvailabilitySummary> {
     let t0 = std::time::Instant::now();
@@ -328,7 +327,7 @@ pub fn run_availability(
         step = "ratios",
         "availability"
     );
-    write(conn, &g, &codes, &municipality, months, &medians, min_count)?;
+    write(conn, &g, &codes, &municipality, months, &medians)?;
     tracing::debug!(
         ms = t0.elapsed().as_millis() as u64,
         step = "write",
@@ -604,84 +603,9 @@ fn ratios(g: &mut Grid) {
     }
 }
 
-/// The personal counts of the previous release (the `indicators_published` this run replaces),
-/// aligned with the grid's rows; None before the first release.
-fn prior(conn: &Connection, g: &Grid, mo: Months) -> Result<Option<crate::privacy::Prior>> {
-    if !ingest::store::has_table(conn, "indicators_published")
-        .map_err(|e| Error::Data(e.to_string()))?
-    {
-        return Ok(None);
-    }
-    let present: Vec<String> = {
-        let mut stmt = conn.prepare(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = 'indicators_published'",
-        )?;
-        stmt.query_map([], |r| r.get(0))?
-            .collect::<std::result::Result<_, _>>()?
-    };
-    let ids: Vec<&str> = crate::privacy::personal_counts()
-        .into_iter()
-        .filter(|id| present.iter().any(|p| p == id))
-        .collect();
-    if ids.is_empty() || !present.iter().any(|p| p == "withheld") {
-        return Ok(None);
-    }
-    let columns: String = ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| {
-            format!(
-                ", \"{id}\"::DOUBLE AS v{i}, list_contains(string_split(withheld, ','), '{id}') AS w{i}"
-            )
-        })
-        .collect();
-    let (districts, months) = (g.districts, g.months);
-    let rows = frame::query(
-        conn,
-        &format!(
-            "{DISTRICT_INDEX}
-             SELECT row{columns} FROM (
-               SELECT p.*, {PERIOD_MONTH} - {base} AS m,
-                      (CASE WHEN level = 'district' THEN di.d ELSE {districts} END) * {months} + m AS row
-               FROM indicators_published p LEFT JOIN di ON di.district_code = p.area_code
-               WHERE level = 'municipality' OR di.d IS NOT NULL)
-             WHERE m >= 0 AND m < {months}",
-            base = mo.base
-        ),
-    )?;
-    let row: Vec<usize> = rows
-        .column("row")?
-        .i64()?
-        .iter()
-        .map(|r| r.unwrap_or_default() as usize)
-        .collect();
-    let cells = (districts + 1) * months;
-    let mut prior = crate::privacy::Prior::default();
-    for (i, id) in ids.iter().enumerate() {
-        let mut values = vec![f64::NAN; cells];
-        let mut withheld = vec![false; cells];
-        let v = rows.column(&format!("v{i}"))?.f64()?;
-        let w = rows.column(&format!("w{i}"))?.bool()?;
-        for ((r, v), w) in row.iter().zip(v.iter()).zip(w.iter()) {
-            values[*r] = v.unwrap_or(f64::NAN);
-            withheld[*r] = w.unwrap_or(false);
-        }
-        prior.values.insert(id.to_string(), values);
-        prior.withheld.insert(id.to_string(), withheld);
-    }
-    Ok(Some(prior))
-}
-
-/// One stored column: BIGINT for counts, DOUBLE otherwise; null for NaN and for `hide`.
-fn column(id: &str, values: &[f64], hide: Option<&[bool]>) -> ArrayRef {
-    let valid: Vec<bool> = match hide {
-        Some(hide) => values
-            .iter()
-            .zip(hide)
-            .map(|(x, h)| !x.is_nan() && !h)
-            .collect(),
-        None => values.iter().map(|x| !x.is_nan()).collect(),
-    };
+/// One stored column: BIGINT for counts, DOUBLE otherwise; null for NaN.
+fn column(id: &str, values: &[f64]) -> ArrayRef {
+    let valid: Vec<bool> = values.iter().map(|x| !x.is_nan()).collect();
     let nulls = valid.contains(&false).then(|| NullBuffer::from(valid));
     if crate::registry::is_count(id) {
         let whole: Vec<i64> = values
@@ -703,7 +627,7 @@ fn wide_batch(keys: [&ArrayRef; 3], columns: Vec<(&str, ArrayRef)>) -> Result<Re
     ];
     let mut arrays: Vec<ArrayRef> = keys.iter().map(|a| Arc::clone(a)).collect();
     for (id, array) in columns {
-        fields.push(Field::new(id, array.data_type().clone(), id != "withheld"));
+        fields.push(Field::new(id, array.data_type().clone(), true));
         arrays.push(array);
     }
     RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
@@ -717,7 +641,6 @@ fn write(
     municipality: &str,
     mo: Months,
     medians: &Medians,
-    min_count: u64,
 ) -> Result<()> {
     let ids: Vec<&str> = INDICATORS
         .iter()
@@ -789,46 +712,13 @@ fn write(
             v
         })
         .collect();
-    // The one suppression step: what every output publishes, consistent with what the
-    // previous release published.
-    let prior = prior(conn, g, mo)?;
-    let table = crate::privacy::Table {
-        prior: prior.as_ref(),
-        districts: g.districts,
-        months: g.months,
-        columns: ids
-            .iter()
-            .copied()
-            .zip(values.iter().map(Vec::as_slice))
-            .collect(),
-    };
-    let withheld = crate::privacy::suppress_table(&table, min_count);
-    // The withheld indicators of each row, comma-separated ('' for none): a plain text column
-    // appends far faster than a list.
-    let mut flags = vec![String::new(); rows];
-    for ind in INDICATORS {
-        if let Some(w) = withheld.get(ind.id) {
-            for (flag, _) in flags.iter_mut().zip(w).filter(|(_, hidden)| **hidden) {
-                if !flag.is_empty() {
-                    flag.push(',');
-                }
-                flag.push_str(ind.id);
-            }
-        }
-    }
-    let restricted = |id: &str| crate::registry::get(id).is_none_or(|i| i.class == Class::Personal);
-    let mut published = Vec::with_capacity(INDICATORS.len() + 1);
-    let mut raw = Vec::new();
-    for (id, v) in ids.iter().zip(&values) {
-        if crate::registry::get(id).is_some() {
-            let hide = withheld.get(id).map(Vec::as_slice);
-            published.push((*id, column(id, v, hide)));
-        }
-        if restricted(id) {
-            raw.push((*id, column(id, v, None)));
-        }
-    }
-    published.push(("withheld", Arc::new(StringArray::from(flags)) as ArrayRef));
+    // Every value as computed, personal ones included: officers read this table; what leaves
+    // the server is made from it by the disclosure step of `haven publish`.
+    let columns: Vec<(&str, ArrayRef)> = ids
+        .iter()
+        .zip(&values)
+        .map(|(id, v)| (*id, column(id, v)))
+        .collect();
     let sql_type = |id: &str| {
         if crate::registry::is_count(id) {
             "BIGINT"
@@ -836,42 +726,34 @@ fn write(
             "DOUBLE"
         }
     };
-    let columns = |c: &[(&str, ArrayRef)]| -> String {
-        c.iter()
-            .filter(|(id, _)| *id != "withheld")
-            .map(|(id, _)| format!(", \"{id}\" {}", sql_type(id)))
-            .collect()
-    };
-    let view: String = ids
+    let declared: String = columns
         .iter()
-        .map(|id| {
-            let from = if restricted(id) { "r" } else { "p" };
-            format!(", {from}.\"{id}\"")
-        })
+        .map(|(id, _)| format!(", \"{id}\" {}", sql_type(id)))
         .collect();
+    let kind: Option<String> = conn
+        .query_row(
+            "SELECT table_type FROM information_schema.tables WHERE table_name = 'indicators_monthly'",
+            [],
+            |r| r.get(0),
+        )
+        .ok();
+    let drop = match kind.as_deref() {
+        Some("VIEW") => "DROP VIEW indicators_monthly;",
+        Some(_) => "DROP TABLE indicators_monthly;",
+        None => "",
+    };
     let setup = format!(
-        "DROP VIEW IF EXISTS indicators_monthly;
-         DROP TABLE IF EXISTS indicators_published;
-         CREATE TABLE indicators_published (area_code VARCHAR NOT NULL, level VARCHAR NOT NULL, period VARCHAR NOT NULL{}, withheld VARCHAR NOT NULL);
-         DROP TABLE IF EXISTS indicators_restricted;
-         CREATE TABLE indicators_restricted (area_code VARCHAR NOT NULL, level VARCHAR NOT NULL, period VARCHAR NOT NULL{});
-         CREATE VIEW indicators_monthly AS SELECT area_code, level, period{view}
-           FROM indicators_published p JOIN indicators_restricted r USING (area_code, level, period);",
-        columns(&published),
-        columns(&raw),
+        "{drop}
+         CREATE TABLE indicators_monthly (area_code VARCHAR NOT NULL, level VARCHAR NOT NULL, period VARCHAR NOT NULL{declared});"
     );
     let area: ArrayRef = Arc::new(StringArray::from(area));
     let level: ArrayRef = Arc::new(StringArray::from(level));
     let period: ArrayRef = Arc::new(StringArray::from(period));
-    let published = wide_batch([&area, &level, &period], published)?;
-    let raw = wide_batch([&area, &level, &period], raw)?;
+    let batch = wide_batch([&area, &level, &period], columns)?;
     let t = std::time::Instant::now();
     let r = crate::in_transaction(conn, &setup, || {
-        let mut app = conn.appender("indicators_published")?;
-        app.append_record_batch(published)?;
-        app.flush()?;
-        let mut app = conn.appender("indicators_restricted")?;
-        app.append_record_batch(raw)?;
+        let mut app = conn.appender("indicators_monthly")?;
+        app.append_record_batch(batch)?;
         app.flush()?;
         tracing::debug!(
             ms = t.elapsed().as_millis() as u64,

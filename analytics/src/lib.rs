@@ -3,14 +3,16 @@
 
 mod availability;
 pub mod frame;
-pub mod privacy;
 pub mod registry;
 pub mod scenario;
 pub mod segregation;
 mod segregation_run;
 
 pub use availability::{AvailabilitySummary, run_availability};
-pub use segregation_run::{PLACED, SegregationOptions, SegregationSummary, run_segregation};
+pub use segregation_run::{
+    Change, GroupIndices, IndexRow, PLACED, SegregationOptions, SegregationSummary, indices_for,
+    run_segregation,
+};
 
 use duckdb::Connection;
 use serde::Serialize;
@@ -60,9 +62,6 @@ pub struct AnalyzeReport {
 #[derive(Debug, Clone)]
 pub struct AnalyzeOptions {
     pub segregation: SegregationOptions,
-    /// k of small-cell suppression: published personal counts from 1 to k−1 are withheld
-    /// (never below [`privacy::MIN_K`]).
-    pub min_count: u64,
     /// Recompute every part even if its inputs did not change.
     pub full: bool,
 }
@@ -71,7 +70,6 @@ impl Default for AnalyzeOptions {
     fn default() -> Self {
         AnalyzeOptions {
             segregation: SegregationOptions::default(),
-            min_count: privacy::DEFAULT_K,
             full: false,
         }
     }
@@ -140,13 +138,12 @@ pub fn analyze_with(
         s.seed,
         s.partition.join(",")
     );
-    let min_count = opts.min_count.max(privacy::MIN_K);
-    let avail_print = fingerprint(conn, AVAILABILITY_INPUTS, &format!("k={min_count}"))?;
+    let avail_print = fingerprint(conn, AVAILABILITY_INPUTS, "")?;
     let seg_print = fingerprint(conn, SEGREGATION_INPUTS, &seg_options)?;
     let avail_done = if opts.full {
         None
     } else {
-        last_run::<AvailabilitySummary>(conn, "availability", &avail_print, "indicators_published")?
+        last_run::<AvailabilitySummary>(conn, "availability", &avail_print, "indicators_monthly")?
     };
     let seg_done = if opts.full {
         None
@@ -174,7 +171,7 @@ pub fn analyze_with(
             Some(done) => Ok((done, false)),
             None => {
                 let t = std::time::Instant::now();
-                let r = run_availability(&mine, min_count, progress)?;
+                let r = run_availability(&mine, progress)?;
                 record(&mine, "availability", &avail_print, &r, t)?;
                 Ok((r, true))
             }

@@ -427,7 +427,42 @@ pub static HELPERS: &[&str] = &[
 /// The units that count whole things; their columns are stored as BIGINT.
 const COUNT_UNITS: &[&str] = &["units", "dwellings", "agreements", "households", "persons"];
 
+/// How an indicator reaches the public (see docs/disclosure.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Publication {
+    /// Per district and month, and for the municipality; protected where built on placements.
+    Monthly,
+    /// For the municipality per complete calendar year, in the placements-by-year dataset;
+    /// withheld from the monthly rows.
+    Yearly,
+    /// Signed-in officers only; the public gets the starts per programme per year.
+    Officers,
+}
+
+/// The placement figures published per year rather than per month: monthly flows beside
+/// monthly district stocks would leave the district flows to a solver.
+pub const YEARLY: &[&str] = &[
+    "placements_started",
+    "placements_ended",
+    "placements_median_days_to_start",
+    "placements_exit_autonomy_share",
+];
+
 impl Indicator {
+    pub fn publication(&self) -> Publication {
+        if self.class == Class::Public
+            || self.id == "placements_active_households"
+            || self.id == "placements_active_persons"
+        {
+            Publication::Monthly
+        } else if YEARLY.contains(&self.id) {
+            Publication::Yearly
+        } else {
+            Publication::Officers
+        }
+    }
+
     /// Whether the values are whole counts (the others are amounts, rates or days).
     pub fn is_count(&self) -> bool {
         COUNT_UNITS.contains(&self.unit)

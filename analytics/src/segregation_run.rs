@@ -217,12 +217,118 @@ fn shares(x: &[f64], t: &[f64]) -> Vec<f64> {
         .collect()
 }
 
-struct IndexRow {
-    period: String,
-    group: String,
-    index: &'static str,
-    value: f64,
-    p_value: Option<f64>,
+/// Every index of one group in one period, with the permutation p-values of D and Moran's I
+/// where `test` holds them. The spatial indices need contiguity: districts without boundaries
+/// have none.
+fn index_values(
+    x: &[f64],
+    t: &[f64],
+    w: &Contiguity,
+    test: Option<(f64, f64)>,
+) -> Vec<(&'static str, f64, Option<f64>)> {
+    let share = shares(x, t);
+    let moran = seg::morans_i(&share, w);
+    let values = [
+        ("dissimilarity", seg::dissimilarity(x, t), test.map(|t| t.0)),
+        ("gini", seg::gini(x, t), None),
+        ("entropy", seg::entropy(x, t), None),
+        ("isolation", seg::isolation(x, t), None),
+        ("exposure", seg::exposure(x, t), None),
+        ("atkinson_0_5", seg::atkinson(x, t, 0.5), None),
+        (
+            "spatial_dissimilarity",
+            seg::spatial_dissimilarity(x, t, w),
+            None,
+        ),
+        ("morans_i", moran.i, test.map(|t| t.1)),
+    ];
+    let spatial = ["spatial_dissimilarity", "morans_i"];
+    values
+        .into_iter()
+        .filter(|(i, _, _)| w.links() > 0 || !spatial.contains(i))
+        .collect()
+}
+
+/// The indices of one group from counts given per period (districts in code order) against the
+/// population totals, with the permutation tests of the latest period and the bootstrap of the
+/// change of D over the last year: what `haven publish` computes for persons placed from the
+/// protected counts. Periods without population totals, or with a count above its total, are
+/// left out.
+pub fn indices_for(
+    conn: &Connection,
+    group: &str,
+    counts: &[(String, Vec<f64>)],
+    opts: &SegregationOptions,
+) -> Result<GroupIndices> {
+    let (grid, w) = Grid::load(conn)?;
+    let all = self::counts(conn, &grid)?;
+    let usable: Vec<&(String, Vec<f64>)> = counts
+        .iter()
+        .filter(|(p, x)| {
+            all.totals.get(p).is_some_and(|t| {
+                t.len() == x.len()
+                    && t.iter().sum::<f64>() > 0.0
+                    && x.iter().sum::<f64>() > 0.0
+                    && x.iter().zip(t).all(|(a, b)| a <= b)
+            })
+        })
+        .collect();
+    let latest = usable.iter().map(|(p, _)| p).max().cloned();
+    let mut out = GroupIndices::default();
+    for (period, x) in &usable {
+        let t = &all.totals[period];
+        let test = (opts.permutations > 0 && Some(period) == latest.as_ref()).then(|| {
+            (
+                seg::dissimilarity_p_value(x, t, opts.permutations, opts.seed),
+                seg::morans_i_p_value(&shares(x, t), &w, opts.permutations, opts.seed),
+            )
+        });
+        for (index, value, p_value) in index_values(x, t, &w, test) {
+            out.rows.push(IndexRow {
+                period: period.clone(),
+                group: group.to_string(),
+                index,
+                value,
+                p_value,
+            });
+        }
+        out.lqs.push((period.clone(), seg::location_quotients(x, t)));
+    }
+    let periods: Vec<String> = {
+        let mut p: Vec<String> = usable.iter().map(|(p, _)| p.clone()).collect();
+        p.sort();
+        p
+    };
+    let mut one = Counts {
+        totals: all.totals.clone(),
+        groups: HashMap::new(),
+    };
+    for (p, x) in &usable {
+        one.groups.insert((p.clone(), group.to_string()), x.clone());
+    }
+    out.change = changes(&one, &periods, &[group.to_string()], opts)
+        .into_iter()
+        .next();
+    Ok(out)
+}
+
+/// The indices of one group: rows of `segregation_indices`, location quotients per period, and
+/// the change of D over the last year.
+#[derive(Debug, Default)]
+pub struct GroupIndices {
+    pub rows: Vec<IndexRow>,
+    pub lqs: Vec<(String, Vec<Option<f64>>)>,
+    pub change: Option<Change>,
+}
+
+/// One row of `segregation_indices`.
+#[derive(Debug, Clone)]
+pub struct IndexRow {
+    pub period: String,
+    pub group: String,
+    pub index: &'static str,
+    pub value: f64,
+    pub p_value: Option<f64>,
 }
 
 /// Computes every index for every period and group and replaces the result tables.
@@ -283,32 +389,8 @@ pub fn run_segregation(
             if big_x <= 0.0 || x.iter().zip(t).any(|(a, b)| a > b) {
                 continue;
             }
-            let p = |v: f64, pv: Option<f64>| (v, pv);
-            let share = shares(x, t);
-            let test = test.then(|| tests.get(group)).flatten();
-            let moran = seg::morans_i(&share, &w);
-            let values = [
-                (
-                    "dissimilarity",
-                    p(seg::dissimilarity(x, t), test.map(|t| t.0)),
-                ),
-                ("gini", p(seg::gini(x, t), None)),
-                ("entropy", p(seg::entropy(x, t), None)),
-                ("isolation", p(seg::isolation(x, t), None)),
-                ("exposure", p(seg::exposure(x, t), None)),
-                ("atkinson_0_5", p(seg::atkinson(x, t, 0.5), None)),
-                (
-                    "spatial_dissimilarity",
-                    p(seg::spatial_dissimilarity(x, t, &w), None),
-                ),
-                ("morans_i", p(moran.i, test.map(|t| t.1))),
-            ];
-            // Spatial indices need contiguity; districts without boundaries have none.
-            let spatial = ["spatial_dissimilarity", "morans_i"];
-            for (index, (value, p_value)) in values
-                .into_iter()
-                .filter(|(i, _)| w.links() > 0 || !spatial.contains(i))
-            {
+            let test = test.then(|| tests.get(group)).flatten().copied();
+            for (index, value, p_value) in index_values(x, t, &w, test) {
                 rows.push(IndexRow {
                     period: period.clone(),
                     group: group.clone(),
@@ -363,14 +445,17 @@ pub fn run_segregation(
     })
 }
 
-struct Change {
-    group: String,
-    from: String,
-    to: String,
-    d_from: f64,
-    d_to: f64,
-    low: f64,
-    high: f64,
+/// The change of D from a year before the latest period to the latest, with its 95% bootstrap
+/// interval.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub group: String,
+    pub from: String,
+    pub to: String,
+    pub d_from: f64,
+    pub d_to: f64,
+    pub low: f64,
+    pub high: f64,
 }
 
 /// Change of D from a year before the latest period (or the first period) to the latest, with a

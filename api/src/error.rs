@@ -16,6 +16,9 @@ pub enum ApiError {
     Forbidden(String),
     #[error("too many requests from this client: slow down")]
     TooManyRequests,
+    /// A release the disclosure step refused or held back.
+    #[error("{0}")]
+    Refused(String),
     /// Anything unexpected: logged with its cause, answered without internals.
     #[error("internal error")]
     Internal(String),
@@ -38,6 +41,7 @@ impl ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Refused(_) => StatusCode::CONFLICT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -58,6 +62,17 @@ impl From<ingest::Error> for ApiError {
 impl From<analytics::Error> for ApiError {
     fn from(e: analytics::Error) -> Self {
         ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<disclosure::release::Error> for ApiError {
+    fn from(e: disclosure::release::Error) -> Self {
+        use disclosure::release::Error as E;
+        match e {
+            E::HeldBack { .. } | E::Audit { .. } => ApiError::Refused(e.to_string()),
+            E::NotAnalysed => ApiError::BadRequest(e.to_string()),
+            other => ApiError::Internal(other.to_string()),
+        }
     }
 }
 

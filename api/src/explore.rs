@@ -187,7 +187,7 @@ pub async fn segregation(
             }
         }
         let base = format!(
-            "SELECT period, \"group\", \"index\", value, p_value FROM segregation_indices WHERE {}",
+            "SELECT period, \"group\", \"index\", value, p_value FROM segregation_published WHERE {}",
             filters.join(" AND ")
         );
         let page = keyset_page(
@@ -214,7 +214,7 @@ pub async fn segregation(
             let mut stmt = conn
                 .prepare(
                     "SELECT \"group\", from_period, to_period, d_from, d_to, change, ci_low, ci_high, significant
-                     FROM segregation_changes WHERE ? IS NULL OR \"group\" = ? ORDER BY \"group\"",
+                     FROM segregation_changes_published WHERE ? IS NULL OR \"group\" = ? ORDER BY \"group\"",
                 )
                 .map_err(ingest::Error::from)?;
             stmt.query_map([&q.group, &q.group], |r| {
@@ -328,7 +328,7 @@ pub async fn location_quotients(
         let groups: Vec<String> = conn
             .prepare(
                 "SELECT column_name FROM information_schema.columns
-                 WHERE table_name = 'location_quotients' AND column_name NOT IN ('period', 'district_code')
+                 WHERE table_name = 'location_quotients_published' AND column_name NOT IN ('period', 'district_code')
                  ORDER BY column_name",
             )
             .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
@@ -343,7 +343,7 @@ pub async fn location_quotients(
         let period: Option<String> = match &q.period {
             Some(p) => Some(p.clone()),
             None => conn
-                .query_row("SELECT max(period) FROM location_quotients", [], |r| r.get(0))
+                .query_row("SELECT max(period) FROM location_quotients_published", [], |r| r.get(0))
                 .map_err(ingest::Error::from)?,
         };
         let personal = q.group == analytics::PLACED;
@@ -351,7 +351,7 @@ pub async fn location_quotients(
             "SELECT d.district_code, l.\"{g}\",
                     {personal} AND p.placements_active_persons IS NULL
              FROM districts d
-             LEFT JOIN location_quotients l ON l.district_code = d.district_code AND l.period = ?1
+             LEFT JOIN location_quotients_published l ON l.district_code = d.district_code AND l.period = ?1
              LEFT JOIN indicators_published p
                ON p.area_code = d.district_code AND p.level = 'district' AND p.period = ?1
              ORDER BY d.district_code",

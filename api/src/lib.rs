@@ -348,7 +348,7 @@ struct DatasetStatus {
     name: String,
     title: String,
     privacy: ingest::schema::Privacy,
-    /// Row count; for personal data it passes small-cell suppression (null when withheld).
+    /// Row count; never shown for a personal register (null, `withheld`).
     rows: Option<u64>,
     withheld: bool,
     last_loaded_at: Option<String>,
@@ -390,16 +390,15 @@ async fn status(State(s): State<AppState>) -> Result<Json<Status>, ApiError> {
                 .into_iter()
                 .map(|(name, rows)| {
                     let schema = ingest::schema::get(&name)?;
-                    let count = match schema.privacy {
-                        ingest::schema::Privacy::Personal => analytics::privacy::suppress(rows as u64, analytics::privacy::DEFAULT_K),
-                        _ => analytics::privacy::Count { value: Some(rows as u64), withheld: false },
-                    };
+                    // A personal register's size, or when it was last loaded, would tell
+                    // between two looks how many records a load added: neither is shown.
+                    let personal = schema.privacy == ingest::schema::Privacy::Personal;
                     Ok(DatasetStatus {
                         title: schema.title.clone(),
                         privacy: schema.privacy,
-                        rows: count.value,
-                        withheld: count.withheld,
-                        last_loaded_at: last.get(&name).cloned(),
+                        rows: (!personal).then_some(rows as u64),
+                        withheld: personal,
+                        last_loaded_at: if personal { None } else { last.get(&name).cloned() },
                         name,
                     })
                 })
@@ -501,12 +500,12 @@ async fn ingest_upload(
         path: None,
         bytes: body.to_vec(),
     };
-    let publish = publish::PublishOptions::from_env(s.published_root().to_path_buf());
     let report = s
         .with_store_mut(move |store| {
             let report = ingest::ingest(store, &dataset, &input, &opts, &ingest::NoProgress)?;
             // As after a load from the command line: the indicators catch up (the parts whose
-            // inputs changed) and a release is published.
+            // inputs changed). What the public sees changes at the next release, never after
+            // one upload (two releases around it would describe it).
             let districts = store.dataset_counts()?.first().map_or(0, |(_, n)| *n);
             if report.rows_inserted + report.rows_replaced > 0 && districts > 0 {
                 analytics::analyze_with(
@@ -514,11 +513,6 @@ async fn ingest_upload(
                     &analytics::AnalyzeOptions::default(),
                     &analytics::NoProgress,
                 )?;
-                if store.has_table("indicators_published")?
-                    && let Err(e) = publish::publish(store, &publish)
-                {
-                    tracing::error!(cause = %e.detail(), "release after an upload failed");
-                }
             }
             Ok(report)
         })

@@ -1,16 +1,18 @@
-//! Open-data releases. `haven publish` (also run after every analysis) writes every published
-//! dataset into a new version folder — CSV, Parquet (GeoParquet for the districts), GeoJSON for
-//! the districts, a Frictionless `datapackage.json` and a `manifest.json` with each file's size
-//! and SHA-256 — and records the release in the `releases` table. A folder is written aside and
-//! renamed into place, never changed afterwards; every version stays downloadable. Only the
-//! published tables are read: `indicators_published` (personal counts already suppressed),
-//! `segregation_indices` and the public district boundaries.
+//! Open-data releases. `haven publish` (or the release schedule of `haven serve`) first passes
+//! the data through the disclosure step (the `disclosure` crate: release policy, protection and
+//! audit, written to `staged_*` tables), then writes every published dataset into a new
+//! version folder — CSV, Parquet (GeoParquet for the districts), GeoJSON for the districts, a
+//! Frictionless `datapackage.json` and a `manifest.json` with each file's size and SHA-256 —
+//! and records the release in the `releases` table, in the transaction that makes the staged
+//! tables the published ones. A folder is written aside and renamed into place, never changed
+//! afterwards; every version stays downloadable. Only the staged tables and the public district
+//! boundaries are read.
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use analytics::registry::{Class, INDICATORS, Indicator};
+use analytics::registry::{Class, INDICATORS, Indicator, Publication};
 use duckdb::Connection;
 use duckdb::types::Value as Db;
 use serde::{Deserialize, Serialize};
@@ -48,6 +50,8 @@ enum Kind {
     /// Indicators per area and month from these source datasets (empty: all of them).
     Indicators(&'static [&'static str]),
     Segregation,
+    /// The placement figures of each complete calendar year, for the municipality.
+    Years,
 }
 
 impl Spec {
@@ -65,6 +69,7 @@ impl Spec {
             Kind::Indicators([]) => all(),
             Kind::Indicators(s) => s.to_vec(),
             Kind::Segregation => vec!["districts", "population", "placements"],
+            Kind::Years => vec!["placements"],
         }
     }
 }
@@ -134,7 +139,7 @@ pub static DATASETS: &[Spec] = &[
     Spec {
         id: "placements",
         title: "Placements of newcomers by district and month (aggregated)",
-        description: "Households and persons placed by district and month: active, started, ended, days from referral, exits to autonomy, by programme. Aggregates only, after small-cell suppression: no row of the placements register is published.",
+        description: "Households and persons in active placements by district and month, protected by the disclosure step (docs/disclosure.md): a withheld value is empty and named in the withheld column. Starts, ends, days from referral and exits to autonomy are published per year in placements-years; no row of the placements register is published.",
         keywords: &[
             "placements",
             "refugees",
@@ -143,6 +148,14 @@ pub static DATASETS: &[Spec] = &[
         ],
         themes: &[SOCI],
         kind: Kind::Indicators(&["placements"]),
+    },
+    Spec {
+        id: "placements-years",
+        title: "Placements of newcomers by year (aggregated)",
+        description: "For the municipality and each complete calendar year: households whose placement started and ended, households started per programme, the share of exits to autonomy and the median days from referral to placement. Protected by the disclosure step: a withheld value is empty and named in the withheld column.",
+        keywords: &["placements", "refugees", "reception", "annual"],
+        themes: &[SOCI],
+        kind: Kind::Years,
     },
 ];
 
@@ -158,6 +171,8 @@ pub struct PublishOptions {
     pub licence: String,
     /// Publish even when nothing changed since the last release.
     pub force: bool,
+    /// How the personal figures are protected and when a release may be made.
+    pub disclosure: disclosure::release::Settings,
 }
 
 impl PublishOptions {
@@ -168,6 +183,7 @@ impl PublishOptions {
             contact: "opendata@haven.invalid".into(),
             licence: DEFAULT_LICENCE.into(),
             force: false,
+            disclosure: disclosure::release::Settings::default(),
         }
     }
 }
@@ -244,6 +260,8 @@ pub struct Release {
     pub dir: PathBuf,
     pub files: usize,
     pub bytes: u64,
+    /// The disclosure step of a new release: what it withheld and how the audit proved it.
+    pub disclosure: Option<disclosure::release::Staged>,
 }
 
 fn internal(what: &str) -> impl Fn(duckdb::Error) -> ApiError + '_ {
@@ -297,7 +315,7 @@ const PARQUET: &str = "FORMAT PARQUET, COMPRESSION ZSTD";
 /// Publishes a new release unless nothing changed since the last one (or `force`).
 pub fn publish(store: &ingest::Store, opts: &PublishOptions) -> Result<Release, ApiError> {
     let conn = store.conn();
-    if !store.has_table("indicators_published")? {
+    if !store.has_table("indicators_monthly")? {
         return Err(ApiError::BadRequest(
             "nothing to publish yet: load data and run `haven analyze` first".into(),
         ));
@@ -337,6 +355,7 @@ pub fn publish(store: &ingest::Store, opts: &PublishOptions) -> Result<Release, 
                 dir,
                 files: 0,
                 bytes: 0,
+                disclosure: None,
             });
         }
     }
@@ -354,10 +373,20 @@ pub fn publish(store: &ingest::Store, opts: &PublishOptions) -> Result<Release, 
         fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
     }
     fs::create_dir_all(&tmp).map_err(io(&tmp))?;
+    // Everything the release publishes passes the disclosure step first.
+    let staged = match disclosure::release::stage(conn, &opts.disclosure) {
+        Ok(s) => s,
+        Err(e) => {
+            disclosure::release::discard(conn);
+            let _ = fs::remove_dir_all(&tmp);
+            return Err(e.into());
+        }
+    };
     let written = write_release(conn, opts, version, &tmp);
     let manifest = match written {
         Ok(m) => m,
         Err(e) => {
+            disclosure::release::discard(conn);
             let _ = fs::remove_dir_all(&tmp);
             return Err(e);
         }
@@ -375,6 +404,7 @@ pub fn publish(store: &ingest::Store, opts: &PublishOptions) -> Result<Release, 
             duckdb::params![version, manifest.published_at, source, manifest_json],
         )
         .map_err(internal("recording the release"))
+        .and_then(|_| disclosure::release::commit(conn, version, &staged).map_err(ApiError::from))
         .and_then(|_| fs::rename(&tmp, &dir).map_err(io(&dir)))
         .and_then(|_| {
             conn.execute_batch("COMMIT")
@@ -382,6 +412,7 @@ pub fn publish(store: &ingest::Store, opts: &PublishOptions) -> Result<Release, 
         });
     if let Err(e) = recorded {
         let _ = conn.execute_batch("ROLLBACK");
+        disclosure::release::discard(conn);
         let _ = fs::remove_dir_all(&tmp);
         if dir.exists() && !tmp.exists() {
             let _ = fs::rename(&dir, &tmp).and_then(|_| fs::remove_dir_all(&tmp));
@@ -401,6 +432,7 @@ pub fn publish(store: &ingest::Store, opts: &PublishOptions) -> Result<Release, 
         dir,
         files: files.len() + 1,
         bytes: files.iter().map(|f| f.bytes).sum(),
+        disclosure: Some(staged),
     })
 }
 
@@ -419,7 +451,7 @@ fn write_release(
         .map_err(internal("clock"))?;
     let temporal: Option<(String, String)> = conn
         .query_row(
-            "SELECT min(period), max(period) FROM indicators_published",
+            "SELECT min(period), max(period) FROM staged_indicators_published",
             [],
             |r| {
                 Ok((
@@ -464,7 +496,7 @@ fn write_release(
                 let personal = ids.iter().any(|i| i.class == Class::Personal);
                 let columns: String = ids.iter().map(|i| format!(", \"{}\"", i.id)).collect();
                 let select = format!(
-                    "SELECT area_code, level, period{columns}{} FROM indicators_published
+                    "SELECT area_code, level, period{columns}{} FROM staged_indicators_published
                      ORDER BY level = 'municipality', area_code, period",
                     if personal {
                         ", nullif(withheld, '') AS withheld"
@@ -494,7 +526,7 @@ fn write_release(
                 (rows, files, fields, vec!["area_code", "period"])
             }
             Kind::Segregation => {
-                let select = "SELECT period, \"group\", \"index\", value, p_value FROM segregation_indices ORDER BY period, \"group\", \"index\"";
+                let select = "SELECT period, \"group\", \"index\", value, p_value FROM staged_segregation_published ORDER BY period, \"group\", \"index\"";
                 let rows = copy(conn, select, &path("csv"), CSV)?;
                 copy(conn, select, &path("parquet"), PARQUET)?;
                 let fields = vec![
@@ -513,6 +545,45 @@ fn write_release(
                     )?,
                 ];
                 (rows, files, fields, vec!["period", "group", "index"])
+            }
+            Kind::Years => {
+                let programmes: String = disclosure::PROGRAMMES
+                    .iter()
+                    .map(|p| format!(", placements_started_{p}"))
+                    .collect();
+                let select = format!(
+                    "SELECT year, placements_started, placements_ended, placements_exit_autonomy_share,
+                            placements_median_days_to_start{programmes}, nullif(withheld, '') AS withheld
+                     FROM staged_placements_years ORDER BY year"
+                );
+                let rows = copy(conn, &select, &path("csv"), CSV)?;
+                copy(conn, &select, &path("parquet"), PARQUET)?;
+                let count = |name: &str, title: &str| {
+                    json!({"name": name, "type": "integer", "title": title, "description": format!("{title}. Built on personal data: withheld (empty) when small or when it would give a small value away."), "hxl": indicator_hxl(name)})
+                };
+                let mut fields = vec![
+                    json!({"name": "year", "type": "year", "title": "Calendar year", "description": "A complete calendar year covered by the data.", "constraints": {"required": true}, "hxl": "#date+year"}),
+                    count("placements_started", "Households whose placement started in the year"),
+                    count("placements_ended", "Households whose placement ended in the year"),
+                    json!({"name": "placements_exit_autonomy_share", "type": "number", "title": "Share of placements ended in the year that ended in autonomy", "hxl": indicator_hxl("placements_exit_autonomy_share")}),
+                    json!({"name": "placements_median_days_to_start", "type": "number", "title": "Median days from referral to placement, for placements started in the year", "hxl": indicator_hxl("placements_median_days_to_start")}),
+                ];
+                for p in disclosure::PROGRAMMES {
+                    fields.push(count(
+                        &format!("placements_started_{p}"),
+                        &format!("Households placed in the year through the programme {p}"),
+                    ));
+                }
+                fields.push(withheld_field());
+                let files = vec![
+                    entry(&path("csv"), "CSV", "text/csv")?,
+                    entry(
+                        &path("parquet"),
+                        "PARQUET",
+                        "application/vnd.apache.parquet",
+                    )?,
+                ];
+                (rows, files, fields, vec!["year"])
             }
         };
         let csv = &files[0];
@@ -600,7 +671,12 @@ fn indicator_fields(ids: &[&'static Indicator]) -> Vec<Value> {
                 "type": if i.is_count() { "integer" } else { "number" },
                 "title": i.en,
                 "description": format!("{} (NL: {}). Unit: {}.{}", i.en, i.nl, i.unit,
-                    if i.class == Class::Personal { " Built on personal data: withheld (empty) when small or when it would give a small value away." } else { "" }),
+                    match (i.class, i.publication()) {
+                        (Class::Public, _) => "",
+                        (_, Publication::Monthly) => " Built on personal data: withheld (empty) when small or when it would give a small value away.",
+                        (_, Publication::Yearly) => " Built on personal data: published per year for the municipality in placements-years; withheld (empty) here.",
+                        _ => " Built on personal data: for signed-in officers only; withheld (empty) here.",
+                    }),
                 "unit": i.unit,
                 "hxl": indicator_hxl(i.id),
             })
@@ -609,7 +685,7 @@ fn indicator_fields(ids: &[&'static Indicator]) -> Vec<Value> {
 }
 
 fn withheld_field() -> Value {
-    json!({"name": "withheld", "type": "string", "title": "Withheld indicators", "description": "Comma-separated ids of the indicators of this row withheld by small-cell suppression (their values are empty, never 0).", "hxl": "#meta+withheld"})
+    json!({"name": "withheld", "type": "string", "title": "Withheld indicators", "description": "Comma-separated ids of the figures of this row withheld to protect privacy (their values are empty, never 0); see docs/disclosure.md.", "hxl": "#meta+withheld"})
 }
 
 /// The districts dataset: CSV and GeoParquet through DuckDB, GeoJSON built here. Returns the
@@ -624,7 +700,7 @@ fn write_districts(
     let latest = latest.unwrap_or("").replace('\'', "''");
     let select = format!(
         "SELECT d.district_code, d.name, d.parent_code, '{latest}' AS period{columns}, nullif(p.withheld, '') AS withheld
-         FROM districts d LEFT JOIN indicators_published p
+         FROM districts d LEFT JOIN staged_indicators_published p
            ON p.area_code = d.district_code AND p.level = 'district' AND p.period = '{latest}'
          ORDER BY d.district_code"
     );

@@ -60,7 +60,8 @@ pub struct Page<T> {
 pub(crate) fn data_version(conn: &duckdb::Connection) -> Result<String, ApiError> {
     let v: Option<String> = conn
         .query_row(
-            "SELECT max(computed_at)::VARCHAR || ' ' || max(md5(fingerprint)) FROM analysis_runs WHERE part = 'availability'",
+            "SELECT max(computed_at)::VARCHAR || ' ' || max(md5(fingerprint)) || ' ' || coalesce((SELECT max(version) FROM releases), 0)
+             FROM analysis_runs WHERE part = 'availability'",
             [],
             |r| r.get(0),
         )
@@ -82,7 +83,7 @@ pub(crate) fn etag(version: &str, request: &str) -> String {
 pub(crate) fn analysis_etag(store: &ingest::Store, request: &str) -> Result<String, ApiError> {
     if !store.has_table("indicators_published")? {
         return Err(ApiError::NotFound(
-            "no indicators have been computed yet: load the districts and run `haven analyze`"
+            "nothing has been released yet: load the data, run `haven analyze`, then `haven publish`"
                 .into(),
         ));
     }

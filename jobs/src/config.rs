@@ -50,7 +50,9 @@ pub struct Job {
     pub timezone: Spanned<String>,
     #[serde(default)]
     pub format: Format,
-    #[serde(default = "analyze_and_publish")]
+    /// What runs after a load that changed data (default: analyze). `publish` asks for a
+    /// release, which the release policy may hold back.
+    #[serde(default = "analyze_only")]
     pub after: Vec<After>,
     #[serde(default)]
     pub on_rejected: OnRejected,
@@ -62,8 +64,8 @@ fn utc() -> Spanned<String> {
     Spanned::new(0..0, "UTC".into())
 }
 
-fn analyze_and_publish() -> Vec<After> {
-    vec![After::Analyze, After::Publish]
+fn analyze_only() -> Vec<After> {
+    vec![After::Analyze]
 }
 
 /// Where a job's file comes from: exactly one of `path`, `watch` and `url`.

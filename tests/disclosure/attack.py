@@ -1,0 +1,593 @@
+"""The outsider's attack on Haven's published figures of placements.
+
+The attacker has every file of every release, every public API answer the test fetched, the
+district population and the schemas, and knows the method (docs/disclosure.md) and that a
+withheld count is at least 1. Run by tests/disclosure.rs; reads a work folder:
+
+  releases/vN/         every release folder, as downloaded
+  population.csv       the public population file
+  api/                 public API answers (status.json, scenario.json, catalogue.jsonld,
+                       lq-<period>.json, tiles/*.json decoded by this script's caller)
+  oracle.csv           the true values behind each release (judging only, never solved with)
+  register.json        the register's size and household mix (judging only)
+
+Attacks:
+  lp        every published relation of one release, and of consecutive releases, solved at
+            once with HiGHS (districts against the municipality, households against persons,
+            every district's monthly flows against the year's published starts and ends,
+            programmes against starts, exits to autonomy against exits), every withheld cell
+            minimised and maximised; in integers where the linear interval is close
+  indices   the published segregation indices and location quotients of persons placed
+            inverted with the population by exhaustive search
+  metadata  status, scenario, catalogue, data package and tiles read for register counts
+
+Prints a JSON report; exits 1 when it finds a disclosure (with --expect-disclosure, exits 1
+when it finds none: the self-test that the attack can fail).
+"""
+
+import argparse
+import csv
+import json
+import math
+import os
+import sys
+from collections import defaultdict
+
+import highspy
+import numpy as np
+
+PROGRAMMES = [
+    "public_reception",
+    "community_sponsorship",
+    "humanitarian_corridor",
+    "social_housing",
+    "private_rental_incentive",
+    "other",
+]
+HH, PP = "households", "persons"
+
+
+def read_csv(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def num(x):
+    return None if x in ("", None) else float(x)
+
+
+class Release:
+    """What one release publishes of placements: value, or None where withheld."""
+
+    def __init__(self, folder, version):
+        self.version = version
+        self.cells = {}  # (kind, area, period) -> value or None
+        self.districts = set()
+        self.months = set()
+        for r in read_csv(os.path.join(folder, "placements.csv")):
+            area = r["area_code"] if r["level"] == "district" else ""
+            if area:
+                self.districts.add(area)
+            self.months.add(r["period"])
+            self.cells[(HH, area, r["period"])] = num(r["placements_active_households"])
+            self.cells[(PP, area, r["period"])] = num(r["placements_active_persons"])
+        self.months = sorted(self.months)
+        self.districts = sorted(self.districts)
+        self.years = []
+        for r in read_csv(os.path.join(folder, "placements-years.csv")):
+            y = r["year"]
+            self.years.append(y)
+            self.cells[("placements_started", "", y)] = num(r["placements_started"])
+            self.cells[("placements_ended", "", y)] = num(r["placements_ended"])
+            for p in PROGRAMMES:
+                self.cells[(f"placements_started_{p}", "", y)] = num(r[f"placements_started_{p}"])
+            share, ended = num(r["placements_exit_autonomy_share"]), num(r["placements_ended"])
+            auto = round(share * ended) if share is not None and ended is not None else None
+            self.cells[("placements_ended_autonomy", "", y)] = auto
+        seg = os.path.join(folder, "segregation.csv")
+        self.indices = defaultdict(dict)
+        for r in read_csv(seg):
+            if r["group"] == "placed_persons" and r["value"] != "":
+                self.indices[r["period"]][r["index"]] = float(r["value"])
+
+
+def read_oracle(path):
+    """version -> (kind, area, period) -> true value."""
+    out = defaultdict(dict)
+    for r in read_csv(path):
+        out[int(r["version"])][(r["kind"], r["area"], r["period"])] = int(r["value"])
+    return out
+
+
+class Model:
+    """Variables with bounds and rows, solved with HiGHS."""
+
+    def __init__(self):
+        self.lb, self.ub = [], []
+        self.rows = []  # (dict var->coef, lo, hi)
+
+    def var(self, lo=0.0, hi=math.inf):
+        self.lb.append(lo)
+        self.ub.append(hi)
+        return len(self.lb) - 1
+
+    def row(self, terms, lo, hi):
+        coefs = defaultdict(float)
+        const = 0.0
+        for t, c in terms:
+            if isinstance(t, tuple):  # ("v", index)
+                coefs[t[1]] += c
+            else:
+                const += c * t
+        coefs = {k: v for k, v in coefs.items() if v != 0}
+        if not coefs:
+            ok = (lo - 1e-6 <= const) and (const <= hi + 1e-6)
+            if not ok:
+                raise ValueError(f"a relation without unknowns does not hold: {const} in [{lo}, {hi}]")
+            return
+        self.rows.append((coefs, lo - const, hi - const))
+
+    def solver(self):
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("presolve", "off")
+        n = len(self.lb)
+        h.addVars(n, np.array(self.lb, dtype=float), np.array([min(u, 1e30) for u in self.ub], dtype=float))
+        lower, upper, starts, index, value = [], [], [], [], []
+        for coefs, lo, hi in self.rows:
+            starts.append(len(index))
+            lower.append(max(lo, -1e30))
+            upper.append(min(hi, 1e30))
+            for k, v in coefs.items():
+                index.append(k)
+                value.append(v)
+        h.addRows(
+            len(lower),
+            np.array(lower, dtype=float),
+            np.array(upper, dtype=float),
+            len(index),
+            np.array(starts, dtype=np.int32),
+            np.array(index, dtype=np.int32),
+            np.array(value, dtype=float),
+        )
+        return h
+
+
+def optimum(h, var, sense, n, integer=False):
+    h.changeColCost(var, 1.0)
+    h.changeObjectiveSense(sense)
+    if integer:
+        h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.array([highspy.HighsVarType.kInteger] * n))
+    h.run()
+    status = h.getModelStatus()
+    value = h.getInfo().objective_function_value
+    if integer:
+        h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.array([highspy.HighsVarType.kContinuous] * n))
+    h.changeColCost(var, 0.0)
+    if status == highspy.HighsModelStatus.kOptimal:
+        return value
+    if status in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+        return math.inf if sense == highspy.ObjSense.kMaximize else -math.inf
+    raise RuntimeError(f"the solver answered {h.modelStatusToString(status)}")
+
+
+def build(releases, oracle, smax):
+    """The attacker's model over the given releases: one unknown per withheld cell and true
+    value (a cell with the same value in two releases is one unknown: the attacker is told
+    which cells changed, the worst case), explicit flows for every district and month of a
+    published year."""
+    m = Model()
+    shared = {}  # (kind, area, period, true value) -> term
+    withheld = {}  # var -> (version, key)
+
+    def term(rel, key):
+        value = rel.cells.get(key)
+        truth = oracle[rel.version].get(key)
+        if value is not None:
+            ident = (*key, truth if truth is not None else value)
+            shared.setdefault(ident, value)
+            known = shared[ident]
+            if isinstance(known, tuple):
+                # Published now with the value an earlier release withheld: that unknown is known.
+                m.lb[known[1]] = m.ub[known[1]] = value
+            return value
+        ident = (*key, truth)
+        if ident not in shared:
+            low = 0.0 if key[0] == "placements_ended_autonomy" else 1.0
+            v = m.var(low)
+            shared[ident] = ("v", v)
+            withheld[v] = (rel.version, key)
+        t = shared[ident]
+        return t
+
+    for rel in releases:
+        T = lambda k, a, p: term(rel, (k, a, p))  # noqa: E731
+        for per in rel.months:
+            for kind in (HH, PP):
+                rhs = T(kind, "", per)
+                m.row([(T(kind, d, per), 1.0) for d in rel.districts] + [(rhs, -1.0)], 0, 0)
+            for area in rel.districts + [""]:
+                h, p = T(HH, area, per), T(PP, area, per)
+                m.row([(p, 1.0), (h, -1.0)], 0, math.inf)
+                m.row([(p, 1.0), (h, -smax)], -math.inf, 0)
+        index = {per: i for i, per in enumerate(rel.months)}
+        for y in rel.years:
+            months = [p for p in rel.months if p.startswith(y + "-")]
+            s_terms, e_terms = [], []
+            for d in rel.districts:
+                for per in months:
+                    i = index[per]
+                    if i == 0:
+                        continue
+                    prev = rel.months[i - 1]
+                    # Started and ended households; their persons (each household 1 to smax)
+                    # must account for the change of persons: ΔP = SP − EP with SP in
+                    # [S, smax·S] and EP in [E, smax·E], i.e. S − smax·E ≤ ΔP ≤ smax·S − E.
+                    s, e = m.var(), m.var()
+                    s_t, e_t = ("v", s), ("v", e)
+                    dh = [(T(HH, d, per), 1.0), (T(HH, d, prev), -1.0)]
+                    dp = [(T(PP, d, per), 1.0), (T(PP, d, prev), -1.0)]
+                    m.row(dh + [(s_t, -1.0), (e_t, 1.0)], 0, 0)
+                    m.row(dp + [(s_t, -1.0), (e_t, smax)], 0, math.inf)
+                    m.row(dp + [(s_t, -smax), (e_t, 1.0)], -math.inf, 0)
+                    s_terms.append((s_t, 1.0))
+                    e_terms.append((e_t, 1.0))
+            started, ended = T("placements_started", "", y), T("placements_ended", "", y)
+            m.row(s_terms + [(started, -1.0)], 0, 0)
+            m.row(e_terms + [(ended, -1.0)], 0, 0)
+            m.row([(T(f"placements_started_{p}", "", y), 1.0) for p in PROGRAMMES] + [(started, -1.0)], 0, 0)
+            m.row([(ended, 1.0), (T("placements_ended_autonomy", "", y), -1.0)], 0, math.inf)
+    return m, withheld
+
+
+def lp_attack(releases, oracle, protection, smax, label, directions=60, seed=1):
+    """Every withheld cell's interval over the model. Solutions for random objectives first:
+    each is a table the attacker cannot rule out, so a cell whose values across them already
+    spread over the protection level is not narrow. Every other cell is minimised and maximised
+    exactly (in integers where the linear interval is close)."""
+    m, withheld = build(releases, oracle, smax)
+    h = m.solver()
+    n = len(m.lb)
+    cells = np.array(sorted(withheld), dtype=np.int32)
+    low = np.full(len(cells), np.inf)
+    high = np.full(len(cells), -np.inf)
+    rng = np.random.default_rng(seed)
+    everything = np.arange(n, dtype=np.int32)
+    h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+    for _ in range(directions if len(cells) else 0):
+        c = np.zeros(n)
+        c[cells] = rng.choice([-1.0, 1.0], size=len(cells)) * rng.random(len(cells))
+        h.changeColsCost(n, everything, c)
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            continue
+        x = np.array(h.getSolution().col_value)[cells]
+        low, high = np.minimum(low, x), np.maximum(high, x)
+    h.changeColsCost(n, everything, np.zeros(n))
+    findings, exact = [], 0
+    for j, v in enumerate(cells.tolist()):
+        if high[j] - low[j] >= protection + 1:
+            continue
+        exact += 1
+        version, key = withheld[v]
+        lo = optimum(h, v, highspy.ObjSense.kMinimize, n)
+        hi = optimum(h, v, highspy.ObjSense.kMaximize, n)
+        if hi - lo < protection + 1:
+            # Close: an integer attacker may do better.
+            lo = math.ceil(optimum(h, v, highspy.ObjSense.kMinimize, n, integer=True) - 1e-6)
+            hi = math.floor(optimum(h, v, highspy.ObjSense.kMaximize, n, integer=True) + 1e-6)
+        truth = oracle[version].get(key)
+        if hi - lo < protection - 1e-6:
+            findings.append({
+                "attack": f"lp {label}",
+                "release": version,
+                "cell": list(key),
+                "interval": [lo, hi],
+                "true": truth,
+            })
+    return findings, {"cells": len(cells), "solved exactly": exact, "unknowns": n, "rows": len(m.rows)}
+
+
+def population(path):
+    """period -> district -> total persons."""
+    out = defaultdict(dict)
+    for r in read_csv(path):
+        if r["group"] == "total":
+            out[r["period"]][r["district_code"]] = out[r["period"]].get(r["district_code"], 0) + float(r["persons"])
+    return out
+
+
+def entropy_of(p):
+    p = np.clip(np.asarray(p, float), 0.0, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        e = -(np.where(p > 0, p * np.log(p), 0.0) + np.where(p < 1, (1 - p) * np.log(1 - p), 0.0))
+    return e
+
+
+def terms(index, k, t, X, T):
+    """A separable index's term for district count(s) k in a district of t residents."""
+    P = X / T
+    if index == "dissimilarity":
+        return np.abs(k - t * P) / (2 * T * P * (1 - P))
+    if index == "isolation":
+        return k * k / (X * t)
+    if index == "entropy":
+        E = entropy_of(P)
+        return t * (E - entropy_of(k / t)) / (E * T)
+    raise KeyError(index)
+
+
+SEPARABLE = ("dissimilarity", "isolation", "entropy")
+
+
+def indices(x, t):
+    """PySAL's definitions (DOMAIN.md) of the separable indices inverted here."""
+    x, t = np.asarray(x, float), np.asarray(t, float)
+    X, T = x.sum(), t.sum()
+    return {i: float(terms(i, x, t, X, T)[t > 0].sum()) for i in SEPARABLE}
+
+
+def fill(x, total, t):
+    """The documented rule: the published total less the published districts, shared among the
+    withheld districts in proportion to their population."""
+    known = sum(v for v in x if v is not None)
+    rest = max(total - known, 0.0)
+    weight = sum(ti for v, ti in zip(x, t) if v is None)
+    hidden = sum(1 for v in x if v is None)
+    return [v if v is not None else (rest * ti / weight if weight > 0 else rest / hidden) for v, ti in zip(x, t)]
+
+
+def index_attack(rel, pop, oracle, protection, max_binaries=600):
+    """Inverts each period's published indices of persons placed with an integer program: one
+    binary per withheld district and possible count, the counts adding up to the published
+    remainder, and every separable index (D, isolation, entropy) reproduced to its published
+    precision. Where tables fit, each withheld count is minimised and maximised."""
+    findings, solved, consistent, beyond, too_large = [], 0, 0, 0, 0
+    for period, published in rel.indices.items():
+        end = period + "-12" if len(period) == 4 else period
+        if end not in rel.months or period not in pop:
+            continue
+        total = rel.cells.get((PP, "", end))
+        if total is None:
+            continue
+        t = np.array([pop[period].get(d, 0.0) for d in rel.districts])
+        x = [rel.cells.get((PP, d, end)) for d in rel.districts]
+        hidden = [i for i, v in enumerate(x) if v is None]
+        if not hidden:
+            continue
+        rest = int(round(total - sum(v for v in x if v is not None)))
+        if rest < len(hidden):
+            continue
+        # The method is public: indices computed from the published counts (the withheld ones
+        # filled by the documented rule) say nothing the counts do not. Any other index is
+        # information about the withheld counts.
+        filled = fill(x, total, t)
+        again = indices(filled, t)
+        if any(abs(again[n] - published[n]) > 1e-9 * max(1.0, abs(published[n])) for n in again if n in published):
+            beyond += 1
+            findings.append({
+                "attack": "indices",
+                "release": rel.version,
+                "period": period,
+                "what": "the indices of persons placed are not those of the published counts",
+            })
+        top = rest - len(hidden) + 1
+        if len(hidden) * top > max_binaries:
+            too_large += 1
+            continue
+        ks = np.arange(1, top + 1, dtype=float)
+        X, T = float(total), float(t.sum())
+        known = [i for i in range(len(x)) if x[i] is not None and t[i] > 0]
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("mip_rel_gap", 0.0)
+        h.setOptionValue("time_limit", 20.0)
+        nb = len(hidden) * top
+        h.addVars(nb, np.zeros(nb), np.ones(nb))
+        h.changeColsIntegrality(nb, np.arange(nb, dtype=np.int32), np.array([highspy.HighsVarType.kInteger] * nb))
+        col = lambda j, k: j * top + (k - 1)  # noqa: E731
+        rows = []
+        for j in range(len(hidden)):
+            rows.append(([col(j, k) for k in range(1, top + 1)], np.ones(top), 1.0, 1.0))
+        rows.append(([col(j, k) for j in range(len(hidden)) for k in range(1, top + 1)],
+                     np.tile(ks, len(hidden)), rest, rest))
+        for name in SEPARABLE:
+            if name not in published:
+                continue
+            base = float(terms(name, np.array([x[i] for i in known], float), t[known], X, T).sum())
+            coef = np.concatenate([terms(name, ks, t[i], X, T) for i in hidden])
+            # Scaled so that tables one person apart differ by far more than the tolerance.
+            scale = 1.0 / max(np.abs(np.diff(coef)).max(initial=0.0) * 1e-3, 1e-300)
+            scale = min(scale, 1e9)
+            target = (published[name] - base) * scale
+            rows.append((list(range(nb)), coef * scale, target - 1e-6, target + 1e-6))
+        for idx, val, lo, hi in rows:
+            h.addRow(lo, hi, len(idx), np.array(idx, dtype=np.int32), np.array(val, dtype=float))
+        h.run()
+        solved += 1
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            continue
+        consistent += 1
+        for j, i in enumerate(hidden):
+            cols = np.array([col(j, k) for k in range(1, top + 1)], dtype=np.int32)
+            bounds = []
+            for sense in (highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize):
+                h.changeColsCost(nb, np.arange(nb, dtype=np.int32), np.zeros(nb))
+                h.changeColsCost(top, cols, ks)
+                h.changeObjectiveSense(sense)
+                h.run()
+                if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+                    bounds.append(h.getInfo().objective_function_value)
+            if len(bounds) < 2:
+                continue
+            lo, hi = round(bounds[0]), round(bounds[1])
+            if hi - lo < protection:
+                findings.append({
+                    "attack": "indices",
+                    "release": rel.version,
+                    "cell": [PP, rel.districts[i], end],
+                    "interval": [lo, hi],
+                    "true": oracle[rel.version].get((PP, rel.districts[i], end)),
+                })
+    return findings, {
+        "periods solved": solved,
+        "with an integer table reproducing them": consistent,
+        "too large to solve": too_large,
+        "indices beyond the published counts": beyond,
+    }
+
+
+def lq_attack(rel, api, pop):
+    """Location quotients of persons placed turned back into counts: x = LQ · t · X / T."""
+    findings = []
+    folder = os.path.join(api, "lq")
+    if not os.path.isdir(folder):
+        return findings
+    for name in sorted(os.listdir(folder)):
+        doc = json.load(open(os.path.join(folder, name)))
+        period = doc["period"]
+        total = rel.cells.get((PP, "", period))
+        year_or_month = period if period in pop else period[:4]
+        if total is None or year_or_month not in pop:
+            continue
+        T = sum(pop[year_or_month].values())
+        for item in doc["items"]:
+            if item["lq"] is None:
+                continue
+            d = item["district_code"]
+            t = pop[year_or_month].get(d, 0.0)
+            x = item["lq"] * t * total / T
+            if rel.cells.get((PP, d, period)) is None:
+                findings.append({"attack": "location quotient", "cell": [PP, d, period], "recovered": round(x)})
+    return findings
+
+
+def metadata_attack(api, register, rel):
+    """Status, scenario, catalogue, data package and tiles searched for register counts."""
+    findings = []
+    size = register["rows"]
+
+    def numbers(doc, path=""):
+        if isinstance(doc, dict):
+            for k, v in doc.items():
+                yield from numbers(v, f"{path}.{k}")
+        elif isinstance(doc, list):
+            for i, v in enumerate(doc):
+                yield from numbers(v, f"{path}[{i}]")
+        elif isinstance(doc, (int, float)) and not isinstance(doc, bool):
+            yield path, doc
+
+    status = json.load(open(os.path.join(api, "status.json")))
+    for d in status["datasets"]:
+        if d["privacy"] == "personal" and (d.get("rows") is not None or d.get("last_loaded_at")):
+            findings.append({"attack": "status", "dataset": d["name"], "rows": d.get("rows")})
+    for name in ("status.json", "catalogue.jsonld", "datapackage.json", "scenario.json"):
+        path = os.path.join(api, name)
+        if not os.path.exists(path):
+            continue
+        for where, value in numbers(json.load(open(path))):
+            if value == size and not where.endswith(("inflow", "bytes", "byteSize")):
+                findings.append({"attack": "metadata", "file": name, "at": where, "value": value})
+    scenario = json.load(open(os.path.join(api, "scenario.json")))
+    mix = scenario["params"]["household_mix"]
+    register_mix = [[int(s), float(c)] for s, c in register["mix"]]
+    if sorted(map(tuple, mix)) == sorted(map(tuple, register_mix)):
+        findings.append({"attack": "scenario", "household_mix": "the register's"})
+    tiles = os.path.join(api, "tiles.json")
+    if os.path.exists(tiles):
+        latest = rel.months[-1]
+        for f in json.load(open(tiles)):
+            props = f["properties"]
+            code = props.get("district_code")
+            for kind, key in ((HH, "placements_active_households"), (PP, "placements_active_persons")):
+                published = rel.cells.get((kind, code, latest))
+                shown = props.get(key)
+                if published is None and shown is not None:
+                    findings.append({"attack": "tiles", "cell": [kind, code, latest], "shown": shown})
+    return findings
+
+
+def unprotected(oracle_cells, rel, pop, k):
+    """The self-test's release with the protection off: the true values with only the small
+    counts withheld, and indices and location quotients from the true counts."""
+    weak = Release.__new__(Release)
+    weak.version = rel.version
+    weak.districts, weak.months, weak.years = rel.districts, rel.months, rel.years
+    weak.cells = {}
+    for key in rel.cells:
+        v = oracle_cells.get(key)
+        small = v is not None and 1 <= v < k
+        if key[0] == PP:
+            hh = oracle_cells.get((HH, key[1], key[2]))
+            small = small or (hh is not None and 1 <= hh < k)
+        if key[0] == HH:
+            pp = oracle_cells.get((PP, key[1], key[2]))
+            small = small or (v is not None and 1 <= v < k) or (pp is not None and 1 <= pp < k)
+        weak.cells[key] = None if small else v
+    weak.indices = defaultdict(dict)
+    for period in rel.indices:
+        end = period + "-12" if len(period) == 4 else period
+        if end not in rel.months or period not in pop:
+            continue
+        x = [oracle_cells[(PP, d, end)] for d in rel.districts]
+        t = [pop[period].get(d, 0.0) for d in rel.districts]
+        if sum(x) > 0:
+            weak.indices[period] = indices(x, t)
+    return weak
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--protection", type=float, default=5)
+    ap.add_argument("--min-count", type=int, default=5)
+    ap.add_argument("--max-household", type=float, default=30)
+    ap.add_argument("--expect-disclosure", action="store_true")
+    a = ap.parse_args()
+    work = a.work
+    folders = sorted(
+        (int(n[1:]), os.path.join(work, "releases", n))
+        for n in os.listdir(os.path.join(work, "releases"))
+        if n.startswith("v")
+    )
+    releases = [Release(f, v) for v, f in folders]
+    oracle = read_oracle(os.path.join(work, "oracle.csv"))
+    pop = population(os.path.join(work, "population.csv"))
+    report = {"releases": [r.version for r in releases], "findings": [], "stats": {}}
+    if a.expect_disclosure:
+        rel = releases[0]
+        weak = unprotected(oracle[rel.version], rel, pop, a.min_count)
+        f, s = lp_attack([weak], oracle, a.protection, a.max_household, "unprotected")
+        report["findings"] += f
+        report["stats"]["lp unprotected"] = s
+        f, s = index_attack(weak, pop, oracle, a.protection)
+        report["findings"] += f
+        report["stats"]["indices unprotected"] = s
+        kinds = {x["attack"].split()[0] for x in report["findings"]}
+        report["found"] = sorted(kinds)
+        print(json.dumps(report, indent=1, default=str)[:20000])
+        # Both attacks must find something the protection would have prevented.
+        sys.exit(0 if {"lp", "indices"} <= kinds else 1)
+    for rel in releases:
+        f, s = lp_attack([rel], oracle, a.protection, a.max_household, f"v{rel.version}")
+        report["findings"] += f
+        report["stats"][f"lp v{rel.version}"] = s
+        f, s = index_attack(rel, pop, oracle, a.protection)
+        report["findings"] += f
+        report["stats"][f"indices v{rel.version}"] = s
+    for before, after in zip(releases, releases[1:]):
+        f, s = lp_attack([before, after], oracle, a.protection, a.max_household,
+                         f"v{before.version}+v{after.version}")
+        report["findings"] += f
+        report["stats"][f"lp v{before.version}+v{after.version}"] = s
+    api = os.path.join(work, "api")
+    if os.path.isdir(api):
+        register = json.load(open(os.path.join(work, "register.json")))
+        report["findings"] += lq_attack(releases[-1], api, pop)
+        report["findings"] += metadata_attack(api, register, releases[-1])
+    print(json.dumps(report, indent=1, default=str)[:20000])
+    sys.exit(1 if report["findings"] else 0)
+
+
+if __name__ == "__main__":
+    main()
