@@ -110,7 +110,13 @@ pub fn publish(store: &ingest::Store, args: &PublishArgs, force: bool) -> Result
             let a = &d.audit;
             eprintln!(
                 "  disclosure: {} placement figures withheld; every one proven at least {} wide against {} earlier release(s): {} by moves, {} by the solver, {} public already ({} ms)",
-                d.withheld_cells, a.protection, a.releases_compared, a.by_move, a.by_solver, a.known, a.millis
+                d.withheld_cells,
+                a.protection,
+                a.releases_compared,
+                a.by_move,
+                a.by_solver,
+                a.known,
+                a.millis
             );
         }
     }

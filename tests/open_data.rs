@@ -62,12 +62,18 @@ fn releases_read_in_frictionless_pyarrow_geopandas_and_rdflib() {
         "{}",
         run.stderr()
     );
-    // Late placements: the load analyses and publishes release 2.
+    // Late placements: the load analyses, and the next `haven publish` makes release 2.
     let late = env.path("late_placements.csv");
     ingest::demo::write_late_placements(&env.query(), &late, 25).unwrap();
     let run = env
         .run(&["ingest", "placements", late.to_str().unwrap()])
         .ok();
+    assert!(
+        run.stderr().contains("change at the next release"),
+        "{}",
+        run.stderr()
+    );
+    let run = env.run(&["publish"]).ok();
     assert!(
         run.stderr().contains("publish: release 2 in"),
         "{}",

@@ -2,6 +2,11 @@
 //! 90 days, where, at what renovation cost, and the shortfall — once placing households where
 //! homes are fastest and cheapest, and once keeping every district's location quotient of
 //! persons placed under a cap, so that placements do not concentrate.
+//!
+//! The persons already placed and the household sizes come from a [`Basis`]: for the public,
+//! the latest release's protected figures and a documented default mix (no register figure);
+//! for officers, the register itself. The allocation costs at most one pass over the homes per
+//! household size, whatever the inflow.
 
 use duckdb::Connection;
 use serde::{Deserialize, Serialize};
@@ -98,8 +103,66 @@ fn households(inflow: u32, mix: &[(u32, f64)]) -> Vec<(u32, u32)> {
     out
 }
 
-/// Runs a scenario on the current data.
-pub fn scenario(conn: &Connection, params: &ScenarioParams) -> Result<Scenario> {
+/// Household sizes assumed when none are given (share of households by persons), used by the
+/// public scenario so that it reads nothing of the placements register.
+pub const DEFAULT_MIX: &[(u32, f64)] = &[
+    (1, 0.30),
+    (2, 0.15),
+    (3, 0.15),
+    (4, 0.20),
+    (5, 0.12),
+    (6, 0.08),
+];
+
+/// What the scenario takes as given about placements.
+#[derive(Debug, Clone)]
+pub struct Basis {
+    /// Persons already placed per district, in district-code order (empty: none).
+    pub placed: Vec<f64>,
+    /// Households by size when the parameters give no mix.
+    pub mix: Vec<(u32, f64)>,
+}
+
+impl Basis {
+    /// The register as it is: officers' figures, never published.
+    pub fn live(conn: &Connection) -> Result<Basis> {
+        let mut stmt = conn.prepare(
+            "SELECT d.district_code, coalesce(sum(p.household_size), 0)::DOUBLE FROM districts d
+             LEFT JOIN placements p ON p.district_code = d.district_code
+               AND p.start_date IS NOT NULL AND p.end_date IS NULL
+             GROUP BY 1 ORDER BY 1",
+        )?;
+        let placed: Vec<f64> = stmt
+            .query_map([], |r| r.get::<_, f64>(1))?
+            .collect::<Result<_, _>>()?;
+        let mut stmt = conn.prepare(
+            "SELECT household_size, count(*)::DOUBLE FROM placements GROUP BY 1 ORDER BY 1",
+        )?;
+        let mix: Vec<(u32, f64)> = stmt
+            .query_map([], |r| Ok((r.get::<_, i64>(0)? as u32, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        Ok(Basis {
+            placed,
+            mix: if mix.is_empty() {
+                DEFAULT_MIX.to_vec()
+            } else {
+                mix
+            },
+        })
+    }
+
+    /// Figures already published (persons placed per district, withheld ones filled by the
+    /// release's public rule) and the default mix.
+    pub fn published(placed: Option<Vec<f64>>) -> Basis {
+        Basis {
+            placed: placed.unwrap_or_default(),
+            mix: DEFAULT_MIX.to_vec(),
+        }
+    }
+}
+
+/// Runs a scenario on the current homes and the given basis.
+pub fn scenario(conn: &Connection, params: &ScenarioParams, basis: &Basis) -> Result<Scenario> {
     if params.inflow == 0 || params.inflow > 1_000_000 {
         return Err(Error::Data(
             "inflow must be between 1 and 1,000,000 persons".into(),
@@ -127,17 +190,11 @@ pub fn scenario(conn: &Connection, params: &ScenarioParams) -> Result<Scenario> 
             t[i] += v as f64;
         }
     }
-    let mut x0 = vec![0.0; n];
-    let mut stmt = conn.prepare(
-        "SELECT district_code, sum(household_size)::BIGINT FROM placements
-         WHERE start_date IS NOT NULL AND end_date IS NULL AND district_code IS NOT NULL GROUP BY 1",
-    )?;
-    for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
-        let (c, v) = row?;
-        if let Some(i) = index(&c) {
-            x0[i] += v as f64;
-        }
-    }
+    let x0: Vec<f64> = if basis.placed.len() == n {
+        basis.placed.clone()
+    } else {
+        vec![0.0; n]
+    };
 
     // Homes usable within 90 days: ready now, or minor renovation (30 days up to EUR 5,000).
     let mut slots = Vec::new();
@@ -199,19 +256,7 @@ pub fn scenario(conn: &Connection, params: &ScenarioParams) -> Result<Scenario> 
                 "household_mix needs sizes of at least 1 and non-negative shares".into(),
             ));
         }
-        None => {
-            let mut stmt = conn.prepare(
-                "SELECT household_size, count(*)::DOUBLE FROM placements GROUP BY 1 ORDER BY 1",
-            )?;
-            let m: Vec<(u32, f64)> = stmt
-                .query_map([], |r| Ok((r.get::<_, i64>(0)? as u32, r.get(1)?)))?
-                .collect::<Result<_, _>>()?;
-            if m.is_empty() {
-                vec![(1, 0.3), (2, 0.2), (4, 0.5)]
-            } else {
-                m
-            }
-        }
+        None => basis.mix.clone(),
     };
     let hh = households(params.inflow, &mix);
     let persons_total: f64 = hh.iter().map(|(k, c)| f64::from(*k * *c)).sum();
@@ -292,15 +337,22 @@ fn allocate(
     ];
     let (mut housed30, mut housed90, mut shortfall, mut cost) = (0u32, 0u32, 0u32, 0.0);
     for &(size, count) in hh {
+        // One cursor per size: a home passed over for this size (taken, too small, or in a
+        // district whose quota it would exceed, which only fills up) stays passed over.
+        let mut at = 0;
         for _ in 0..count {
-            let pick = order.iter().copied().find(|&s| {
+            while at < order.len() && {
+                let s = order[at];
                 let slot = &slots[s];
-                !used[s]
-                    && slot.capacity >= size
-                    && quota.is_none_or(|q| {
-                        added[slot.district] + f64::from(size) <= q[slot.district] + 1e-9
+                used[s]
+                    || slot.capacity < size
+                    || quota.is_some_and(|q| {
+                        added[slot.district] + f64::from(size) > q[slot.district] + 1e-9
                     })
-            });
+            } {
+                at += 1;
+            }
+            let pick = (at < order.len()).then(|| order[at]);
             match pick {
                 Some(s) => {
                     used[s] = true;

@@ -292,7 +292,8 @@ pub fn indices_for(
                 p_value,
             });
         }
-        out.lqs.push((period.clone(), seg::location_quotients(x, t)));
+        out.lqs
+            .push((period.clone(), seg::location_quotients(x, t)));
     }
     let periods: Vec<String> = {
         let mut p: Vec<String> = usable.iter().map(|(p, _)| p.clone()).collect();

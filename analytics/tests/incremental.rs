@@ -80,7 +80,7 @@ fn unchanged_inputs_are_kept_and_changed_ones_recomputed() {
     );
 
     // A lost result table is recomputed; `full` recomputes everything.
-    c.execute_batch("DROP TABLE indicators_published").unwrap();
+    c.execute_batch("DROP TABLE indicators_monthly").unwrap();
     assert_eq!(
         analyze_with(c, &more, &NoProgress).unwrap().computed,
         ["availability"]

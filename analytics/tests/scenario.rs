@@ -1,6 +1,6 @@
 //! The preparedness scenario on a table worked out by hand.
 
-use analytics::scenario::{ScenarioParams, scenario};
+use analytics::scenario::{Basis, ScenarioParams, scenario};
 
 #[test]
 fn the_low_concentration_allocation_keeps_the_cap_and_reports_the_shortfall() {
@@ -21,6 +21,7 @@ fn the_low_concentration_allocation_keeps_the_cap_and_reports_the_shortfall() {
     )
     .unwrap();
     // 10 persons, half the households of 4 and half single: 2 × 4 + 2 × 1.
+    let live = Basis::live(c).unwrap();
     let s = scenario(
         c,
         &ScenarioParams {
@@ -28,6 +29,7 @@ fn the_low_concentration_allocation_keeps_the_cap_and_reports_the_shortfall() {
             household_mix: Some(vec![(4, 0.5), (1, 0.5)]),
             lq_cap: 1.5,
         },
+        &live,
     )
     .unwrap();
     assert_eq!(s.households, vec![(4, 2), (1, 2)]);
@@ -65,8 +67,28 @@ fn the_low_concentration_allocation_keeps_the_cap_and_reports_the_shortfall() {
                 inflow: 0,
                 household_mix: None,
                 lq_cap: 1.5
-            }
+            },
+            &live,
         )
         .is_err()
+    );
+
+    // A basis with 9 persons already placed in A (LQ 2 against the population): A is over the
+    // cap before anyone arrives, and without a mix the default one is used.
+    let placed = Basis::published(Some(vec![9.0, 0.0]));
+    let s = scenario(
+        c,
+        &ScenarioParams {
+            inflow: 10,
+            household_mix: None,
+            lq_cap: 1.5,
+        },
+        &placed,
+    )
+    .unwrap();
+    assert_eq!(s.over_cap_already, vec!["XA1".to_string()]);
+    assert_eq!(
+        s.params.household_mix.as_deref(),
+        Some(analytics::scenario::DEFAULT_MIX)
     );
 }

@@ -285,7 +285,11 @@ pub async fn scenario(
             household_mix: None,
             lq_cap,
         };
-        let mut result = analytics::scenario::scenario(conn, &params)?;
+        // The public scenario reads nothing of the register: persons placed as the latest
+        // release publishes them, and the default household mix.
+        let basis =
+            analytics::scenario::Basis::published(disclosure::release::scenario_basis(conn)?);
+        let mut result = analytics::scenario::scenario(conn, &params, &basis)?;
         for a in [&mut result.fastest, &mut result.low_concentration] {
             a.max_lq_after = None;
             for d in &mut a.districts {

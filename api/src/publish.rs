@@ -558,13 +558,17 @@ fn write_release(
                 );
                 let rows = copy(conn, &select, &path("csv"), CSV)?;
                 copy(conn, &select, &path("parquet"), PARQUET)?;
-                let count = |name: &str, title: &str| {
-                    json!({"name": name, "type": "integer", "title": title, "description": format!("{title}. Built on personal data: withheld (empty) when small or when it would give a small value away."), "hxl": indicator_hxl(name)})
-                };
+                let count = |name: &str, title: &str| json!({"name": name, "type": "integer", "title": title, "description": format!("{title}. Built on personal data: withheld (empty) when small or when it would give a small value away."), "hxl": indicator_hxl(name)});
                 let mut fields = vec![
                     json!({"name": "year", "type": "year", "title": "Calendar year", "description": "A complete calendar year covered by the data.", "constraints": {"required": true}, "hxl": "#date+year"}),
-                    count("placements_started", "Households whose placement started in the year"),
-                    count("placements_ended", "Households whose placement ended in the year"),
+                    count(
+                        "placements_started",
+                        "Households whose placement started in the year",
+                    ),
+                    count(
+                        "placements_ended",
+                        "Households whose placement ended in the year",
+                    ),
                     json!({"name": "placements_exit_autonomy_share", "type": "number", "title": "Share of placements ended in the year that ended in autonomy", "hxl": indicator_hxl("placements_exit_autonomy_share")}),
                     json!({"name": "placements_median_days_to_start", "type": "number", "title": "Median days from referral to placement, for placements started in the year", "hxl": indicator_hxl("placements_median_days_to_start")}),
                 ];

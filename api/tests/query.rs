@@ -62,8 +62,14 @@ fn analyze(store: &ingest::Store) {
     .unwrap();
 }
 
-/// Loads one more vacant property of `units` into `area` through the state (a write) and
-/// analyses again; the load's report.
+/// A release of what is analysed (what the public routes answer from).
+fn release(store: &ingest::Store) {
+    let root = api::publish::default_root(store.path());
+    api::publish::publish(store, &api::publish::PublishOptions::new(root)).unwrap();
+}
+
+/// Loads one more vacant property of `units` into `area` through the state (a write), analyses
+/// again and makes a release (the public sees the change only then); the load's report.
 async fn add_vacant(
     state: &AppState,
     dir: &tempfile::TempDir,
@@ -90,6 +96,7 @@ async fn add_vacant(
                 &ingest::NoProgress,
             )?;
             analyze(store);
+            release(store);
             Ok(report)
         })
         .await
@@ -102,6 +109,7 @@ fn demo_store() -> (ingest::Store, tempfile::TempDir) {
     ingest::demo::generate_and_load(&ingest::demo::DemoSpec::standard(42), dir.path(), &store)
         .unwrap();
     analyze(&store);
+    release(&store);
     (store, dir)
 }
 

@@ -210,8 +210,8 @@ impl<'a> Ctx<'a> {
                     continue;
                 };
                 let (dh, dp) = (h1 - h0, p1 - p0);
-                let c = least_started(dh + change.0, dp + change.1, max)
-                    - least_started(dh, dp, max);
+                let c =
+                    least_started(dh + change.0, dp + change.1, max) - least_started(dh, dp, max);
                 match cost.iter_mut().find(|(l, _)| *l == label) {
                     Some((_, x)) => *x += c,
                     None => cost.push((label, c)),
@@ -301,13 +301,22 @@ impl<'a> Ctx<'a> {
             (0, amount)
         } else {
             let q = e * months + m;
-            let ratio = (self.t.persons[q] as f64 / self.t.households[q].max(1) as f64).round() as i64;
+            let ratio =
+                (self.t.persons[q] as f64 / self.t.households[q].max(1) as f64).round() as i64;
             (amount, amount * ratio.clamp(1, self.t.max_household))
         }
     }
 
     /// Whether `amount` (signed: up for unit d) can move between d and e in a run covering m.
-    fn pair(&self, d: usize, e: usize, m: usize, persons: bool, amount: i64, months: usize) -> bool {
+    fn pair(
+        &self,
+        d: usize,
+        e: usize,
+        m: usize,
+        persons: bool,
+        amount: i64,
+        months: usize,
+    ) -> bool {
         let max = self.t.max_household;
         let size = amount.abs();
         let sign = amount.signum();
@@ -327,7 +336,11 @@ impl<'a> Ctx<'a> {
         }
         for (u, v) in shapes {
             let (a, b) = self.common_run(&[d, e], m, u > 0, v > 0);
-            let runs = if a == b { vec![(a, b)] } else { vec![(a, b), (m, m)] };
+            let runs = if a == b {
+                vec![(a, b)]
+            } else {
+                vec![(a, b), (m, m)]
+            };
             for (a, b) in runs {
                 let mv = Move {
                     a,
@@ -527,7 +540,11 @@ fn name_of(t: &Truth, at: At, persons: bool) -> String {
     let months = t.n_months();
     let what = if persons { "persons" } else { "households" };
     match at {
-        At::Unit(u) => format!("{} {} {what}", t.districts[u / months], t.months[u % months]),
+        At::Unit(u) => format!(
+            "{} {} {what}",
+            t.districts[u / months],
+            t.months[u % months]
+        ),
         At::Total(m) => format!("municipality {} {what}", t.months[m]),
         At::Year(code) => format!("{} {}", t.years[code / 16].label, year_figure(code % 16)),
         At::None => String::new(),
@@ -598,7 +615,14 @@ fn unit_model(cx: &Ctx, around: Option<usize>) -> (Model, UnitVars) {
                 vars.households[u] = as_var(h[u]);
                 vars.persons[u] = as_var(p[u]);
             } else {
-                h[u] = earlier(&mut model, withheld, hv, low, t.households[u], vars.households[u]);
+                h[u] = earlier(
+                    &mut model,
+                    withheld,
+                    hv,
+                    low,
+                    t.households[u],
+                    vars.households[u],
+                );
                 p[u] = earlier(&mut model, withheld, pv, low, t.persons[u], vars.persons[u]);
             }
         }
@@ -611,7 +635,12 @@ fn unit_model(cx: &Ctx, around: Option<usize>) -> (Model, UnitVars) {
             let withheld = view.totals[m] && free(m);
             let low = f64::from(u8::from(hv >= 1));
             if w == 0 {
-                th[m] = fresh(&mut model, withheld && !cx.known.total_households[m], hv, low);
+                th[m] = fresh(
+                    &mut model,
+                    withheld && !cx.known.total_households[m],
+                    hv,
+                    low,
+                );
                 tp[m] = fresh(&mut model, withheld && !cx.known.total_persons[m], pv, low);
                 vars.total_households[m] = as_var(th[m]);
                 vars.total_persons[m] = as_var(tp[m]);
@@ -788,7 +817,8 @@ fn year_model(cx: &Ctx) -> (Model, Vec<Vec<Option<usize>>>) {
             let Some((then, pat)) = &view.years[y] else {
                 continue;
             };
-            let (values, withheld, now) = (year_values(then), year_withheld(pat), year_values(year));
+            let (values, withheld, now) =
+                (year_values(then), year_withheld(pat), year_values(year));
             let terms: Vec<Term> = (0..values.len())
                 .map(|i| {
                     if !withheld[i] {
@@ -828,7 +858,12 @@ fn year_model(cx: &Ctx) -> (Model, Vec<Vec<Option<usize>>>) {
                     change,
                 );
             }
-            add(&mut model, &[(terms[2], 1.0), (terms[1], -1.0)], Cmp::Le, 0.0);
+            add(
+                &mut model,
+                &[(terms[2], 1.0), (terms[1], -1.0)],
+                Cmp::Le,
+                0.0,
+            );
             // At least the starts the stocks require.
             if let Some(&slack) = view.slack.get(&year.label)
                 && slack != i64::MAX
@@ -887,7 +922,9 @@ mod tests {
         pat.units = vec![true, true, true, true];
         let a = audit(&t, &pat, &[], 5);
         assert!(
-            a.failures.iter().any(|f| f.cell.ends_with("households") && f.width == 3.0),
+            a.failures
+                .iter()
+                .any(|f| f.cell.ends_with("households") && f.width == 3.0),
             "{:?}",
             a.failures
         );
@@ -921,4 +958,3 @@ mod tests {
         assert!(a.failures.is_empty(), "{:?}", a.failures);
     }
 }
-

@@ -64,7 +64,11 @@ pub enum Error {
     #[error(
         "release held back: the placements differ from release v{last} by {changed} record(s); a new release needs none or at least {needed}, so that no release describes a few households"
     )]
-    HeldBack { last: u32, changed: i64, needed: i64 },
+    HeldBack {
+        last: u32,
+        changed: i64,
+        needed: i64,
+    },
     #[error("release refused: the audit could not prove {} withheld cell(s) protected: {}", .failures.len(), list(.failures))]
     Audit { failures: Vec<crate::Failure> },
     #[error("{0}")]
@@ -180,7 +184,9 @@ fn max_household() -> i64 {
 /// The true personal table: stocks from `indicators_monthly`, the flows of every complete
 /// calendar year from the register (the same placements, those with a district).
 pub fn truth(conn: &Connection) -> Result<Truth> {
-    if !ingest::store::has_table(conn, "indicators_monthly").map_err(|e| Error::Data(e.to_string()))? {
+    if !ingest::store::has_table(conn, "indicators_monthly")
+        .map_err(|e| Error::Data(e.to_string()))?
+    {
         return Err(Error::NotAnalysed);
     }
     let mut t = Truth {
@@ -224,7 +230,10 @@ pub fn truth(conn: &Connection) -> Result<Truth> {
     labels.dedup();
     let mut years: Vec<(String, usize, usize)> = Vec::new();
     for y in labels {
-        let (Some(&a), Some(&b)) = (index.get(format!("{y}-01").as_str()), index.get(format!("{y}-12").as_str())) else {
+        let (Some(&a), Some(&b)) = (
+            index.get(format!("{y}-01").as_str()),
+            index.get(format!("{y}-12").as_str()),
+        ) else {
             continue;
         };
         if a >= 1 && b == a + 11 {
@@ -258,10 +267,11 @@ pub fn truth(conn: &Connection) -> Result<Truth> {
         ended.insert(r.get(0)?, (r.get(1)?, r.get(2)?));
     }
     for (label, first, end) in years {
-        let (s, by, median) = started
-            .get(&label)
-            .cloned()
-            .unwrap_or((0, vec![0; PROGRAMMES.len()], None));
+        let (s, by, median) =
+            started
+                .get(&label)
+                .cloned()
+                .unwrap_or((0, vec![0; PROGRAMMES.len()], None));
         let (e, a) = ended.get(&label).copied().unwrap_or((0, 0));
         t.years.push(Year {
             label,
@@ -331,8 +341,21 @@ fn views(conn: &Connection, t: &Truth) -> Result<Vec<View>> {
     };
     let mut years: Vec<HashMap<String, (i64, bool)>> = Vec::new();
     while let Some(r) = q.next()? {
-        let (version, kind, area, period, value, withheld): (i64, String, String, String, i64, bool) =
-            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?);
+        let (version, kind, area, period, value, withheld): (
+            i64,
+            String,
+            String,
+            String,
+            i64,
+            bool,
+        ) = (
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+        );
         if current != Some(version) {
             out.push(blank(version));
             years.push(HashMap::new());
@@ -342,7 +365,9 @@ fn views(conn: &Connection, t: &Truth) -> Result<Vec<View>> {
         let figures = years.last_mut().expect("pushed with the view");
         match (kind.as_str(), area.is_empty()) {
             (HOUSEHOLDS | PERSONS, false) => {
-                let (Some(&d), Some(&m)) = (district.get(area.as_str()), month.get(period.as_str())) else {
+                let (Some(&d), Some(&m)) =
+                    (district.get(area.as_str()), month.get(period.as_str()))
+                else {
                     continue;
                 };
                 let u = d * months + m;
@@ -425,7 +450,9 @@ pub fn stage(conn: &Connection, settings: &Settings) -> Result<Staged> {
     migrate(conn)?;
     let t = truth(conn)?;
     let last: Option<u32> = conn
-        .query_row("SELECT max(version) FROM disclosure_cells", [], |r| r.get(0))
+        .query_row("SELECT max(version) FROM disclosure_cells", [], |r| {
+            r.get(0)
+        })
         .ok()
         .flatten();
     let changed = changed_records(conn)?;
@@ -488,18 +515,53 @@ pub fn commit(conn: &Connection, version: u32, staged: &Staged) -> Result<()> {
     for u in 0..t.households.len() {
         let (d, m) = (u / months, u % months);
         let (area, period) = (&t.districts[d], &t.months[m]);
-        app.append_row(params![v, HOUSEHOLDS, area, period, t.households[u], pat.units[u]])?;
-        app.append_row(params![v, PERSONS, area, period, t.persons[u], pat.units[u]])?;
+        app.append_row(params![
+            v,
+            HOUSEHOLDS,
+            area,
+            period,
+            t.households[u],
+            pat.units[u]
+        ])?;
+        app.append_row(params![
+            v,
+            PERSONS,
+            area,
+            period,
+            t.persons[u],
+            pat.units[u]
+        ])?;
     }
     for m in 0..months {
         let period = &t.months[m];
-        app.append_row(params![v, HOUSEHOLDS, municipality, period, t.total_households(m), pat.totals[m]])?;
-        app.append_row(params![v, PERSONS, municipality, period, t.total_persons(m), pat.totals[m]])?;
+        app.append_row(params![
+            v,
+            HOUSEHOLDS,
+            municipality,
+            period,
+            t.total_households(m),
+            pat.totals[m]
+        ])?;
+        app.append_row(params![
+            v,
+            PERSONS,
+            municipality,
+            period,
+            t.total_persons(m),
+            pat.totals[m]
+        ])?;
     }
     for (y, year) in t.years.iter().enumerate() {
         let (values, withheld) = (year_values(year), year_withheld(&pat.years[y]));
         for i in 0..values.len() {
-            app.append_row(params![v, year_figure(i), municipality, year.label, values[i], withheld[i]])?;
+            app.append_row(params![
+                v,
+                year_figure(i),
+                municipality,
+                year.label,
+                values[i],
+                withheld[i]
+            ])?;
         }
     }
     app.flush()?;
@@ -536,7 +598,12 @@ fn write_indicators(conn: &Connection, t: &Truth, pat: &Pattern) -> Result<()> {
         let mut app = conn.appender("disclosure_mask")?;
         for u in 0..t.households.len() {
             let (d, m) = (u / months, u % months);
-            app.append_row(params![t.districts[d], "district", t.months[m], pat.units[u]])?;
+            app.append_row(params![
+                t.districts[d],
+                "district",
+                t.months[m],
+                pat.units[u]
+            ])?;
         }
         let municipality: String = conn.query_row(
             "SELECT min(area_code) FROM indicators_monthly WHERE level = 'municipality'",
@@ -544,7 +611,12 @@ fn write_indicators(conn: &Connection, t: &Truth, pat: &Pattern) -> Result<()> {
             |r| r.get(0),
         )?;
         for m in 0..months {
-            app.append_row(params![municipality, "municipality", t.months[m], pat.totals[m]])?;
+            app.append_row(params![
+                municipality,
+                "municipality",
+                t.months[m],
+                pat.totals[m]
+            ])?;
         }
         app.flush()?;
     }
@@ -559,7 +631,9 @@ fn write_indicators(conn: &Connection, t: &Truth, pat: &Pattern) -> Result<()> {
             select.push(format!(
                 "CASE WHEN coalesce(k.withheld, true) THEN NULL ELSE m.\"{id}\" END AS \"{id}\""
             ));
-            flags.push(format!("CASE WHEN coalesce(k.withheld, true) THEN '{id}' END"));
+            flags.push(format!(
+                "CASE WHEN coalesce(k.withheld, true) THEN '{id}' END"
+            ));
         } else {
             select.push(format!("NULL::{kind} AS \"{id}\""));
             flags.push(format!("'{id}'"));
@@ -593,7 +667,9 @@ fn write_years(conn: &Connection, t: &Truth, pat: &Pattern) -> Result<()> {
         let keep = |w: bool, x: i64| (!w).then_some(x);
         let share = (!p.autonomy_share && year.ended > 0)
             .then(|| year.ended_autonomy as f64 / year.ended as f64);
-        let median = (!p.median_days).then_some(year.median_days_to_start).flatten();
+        let median = (!p.median_days)
+            .then_some(year.median_days_to_start)
+            .flatten();
         let mut withheld: Vec<String> = Vec::new();
         for (w, id) in [
             (p.started, "placements_started"),
@@ -727,7 +803,10 @@ fn write_segregation(
             .collect();
         let total = (!pat.totals[m]).then_some(t.total_persons(m) as f64);
         if let Some(x) = filled(&published, total, &totals[period]) {
-            shown.insert(period.clone(), published.iter().map(Option::is_some).collect());
+            shown.insert(
+                period.clone(),
+                published.iter().map(Option::is_some).collect(),
+            );
             counts.push((period.clone(), x));
         }
     }
@@ -755,7 +834,17 @@ fn write_segregation(
         let significant = c.low > 0.0 || c.high < 0.0;
         conn.execute(
             "INSERT INTO staged_segregation_changes_published VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            params![c.group, c.from, c.to, c.d_from, c.d_to, c.d_to - c.d_from, c.low, c.high, significant],
+            params![
+                c.group,
+                c.from,
+                c.to,
+                c.d_from,
+                c.d_to,
+                c.d_to - c.d_from,
+                c.low,
+                c.high,
+                significant
+            ],
         )?;
     }
     // Location quotients: the population groups' columns as computed, persons placed where the
@@ -796,7 +885,9 @@ fn write_segregation(
 /// per district in its latest month as published, the withheld ones filled in by [`filled`]
 /// (districts in code order), or None before the first release.
 pub fn scenario_basis(conn: &Connection) -> Result<Option<Vec<f64>>> {
-    if !ingest::store::has_table(conn, "indicators_published").map_err(|e| Error::Data(e.to_string()))? {
+    if !ingest::store::has_table(conn, "indicators_published")
+        .map_err(|e| Error::Data(e.to_string()))?
+    {
         return Ok(None);
     }
     let mut stmt = conn.prepare(
@@ -825,7 +916,12 @@ mod tests {
 
     #[test]
     fn withheld_districts_share_the_rest_by_population() {
-        let x = filled(&[Some(10.0), None, None], Some(16.0), &[100.0, 200.0, 100.0]).unwrap();
+        let x = filled(
+            &[Some(10.0), None, None],
+            Some(16.0),
+            &[100.0, 200.0, 100.0],
+        )
+        .unwrap();
         assert_eq!(x, vec![10.0, 4.0, 2.0]);
         assert!(filled(&[Some(10.0), None], None, &[1.0, 1.0]).is_none());
     }

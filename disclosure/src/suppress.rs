@@ -8,8 +8,8 @@
 use serde::Serialize;
 
 use crate::audit::{At, Audit, Ctx, check, withheld_cells};
-use crate::view::Known;
 use crate::table::{PROGRAMMES, Pattern, Truth};
+use crate::view::Known;
 use crate::view::{View, year_values, year_withheld};
 
 /// The parameters of the protection.
@@ -40,8 +40,9 @@ fn mix(mut z: u64) -> u64 {
 }
 
 fn text_hash(s: &str) -> u64 {
-    s.bytes()
-        .fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 /// The primary pattern: every count from 1 to k−1, with the persons behind households, the
@@ -196,7 +197,16 @@ pub fn protect(t: &Truth, earlier: &[View], params: &Params) -> (Pattern, Audit)
         }
         round += 1;
         let before = pat.clone();
-        repair(t, &mut pat, &known, &result, &mut attempts, params, protection, &rank);
+        repair(
+            t,
+            &mut pat,
+            &known,
+            &result,
+            &mut attempts,
+            params,
+            protection,
+            &rank,
+        );
         if pat == before {
             if solver {
                 break;

@@ -64,7 +64,9 @@ impl View {
             total_households: (0..t.n_months())
                 .map(|m| Some(t.total_households(m)))
                 .collect(),
-            total_persons: (0..t.n_months()).map(|m| Some(t.total_persons(m))).collect(),
+            total_persons: (0..t.n_months())
+                .map(|m| Some(t.total_persons(m)))
+                .collect(),
             totals: pat.totals.clone(),
             years: t
                 .years
@@ -113,7 +115,11 @@ impl Known {
             persons: vec![false; units],
             total_households: vec![false; t.n_months()],
             total_persons: vec![false; t.n_months()],
-            years: t.years.iter().map(|y| vec![false; year_values(y).len()]).collect(),
+            years: t
+                .years
+                .iter()
+                .map(|y| vec![false; year_values(y).len()])
+                .collect(),
         };
         for v in views {
             for u in 0..units {

@@ -70,7 +70,7 @@ async function latestMunicipal(ids) {
 }
 
 test('the overview shows the API figures, each with its period and source, within 1.5 s', async () => {
-  const ids = ['vacant_units', 'ready_units', 'activatable_90d_units', 'cost_to_activate_90d_eur', 'placements_active_households', 'placements_median_days_to_start'];
+  const ids = ['vacant_units', 'ready_units', 'activatable_90d_units', 'cost_to_activate_90d_eur', 'placements_active_households', 'placements_active_persons'];
   const expected = await latestMunicipal(ids);
   // Each load is a first view (a new browser context: no cache); the best of three is taken,
   // as other tests may load the machine meanwhile.
@@ -148,8 +148,8 @@ test('a suppressed value shows as withheld, never as zero', async () => {
   await page.waitForSelector('#detail-title');
   assert.equal(await page.locator('table.districts [data-withheld="true"]').count(), withheld.length);
   const row = page.locator('table.districts tr', { has: page.locator(`[data-district="${code}"]`) });
-  assert.equal(await row.locator('td').last().innerText(), 'Withheld');
-  assert.equal(await page.locator(`#detail dd[data-indicator="${id}"]`).innerText(), 'Withheld');
+  assert.equal(await row.locator('td').last().innerText(), 'Withheld to protect privacy');
+  assert.equal(await page.locator(`#detail dd[data-indicator="${id}"]`).innerText(), 'Withheld to protect privacy');
   assert.ok((await page.locator('.legend').innerText()).includes('Withheld'));
 });
 

@@ -240,7 +240,7 @@ def build(releases, oracle, smax):
     return m, withheld
 
 
-def lp_attack(releases, oracle, protection, smax, label, directions=60, seed=1):
+def lp_attack(releases, oracle, protection, smax, label, directions=60, seed=1, enough=None):
     """Every withheld cell's interval over the model. Solutions for random objectives first:
     each is a table the attacker cannot rule out, so a cell whose values across them already
     spread over the protection level is not narrow. Every other cell is minimised and maximised
@@ -266,14 +266,17 @@ def lp_attack(releases, oracle, protection, smax, label, directions=60, seed=1):
     h.changeColsCost(n, everything, np.zeros(n))
     findings, exact = [], 0
     for j, v in enumerate(cells.tolist()):
+        if enough is not None and len(findings) >= enough:
+            break
         if high[j] - low[j] >= protection + 1:
             continue
         exact += 1
         version, key = withheld[v]
         lo = optimum(h, v, highspy.ObjSense.kMinimize, n)
         hi = optimum(h, v, highspy.ObjSense.kMaximize, n)
-        if hi - lo < protection + 1:
-            # Close: an integer attacker may do better.
+        if protection <= hi - lo < protection + 1:
+            # Close: an integer attacker may do better (an interval already narrow in the
+            # linear model is narrower still in integers).
             lo = math.ceil(optimum(h, v, highspy.ObjSense.kMinimize, n, integer=True) - 1e-6)
             hi = math.floor(optimum(h, v, highspy.ObjSense.kMaximize, n, integer=True) + 1e-6)
         truth = oracle[version].get(key)
@@ -337,13 +340,15 @@ def fill(x, total, t):
     return [v if v is not None else (rest * ti / weight if weight > 0 else rest / hidden) for v, ti in zip(x, t)]
 
 
-def index_attack(rel, pop, oracle, protection, max_binaries=600):
+def index_attack(rel, pop, oracle, protection, max_binaries=600, enough=None):
     """Inverts each period's published indices of persons placed with an integer program: one
     binary per withheld district and possible count, the counts adding up to the published
     remainder, and every separable index (D, isolation, entropy) reproduced to its published
     precision. Where tables fit, each withheld count is minimised and maximised."""
     findings, solved, consistent, beyond, too_large = [], 0, 0, 0, 0
-    for period, published in rel.indices.items():
+    for period, published in sorted(rel.indices.items()):
+        if enough is not None and len(findings) >= enough:
+            break
         end = period + "-12" if len(period) == 4 else period
         if end not in rel.months or period not in pop:
             continue
@@ -493,10 +498,15 @@ def metadata_attack(api, register, rel):
     register_mix = [[int(s), float(c)] for s, c in register["mix"]]
     if sorted(map(tuple, mix)) == sorted(map(tuple, register_mix)):
         findings.append({"attack": "scenario", "household_mix": "the register's"})
-    tiles = os.path.join(api, "tiles.json")
+    tiles = os.path.join(api, "districts.mvt")
     if os.path.exists(tiles):
+        import mapbox_vector_tile
+
         latest = rel.months[-1]
-        for f in json.load(open(tiles)):
+        layer = mapbox_vector_tile.decode(open(tiles, "rb").read()).get("districts", {"features": []})
+        if not layer["features"]:
+            findings.append({"attack": "tiles", "what": "the tile holds no district to check"})
+        for f in layer["features"]:
             props = f["properties"]
             code = props.get("district_code")
             for kind, key in ((HH, "placements_active_households"), (PP, "placements_active_persons")):
@@ -557,10 +567,10 @@ def main():
     if a.expect_disclosure:
         rel = releases[0]
         weak = unprotected(oracle[rel.version], rel, pop, a.min_count)
-        f, s = lp_attack([weak], oracle, a.protection, a.max_household, "unprotected")
+        f, s = lp_attack([weak], oracle, a.protection, a.max_household, "unprotected", enough=10)
         report["findings"] += f
         report["stats"]["lp unprotected"] = s
-        f, s = index_attack(weak, pop, oracle, a.protection)
+        f, s = index_attack(weak, pop, oracle, a.protection, max_binaries=300, enough=10)
         report["findings"] += f
         report["stats"]["indices unprotected"] = s
         kinds = {x["attack"].split()[0] for x in report["findings"]}

@@ -174,7 +174,7 @@ def main(folder):
     check(bbox is not None and str(bbox).startswith("POLYGON(("), "spatial coverage has no bbox")
 
     series = list(g.subjects(RDF.type, DCAT.DatasetSeries))
-    check(len(series) == 7, f"{len(series)} dataset series, 7 published datasets")
+    check(len(series) == 8, f"{len(series)} dataset series, 8 published datasets")
     datasets = list(g.subjects(RDF.type, DCAT.Dataset))
     check(len(datasets) >= 7, f"{len(datasets)} released datasets")
     listed = set(g.objects(cat, DCAT.dataset))

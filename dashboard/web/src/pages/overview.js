@@ -11,7 +11,7 @@ export const HEADLINES = [
   'activatable_90d_units',
   'cost_to_activate_90d_eur',
   'placements_active_households',
-  'placements_median_days_to_start',
+  'placements_active_persons',
 ];
 
 /** A year earlier than the last point, or the first point. */

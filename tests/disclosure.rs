@@ -1,0 +1,267 @@
+//! The disclosure step attacked as an outsider would (tests/disclosure/attack.py, with HiGHS):
+//! with every release's files, the public API's answers, the population file, the schemas and
+//! the method, it solves every published relation of a release and of consecutive releases at
+//! once, inverts the indices and location quotients of persons placed, reads status, scenario,
+//! catalogue, data package and tiles for register counts, and differences releases around
+//! one-record changes. On the demo, three other seeds and a small municipality; and the suite
+//! is shown to find the disclosures of a release with the protection off.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{Env, venv_tool};
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent()
+}
+
+fn get(url: &str) -> (u16, Vec<u8>) {
+    let mut res = agent().get(url).call().expect("server answers");
+    let status = res.status().as_u16();
+    let body = res
+        .body_mut()
+        .with_config()
+        .limit(1 << 30)
+        .read_to_vec()
+        .unwrap();
+    (status, body)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
+/// The attacker's folder: every release, the population, the public API's answers (when
+/// `url` is given), and, for judging only, the true values behind each release.
+fn work(env: &Env, demo: &Path, url: Option<&str>) -> PathBuf {
+    let work = env.path("attack");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(work.join("releases")).unwrap();
+    for e in std::fs::read_dir(env.path("published")).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('v') {
+            copy_dir(&e.path(), &work.join("releases").join(&name));
+        }
+    }
+    std::fs::copy(demo.join("population.csv"), work.join("population.csv")).unwrap();
+    let c = env.query();
+    c.execute_batch(&format!(
+        "COPY (SELECT * FROM disclosure_cells ORDER BY version, kind, area, period) TO '{}' (HEADER)",
+        work.join("oracle.csv").display()
+    ))
+    .unwrap();
+    let rows: i64 = c
+        .query_row("SELECT count(*) FROM placements", [], |r| r.get(0))
+        .unwrap();
+    let mut stmt = c
+        .prepare("SELECT household_size, count(*) FROM placements GROUP BY 1 ORDER BY 1")
+        .unwrap();
+    let mix: Vec<(i64, i64)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    std::fs::write(
+        work.join("register.json"),
+        serde_json::json!({"rows": rows, "mix": mix}).to_string(),
+    )
+    .unwrap();
+    if let Some(url) = url {
+        let api = work.join("api");
+        std::fs::create_dir_all(api.join("lq")).unwrap();
+        for (name, path) in [
+            ("status.json", "/api/v1/status".to_string()),
+            ("scenario.json", "/api/v1/scenario?inflow=300".to_string()),
+            ("catalogue.jsonld", "/api/v1/catalog".to_string()),
+            ("districts.mvt", "/tiles/districts/0/0/0.mvt".to_string()),
+        ] {
+            let (status, body) = get(&format!("{url}{path}"));
+            assert_eq!(status, 200, "{path}");
+            std::fs::write(api.join(name), body).unwrap();
+        }
+        let latest: String = c
+            .query_row("SELECT max(version) FROM releases", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|v| format!("v{v}"))
+            .unwrap();
+        std::fs::copy(
+            env.path("published").join(&latest).join("datapackage.json"),
+            api.join("datapackage.json"),
+        )
+        .unwrap();
+        let mut stmt = c
+            .prepare("SELECT DISTINCT period FROM location_quotients_published ORDER BY 1")
+            .unwrap();
+        let periods: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        for p in periods {
+            let (status, body) = get(&format!(
+                "{url}/api/v1/segregation/location-quotients?group=placed_persons&period={p}"
+            ));
+            assert_eq!(status, 200);
+            std::fs::write(api.join("lq").join(format!("{p}.json")), body).unwrap();
+        }
+    }
+    work
+}
+
+/// Runs the attacker; its report and exit code.
+fn attack(work: &Path, extra: &[&str]) -> (i32, String) {
+    let out = Command::new(venv_tool("python"))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/disclosure/attack.py"))
+        .arg("--work")
+        .arg(work)
+        .args(extra)
+        .output()
+        .expect("the attacker runs (make test installs it in .venv)");
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    eprintln!("{}", &report[..report.len().min(3000)]);
+    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    (out.status.code().unwrap_or(-1), report)
+}
+
+fn demo(env: &Env, args: &[&str]) -> PathBuf {
+    let mut a = vec!["demo", "--no-serve", "--out", "demo"];
+    a.extend_from_slice(args);
+    let run = env.run(&a).ok();
+    assert!(
+        run.stderr().contains("publish: release 1 in"),
+        "{}",
+        run.stderr()
+    );
+    env.path("demo")
+}
+
+#[test]
+fn the_demo_release_and_its_api_withstand_the_attacker() {
+    let env = Env::new();
+    let files = demo(&env, &[]);
+    let (_server, url) = env.serve();
+    let work = work(&env, &files, Some(&url));
+    let (code, report) = attack(&work, &[]);
+    assert_eq!(code, 0, "the attacker found disclosures: {report}");
+    // The suite attacked for real: every withheld cell, every period's indices, the answers.
+    assert!(report.contains("\"lp v1\""), "{report}");
+    assert!(
+        report.contains("indices beyond the published counts\": 0"),
+        "{report}"
+    );
+}
+
+#[test]
+fn three_other_municipalities_withstand_the_attacker() {
+    for seed in ["7", "1234", "2027"] {
+        let env = Env::new();
+        let files = demo(&env, &["--seed", seed]);
+        let work = work(&env, &files, None);
+        let (code, report) = attack(&work, &[]);
+        assert_eq!(
+            code, 0,
+            "seed {seed}: the attacker found disclosures: {report}"
+        );
+    }
+}
+
+#[test]
+fn a_small_municipality_withstands_the_attacker() {
+    let env = Env::new();
+    let files = demo(
+        &env,
+        &["--districts", "5", "--placements", "40", "--seed", "5"],
+    );
+    let work = work(&env, &files, None);
+    let (code, report) = attack(&work, &[]);
+    assert_eq!(code, 0, "the attacker found disclosures: {report}");
+}
+
+/// One placement added, one corrected, one deleted: each time the release is held back, so no
+/// two releases differ by one record. Forty late placements do make a release, attacked
+/// together with the one before.
+#[test]
+fn releases_never_differ_by_a_few_records_and_consecutive_ones_are_attacked_together() {
+    let env = Env::new();
+    let files = demo(&env, &[]);
+    let held = |env: &Env| {
+        let run = env.run(&["publish"]).code_is(2);
+        assert!(
+            run.stderr().contains("release held back"),
+            "{}",
+            run.stderr()
+        );
+        assert!(!env.path("published/v2").exists());
+    };
+    // One new record.
+    let late = env.path("one.csv");
+    ingest::demo::write_late_placements(&env.query(), &late, 1).unwrap();
+    env.run(&["ingest", "placements", late.to_str().unwrap()])
+        .ok();
+    held(&env);
+    // One record corrected (its household size) and one deleted, straight in the register.
+    {
+        let c = env.query_rw();
+        c.execute_batch(
+            "UPDATE placements SET household_size = household_size % 7 + 1
+               WHERE placement_id = (SELECT min(placement_id) FROM placements);",
+        )
+        .unwrap();
+    }
+    env.run(&["analyze"]).ok();
+    held(&env);
+    {
+        let c = env.query_rw();
+        c.execute_batch(
+            "DELETE FROM placements WHERE placement_id = (SELECT max(placement_id) FROM placements);",
+        )
+        .unwrap();
+    }
+    env.run(&["analyze"]).ok();
+    held(&env);
+    // Forty late placements: a release, attacked with the first.
+    let late = env.path("forty.csv");
+    ingest::demo::write_late_placements(&env.query(), &late, 40).unwrap();
+    env.run(&["ingest", "placements", late.to_str().unwrap()])
+        .ok();
+    let run = env.run(&["publish"]).ok();
+    assert!(
+        run.stderr().contains("publish: release 2 in"),
+        "{}",
+        run.stderr()
+    );
+    assert!(
+        run.stderr().contains("against 1 earlier release"),
+        "{}",
+        run.stderr()
+    );
+    let work = work(&env, &files, None);
+    let (code, report) = attack(&work, &[]);
+    assert_eq!(code, 0, "the attacker found disclosures: {report}");
+    assert!(report.contains("\"lp v1+v2\""), "{report}");
+}
+
+/// The same attacks on the demo's true figures with only the small counts withheld and the
+/// indices computed from the true counts (the protection switched off) find disclosures.
+#[test]
+fn the_attacker_finds_what_a_release_without_the_protection_gives_away() {
+    let env = Env::new();
+    let files = demo(&env, &[]);
+    let work = work(&env, &files, None);
+    let (code, report) = attack(&work, &["--expect-disclosure"]);
+    assert_eq!(
+        code, 0,
+        "the attacks found nothing on an unprotected release: {report}"
+    );
+}
