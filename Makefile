@@ -29,3 +29,4 @@ bench: setup
 	cargo run --release -- bench indicators
 	cargo run --release -- bench segregation
 	cargo run --release -- bench api
+	cargo run --release -- bench disclosure --runs 3

@@ -371,7 +371,6 @@ pub fn analyze(store: &ingest::Store, permutations: usize, full: bool) -> Result
             ..Default::default()
         },
         full,
-        ..Default::default()
     };
     let bar = StepBar::new();
     let r = analytics::analyze_with(store.conn(), &opts, &bar)?;

@@ -42,7 +42,7 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// The attacker's folder: every release, the population, the public API's answers (when
 /// `url` is given), and, for judging only, the true values behind each release.
-fn work(env: &Env, demo: &Path, url: Option<&str>) -> PathBuf {
+fn work(env: &Env, demo: &Path) -> PathBuf {
     let work = env.path("attack");
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(work.join("releases")).unwrap();
@@ -76,47 +76,62 @@ fn work(env: &Env, demo: &Path, url: Option<&str>) -> PathBuf {
         serde_json::json!({"rows": rows, "mix": mix}).to_string(),
     )
     .unwrap();
-    if let Some(url) = url {
-        let api = work.join("api");
-        std::fs::create_dir_all(api.join("lq")).unwrap();
-        for (name, path) in [
-            ("status.json", "/api/v1/status".to_string()),
-            ("scenario.json", "/api/v1/scenario?inflow=300".to_string()),
-            ("catalogue.jsonld", "/api/v1/catalog".to_string()),
-            ("districts.mvt", "/tiles/districts/0/0/0.mvt".to_string()),
-        ] {
-            let (status, body) = get(&format!("{url}{path}"));
-            assert_eq!(status, 200, "{path}");
-            std::fs::write(api.join(name), body).unwrap();
-        }
-        let latest: String = c
-            .query_row("SELECT max(version) FROM releases", [], |r| {
-                r.get::<_, i64>(0)
-            })
-            .map(|v| format!("v{v}"))
-            .unwrap();
-        std::fs::copy(
-            env.path("published").join(&latest).join("datapackage.json"),
-            api.join("datapackage.json"),
-        )
-        .unwrap();
-        let mut stmt = c
-            .prepare("SELECT DISTINCT period FROM location_quotients_published ORDER BY 1")
-            .unwrap();
-        let periods: Vec<String> = stmt
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
-        for p in periods {
-            let (status, body) = get(&format!(
-                "{url}/api/v1/segregation/location-quotients?group=placed_persons&period={p}"
-            ));
-            assert_eq!(status, 200);
-            std::fs::write(api.join("lq").join(format!("{p}.json")), body).unwrap();
-        }
-    }
     work
+}
+
+/// Adds the public answers of the running server to the attacker's folder: status, scenario,
+/// catalogue, the latest datapackage, the z0 tile and the location quotients of persons placed
+/// of every period the release publishes indices for (read from the release, as an outsider
+/// can).
+fn answers(env: &Env, work: &Path, url: &str) {
+    let api = work.join("api");
+    std::fs::create_dir_all(api.join("lq")).unwrap();
+    for (name, path) in [
+        ("status.json", "/api/v1/status".to_string()),
+        ("scenario.json", "/api/v1/scenario?inflow=300".to_string()),
+        ("catalogue.jsonld", "/api/v1/catalog".to_string()),
+        ("districts.mvt", "/tiles/districts/0/0/0.mvt".to_string()),
+    ] {
+        let (status, body) = get(&format!("{url}{path}"));
+        assert_eq!(status, 200, "{path}");
+        std::fs::write(api.join(name), body).unwrap();
+    }
+    let mut versions: Vec<u32> = std::fs::read_dir(work.join("releases"))
+        .unwrap()
+        .filter_map(|e| {
+            e.unwrap()
+                .file_name()
+                .to_str()?
+                .strip_prefix('v')?
+                .parse()
+                .ok()
+        })
+        .collect();
+    versions.sort();
+    let latest = env
+        .path("published")
+        .join(format!("v{}", versions.last().expect("a release")));
+    std::fs::copy(
+        latest.join("datapackage.json"),
+        api.join("datapackage.json"),
+    )
+    .unwrap();
+    let mut periods = std::collections::BTreeSet::new();
+    let indices = std::fs::read_to_string(latest.join("segregation.csv")).unwrap();
+    let mut lines = indices.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let at = header.iter().position(|h| *h == "period").expect("period");
+    for l in lines {
+        periods.insert(l.split(',').nth(at).unwrap().to_string());
+    }
+    assert!(!periods.is_empty());
+    for p in periods {
+        let (status, body) = get(&format!(
+            "{url}/api/v1/segregation/location-quotients?group=placed_persons&period={p}"
+        ));
+        assert_eq!(status, 200);
+        std::fs::write(api.join("lq").join(format!("{p}.json")), body).unwrap();
+    }
 }
 
 /// Runs the attacker; its report and exit code.
@@ -150,8 +165,9 @@ fn demo(env: &Env, args: &[&str]) -> PathBuf {
 fn the_demo_release_and_its_api_withstand_the_attacker() {
     let env = Env::new();
     let files = demo(&env, &[]);
+    let work = work(&env, &files);
     let (_server, url) = env.serve();
-    let work = work(&env, &files, Some(&url));
+    answers(&env, &work, &url);
     let (code, report) = attack(&work, &[]);
     assert_eq!(code, 0, "the attacker found disclosures: {report}");
     // The suite attacked for real: every withheld cell, every period's indices, the answers.
@@ -167,7 +183,7 @@ fn three_other_municipalities_withstand_the_attacker() {
     for seed in ["7", "1234", "2027"] {
         let env = Env::new();
         let files = demo(&env, &["--seed", seed]);
-        let work = work(&env, &files, None);
+        let work = work(&env, &files);
         let (code, report) = attack(&work, &[]);
         assert_eq!(
             code, 0,
@@ -183,7 +199,7 @@ fn a_small_municipality_withstands_the_attacker() {
         &env,
         &["--districts", "5", "--placements", "40", "--seed", "5"],
     );
-    let work = work(&env, &files, None);
+    let work = work(&env, &files);
     let (code, report) = attack(&work, &[]);
     assert_eq!(code, 0, "the attacker found disclosures: {report}");
 }
@@ -246,7 +262,7 @@ fn releases_never_differ_by_a_few_records_and_consecutive_ones_are_attacked_toge
         "{}",
         run.stderr()
     );
-    let work = work(&env, &files, None);
+    let work = work(&env, &files);
     let (code, report) = attack(&work, &[]);
     assert_eq!(code, 0, "the attacker found disclosures: {report}");
     assert!(report.contains("\"lp v1+v2\""), "{report}");
@@ -258,7 +274,7 @@ fn releases_never_differ_by_a_few_records_and_consecutive_ones_are_attacked_toge
 fn the_attacker_finds_what_a_release_without_the_protection_gives_away() {
     let env = Env::new();
     let files = demo(&env, &[]);
-    let work = work(&env, &files, None);
+    let work = work(&env, &files);
     let (code, report) = attack(&work, &["--expect-disclosure"]);
     assert_eq!(
         code, 0,

@@ -59,20 +59,11 @@ pub struct AnalyzeReport {
 }
 
 /// Choices of an analyze run.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct AnalyzeOptions {
     pub segregation: SegregationOptions,
     /// Recompute every part even if its inputs did not change.
     pub full: bool,
-}
-
-impl Default for AnalyzeOptions {
-    fn default() -> Self {
-        AnalyzeOptions {
-            segregation: SegregationOptions::default(),
-            full: false,
-        }
-    }
 }
 
 /// Progress of an analyze run, reported from both workers.
@@ -111,7 +102,6 @@ pub fn analyze(conn: &Connection, opts: &SegregationOptions) -> Result<AnalyzeRe
         &AnalyzeOptions {
             segregation: opts.clone(),
             full: true,
-            ..Default::default()
         },
         &NoProgress,
     )

@@ -32,7 +32,6 @@ fn unchanged_inputs_are_kept_and_changed_ones_recomputed() {
             ..Default::default()
         },
         full: false,
-        ..Default::default()
     };
     let steps = Steps::default();
     let first = analyze_with(c, &opts, &steps).unwrap();
@@ -72,7 +71,6 @@ fn unchanged_inputs_are_kept_and_changed_ones_recomputed() {
             ..Default::default()
         },
         full: false,
-        ..Default::default()
     };
     assert_eq!(
         analyze_with(c, &more, &NoProgress).unwrap().computed,

@@ -269,7 +269,9 @@ async fn districts_segregation_and_the_scenario_answer_from_published_tables() {
     let (store, _dir) = demo_store();
     let indices: i64 = store
         .conn()
-        .query_row("SELECT count(*) FROM segregation_indices", [], |r| r.get(0))
+        .query_row("SELECT count(*) FROM segregation_published", [], |r| {
+            r.get(0)
+        })
         .unwrap();
     let state = AppState::new(store);
 

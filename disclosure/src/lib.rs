@@ -1,7 +1,8 @@
 //! Haven's disclosure control: every figure built on the placements register passes through
-//! here before it reaches an output. The crate knows no database and no HTTP: it takes the
-//! true personal table and what earlier releases published, and returns which cells to withhold
-//! with the audit that proves them protected (docs/disclosure.md).
+//! here before it reaches an output. Its core (`table`, `view`, `suppress`, `audit`, `lp`) knows no
+//! database and no HTTP: it takes the true personal table and what earlier releases published,
+//! and returns which cells to withhold with the audit that proves them protected
+//! (docs/disclosure.md). `release` reads and writes the store around it.
 
 pub mod audit;
 pub mod lp;

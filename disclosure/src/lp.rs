@@ -20,11 +20,14 @@ pub enum Cmp {
     Ge,
 }
 
+/// One linear row: its terms (variable, coefficient), the comparison and the right-hand side.
+pub type Row = (Vec<(usize, f64)>, Cmp, f64);
+
 /// Variables with bounds and linear rows over them.
 #[derive(Debug, Default, Clone)]
 pub struct Model {
     pub vars: Vec<Bounds>,
-    pub rows: Vec<(Vec<(usize, f64)>, Cmp, f64)>,
+    pub rows: Vec<Row>,
 }
 
 /// The least and greatest value of a variable over a model (infinite where unbounded).

@@ -96,10 +96,21 @@ pub struct Staged {
     /// Placement records added, changed or removed since the last release.
     pub changed_records: i64,
     pub withheld_cells: usize,
+    /// Milliseconds spent reading the personal table and the ledger, protecting (suppression
+    /// with its audit) and writing the staged tables (indices from protected counts included).
+    pub millis: Timings,
     #[serde(skip)]
     truth: Truth,
     #[serde(skip)]
     pattern: Pattern,
+}
+
+/// Where the time of a stage went, in milliseconds.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Timings {
+    pub read: u64,
+    pub protect: u64,
+    pub write: u64,
 }
 
 /// Creates the tables of the disclosure step.
@@ -447,6 +458,7 @@ fn views(conn: &Connection, t: &Truth) -> Result<Vec<View>> {
 /// Makes a release ready: checks the release policy, protects and audits the personal table
 /// against every earlier release, and writes the `staged_*` tables.
 pub fn stage(conn: &Connection, settings: &Settings) -> Result<Staged> {
+    let started = std::time::Instant::now();
     migrate(conn)?;
     let t = truth(conn)?;
     let last: Option<u32> = conn
@@ -473,7 +485,9 @@ pub fn stage(conn: &Connection, settings: &Settings) -> Result<Staged> {
         protection: settings.protection.max(1),
         key: key(conn)?,
     };
+    let read = started.elapsed();
     let (pattern, audit) = protect(&t, &earlier, &params);
+    let protected = started.elapsed();
     tracing::info!(
         cells = audit.cells,
         by_move = audit.by_move,
@@ -484,13 +498,19 @@ pub fn stage(conn: &Connection, settings: &Settings) -> Result<Staged> {
     );
     if !audit.failures.is_empty() {
         return Err(Error::Audit {
-            failures: audit.failures.clone(),
+            failures: audit.failures,
         });
     }
     write_indicators(conn, &t, &pattern)?;
     write_years(conn, &t, &pattern)?;
     write_segregation(conn, &t, &pattern, &settings.segregation)?;
+    let ms = |d: std::time::Duration| d.as_millis() as u64;
     Ok(Staged {
+        millis: Timings {
+            read: ms(read),
+            protect: ms(protected - read),
+            write: ms(started.elapsed() - protected),
+        },
         withheld_cells: pattern.withheld_cells(),
         audit,
         changed_records: changed,

@@ -288,10 +288,25 @@ fn repair(
                     partnered.insert(x);
                 }
                 if !add_partner(t, pat, known, d, m, (a, b), protection, rank) {
-                    // No district left to share with: open the flows.
-                    for y in years {
-                        pat.years[y].started = true;
-                        settle_year(t, pat, known, y, params.key, k);
+                    // No district left to share with: the months' totals go (the withheld
+                    // districts no longer add up to a published figure), then the flows.
+                    let totals: Vec<usize> = (a..=b)
+                        .filter(|&x| {
+                            !pat.totals[x]
+                                && !known.total_households[x]
+                                && !known.total_persons[x]
+                                && t.total_households(x) > 0
+                        })
+                        .collect();
+                    if totals.is_empty() {
+                        for y in years {
+                            pat.years[y].started = true;
+                            settle_year(t, pat, known, y, params.key, k);
+                        }
+                    } else {
+                        for x in totals {
+                            pat.totals[x] = true;
+                        }
                     }
                 }
             }
