@@ -222,20 +222,20 @@ fn disclosure_suite(dir: &Path, vacant: usize, runs: usize) -> Result<String> {
         .query_row("SELECT count(*) FROM placements", [], |r| r.get(0))?;
     println!("disclosure: protection and audit at most {worst:.2} s; indicator run {analyze:.2} s");
     Ok(format!(
-        "## Disclosure: protection and audit on the scaled demo
-
-         `haven demo --scale {vacant}`: {districts} districts, {months} months, {placements} placements.          The indicator run (`haven analyze`, segregation with 999 permutations) once, then {runs} consecutive          releases with `haven publish --force`: the first against no earlier release, each next one audited          against every earlier one. Per release: reading the personal table and the ledger, **protection          with its audit** (primary and secondary suppression, moves, and the solver where moves do not reach),          writing the published tables (indices and location quotients recomputed from protected counts),          and the whole publish with the release files. Goals: protection with the audit under 10 s;          the whole indicator run under 15 s.
-
-         | what | seconds | goal |
-| --- | ---: | --- |
-         | whole indicator run | **{analyze:.2}** | under 15 |
-         | protection with audit, slowest release | **{worst:.2}** | under 10 |
-
-         | release | earlier releases | cells withheld | read (s) | protection + audit (s) | write (s) | publish (s) |
-         | --- | ---: | ---: | ---: | ---: | ---: | ---: |
-{}
-
-{footer}",
+        "## Disclosure: protection and audit on the scaled demo\n\n\
+         `haven demo --scale {vacant}`: {districts} districts, {months} months, {placements} placements. \
+         The indicator run (`haven analyze`, segregation with 999 permutations) once, then {runs} \
+         consecutive releases with `haven publish --force`: the first against no earlier release, each \
+         next one audited against every earlier one. Per release: reading the personal table and the \
+         ledger, **protection with its audit** (primary and secondary suppression, moves, and the solver \
+         where moves do not reach), writing the published tables (indices and location quotients \
+         recomputed from protected counts), and the whole publish with the release files. Goals: \
+         protection with the audit under 10 s; the whole indicator run under 15 s.\n\n\
+         | what | seconds | goal |\n| --- | ---: | --- |\n\
+         | whole indicator run | **{analyze:.2}** | under 15 |\n\
+         | protection with audit, slowest release | **{worst:.2}** | under 10 |\n\n\
+         | release | earlier releases | cells withheld | read (s) | protection + audit (s) | write (s) | publish (s) |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n{}\n\n{footer}",
         rows.join("\n"),
         districts = report.availability.districts,
         months = report.availability.months,

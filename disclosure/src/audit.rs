@@ -16,7 +16,9 @@
 //! values): every table found is one the attacker cannot rule out, so a width proven there
 //! holds for the whole model.
 
+use rayon::prelude::*;
 use serde::Serialize;
+use smallvec::{SmallVec, smallvec};
 
 use crate::lp::{Cmp, Model};
 use crate::table::{PROGRAMMES, Pattern, Truth, least_started};
@@ -57,7 +59,11 @@ pub struct Audit {
     pub failures: Vec<Failure>,
     pub protection: i64,
     pub releases_compared: usize,
+    /// Milliseconds of the protection with its audit (of the audit alone when run apart).
     pub millis: u64,
+    /// The cells proven by a move (a later, larger pattern keeps them proven).
+    #[serde(skip)]
+    pub(crate) proven: Vec<Cell>,
 }
 
 /// Partners a move is tried with before the solver takes over.
@@ -85,8 +91,10 @@ struct Move {
     a: usize,
     b: usize,
     /// (district, households, persons).
-    parts: Vec<(usize, i64, i64)>,
+    parts: Parts,
 }
+
+type Parts = SmallVec<[(usize, i64, i64); 4]>;
 impl<'a> Ctx<'a> {
     pub fn new(t: &'a Truth, pat: &'a Pattern, earlier: &[View], protection: i64) -> Ctx<'a> {
         let mut views = vec![View::current(t, pat)];
@@ -146,7 +154,7 @@ impl<'a> Ctx<'a> {
                 dv != 0 && view.persons[u] == Some(t.persons[u]),
             )
         };
-        let mut on = vec![(false, false); mv.b - mv.a + 1];
+        let mut on: SmallVec<[(bool, bool); 16]> = smallvec![(false, false); mv.b - mv.a + 1];
         for m in mv.a..=mv.b {
             let mut h: Option<bool> = None;
             let mut p: Option<bool> = None;
@@ -180,7 +188,7 @@ impl<'a> Ctx<'a> {
             }
         }
         // The flows of every month where the moved amounts change, paid from the year's slack.
-        let mut cost: Vec<(&str, i64)> = Vec::new();
+        let mut cost: SmallVec<[(&str, i64); 4]> = SmallVec::new();
         let last = (mv.b + 1).min(months - 1);
         for &(d, du, dv) in &mv.parts {
             let delta = |m: usize| -> (i64, i64) {
@@ -250,13 +258,14 @@ impl<'a> Ctx<'a> {
         let months = self.t.n_months();
         let sign = if up { 1 } else { -1 };
         let mut best = 0;
-        let partners: Vec<usize> = self.partners[m]
-            .iter()
-            .copied()
-            .filter(|e| *e != d)
-            .take(PARTNERS_TRIED)
-            .collect();
-        for &e in &partners {
+        let partners = || {
+            self.partners[m]
+                .iter()
+                .copied()
+                .filter(move |e| *e != d)
+                .take(PARTNERS_TRIED)
+        };
+        for e in partners() {
             for amount in (best + 1..=cap).rev() {
                 if self.pair(d, e, m, persons, sign * amount, months) {
                     best = amount;
@@ -268,21 +277,22 @@ impl<'a> Ctx<'a> {
             }
         }
         // Several partners at once, each giving what it can over one month.
-        let mut parts: Vec<(usize, i64, i64)> = vec![(d, 0, 0)];
+        let mut parts: Parts = smallvec![(d, 0, 0)];
         let mut total = 0;
-        for &e in &partners {
+        for e in partners() {
             for amount in (1..=cap - total).rev() {
                 let (du, dv) = self.shape(if up { e } else { d }, m, persons, amount, months);
                 let mut trial = parts.clone();
                 trial[0].1 += sign * du;
                 trial[0].2 += sign * dv;
                 trial.push((e, -sign * du, -sign * dv));
-                if self.fits(&Move {
+                let mv = Move {
                     a: m,
                     b: m,
-                    parts: trial.clone(),
-                }) {
-                    parts = trial;
+                    parts: trial,
+                };
+                if self.fits(&mv) {
+                    parts = mv.parts;
                     total += amount;
                     break;
                 }
@@ -320,7 +330,7 @@ impl<'a> Ctx<'a> {
         let max = self.t.max_household;
         let size = amount.abs();
         let sign = amount.signum();
-        let mut shapes: Vec<(i64, i64)> = Vec::new();
+        let mut shapes: SmallVec<[(i64, i64); 4]> = SmallVec::new();
         if persons {
             shapes.push((0, size));
             for u in 1..=size.min(3) {
@@ -330,22 +340,18 @@ impl<'a> Ctx<'a> {
             }
         } else {
             let (_, v) = self.shape(if sign > 0 { e } else { d }, m, false, size, months);
-            let mut vs = vec![v, size, size * max];
+            let mut vs: SmallVec<[i64; 3]> = smallvec![v, size, size * max];
             vs.dedup();
             shapes.extend(vs.into_iter().map(|v| (size, v)));
         }
         for (u, v) in shapes {
             let (a, b) = self.common_run(&[d, e], m, u > 0, v > 0);
-            let runs = if a == b {
-                vec![(a, b)]
-            } else {
-                vec![(a, b), (m, m)]
-            };
-            for (a, b) in runs {
+            let runs = [(m, m), (a, b)];
+            for &(a, b) in &runs[..if a == b { 1 } else { 2 }] {
                 let mv = Move {
                     a,
                     b,
-                    parts: vec![(d, sign * u, sign * v), (e, -sign * u, -sign * v)],
+                    parts: smallvec![(d, sign * u, sign * v), (e, -sign * u, -sign * v)],
                 };
                 if self.fits(&mv) {
                     return true;
@@ -415,7 +421,20 @@ pub(crate) fn check(cx: &Ctx, cells: &[Cell], solver: bool) -> Audit {
         ..Default::default()
     };
     let mut solve: Vec<Cell> = Vec::new();
-    let mut proven_units: std::collections::HashMap<usize, (i64, i64)> = Default::default();
+    // The moves of every withheld unit, on every core: the proofs are independent.
+    let mut units: Vec<usize> = cells
+        .iter()
+        .filter_map(|(at, _)| match at {
+            At::Unit(u) => Some(*u),
+            _ => None,
+        })
+        .collect();
+    units.sort_unstable();
+    units.dedup();
+    let proven_units: std::collections::HashMap<usize, (i64, i64)> = units
+        .par_iter()
+        .map(|&u| (u, cx.prove_unit(u / months, u % months)))
+        .collect();
     for &(at, persons) in cells {
         let known = match at {
             At::Unit(u) => {
@@ -441,11 +460,10 @@ pub(crate) fn check(cx: &Ctx, cells: &[Cell], solver: bool) -> Audit {
         }
         audit.cells += 1;
         if let At::Unit(u) = at {
-            let (wh, wp) = *proven_units
-                .entry(u)
-                .or_insert_with(|| cx.prove_unit(u / months, u % months));
+            let (wh, wp) = proven_units[&u];
             if (if persons { wp } else { wh }) >= protection {
                 audit.by_move += 1;
+                audit.proven.push((at, persons));
                 continue;
             }
         }

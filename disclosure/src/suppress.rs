@@ -103,6 +103,7 @@ fn settle_year(t: &Truth, pat: &mut Pattern, known: &Known, y: usize, key: u64, 
 /// Protects a table: the pattern a release publishes and the audit that proves it. `earlier`
 /// holds every release before, oldest first.
 pub fn protect(t: &Truth, earlier: &[View], params: &Params) -> (Pattern, Audit) {
+    let started = std::time::Instant::now();
     let k = params.k.max(MIN_K);
     let protection = params.protection.max(1);
     let known = Known::from(t, earlier);
@@ -152,9 +153,19 @@ pub fn protect(t: &Truth, earlier: &[View], params: &Params) -> (Pattern, Audit)
     let mut solver = false;
     let mut result;
     let mut round = 0;
+    // Cells proven by a move in any round: proven for every larger pattern.
+    let mut proven: std::collections::HashSet<Cell> = Default::default();
+    // With the solver, every withheld cell that no move has proven is checked.
+    let unproven = |pat: &Pattern, proven: &std::collections::HashSet<Cell>| -> Vec<Cell> {
+        withheld_cells(t, pat)
+            .into_iter()
+            .filter(|c| !proven.contains(c))
+            .collect()
+    };
     loop {
         let cx = Ctx::new(t, &pat, earlier, protection);
         result = check(&cx, &dirty, solver);
+        proven.extend(result.proven.iter().copied());
         // Cells that moves failed twice get the solver before anything more is withheld.
         if !solver {
             let again: Vec<Cell> = dirty
@@ -187,9 +198,10 @@ pub fn protect(t: &Truth, earlier: &[View], params: &Params) -> (Pattern, Audit)
             if solver {
                 break;
             }
-            // Moves proved everything: the final audit covers every cell.
+            // Moves proved everything checked: the final audit covers every cell the moves
+            // have not proven.
             solver = true;
-            dirty = withheld_cells(t, &pat);
+            dirty = unproven(&pat, &proven);
             continue;
         }
         if round >= ROUNDS {
@@ -213,7 +225,11 @@ pub fn protect(t: &Truth, earlier: &[View], params: &Params) -> (Pattern, Audit)
             }
             // Nothing left to withhold for the moves: let the solver judge the rest.
             solver = true;
-            dirty = withheld_cells(t, &pat);
+            dirty = unproven(&pat, &proven);
+            continue;
+        }
+        if solver {
+            dirty = unproven(&pat, &proven);
             continue;
         }
         let was: std::collections::HashSet<Cell> = withheld_cells(t, &before).into_iter().collect();
@@ -224,10 +240,21 @@ pub fn protect(t: &Truth, earlier: &[View], params: &Params) -> (Pattern, Audit)
             .collect();
     }
     if solver && result.failures.is_empty() {
-        // The final check covered every cell.
+        // The final check covered every cell no move had proven; the moves' proofs hold for
+        // the final pattern, which contains the patterns they were found for.
+        let fresh: std::collections::HashSet<Cell> = result.proven.iter().copied().collect();
+        let carried: Vec<Cell> = withheld_cells(t, &pat)
+            .into_iter()
+            .filter(|c| proven.contains(c) && !fresh.contains(c))
+            .collect();
+        result.cells += carried.len();
+        result.by_move += carried.len();
+        result.proven.extend(carried);
+        result.millis = started.elapsed().as_millis() as u64;
         (pat, result)
     } else {
-        let full = crate::audit::audit(t, &pat, earlier, protection);
+        let mut full = crate::audit::audit(t, &pat, earlier, protection);
+        full.millis = started.elapsed().as_millis() as u64;
         (pat, full)
     }
 }
