@@ -98,7 +98,7 @@ impl AppState {
     /// Writes the audit entries waiting.
     pub(crate) async fn flush_audit(&self) {
         let log = self.audit.clone();
-        let written = self.with_store(move |store| flush(&log, store)).await;
+        let written = self.with_writer(move |store| flush(&log, store)).await;
         if let Err(e) = written {
             tracing::error!(cause = %e.detail(), "audit log write failed; will retry");
         }

@@ -12,6 +12,7 @@ pub mod geometry;
 pub mod officer;
 pub mod open_data;
 pub mod openapi;
+mod pool;
 pub mod publish;
 pub mod query;
 pub mod tiles;
@@ -40,7 +41,10 @@ const MAX_UPLOAD: usize = 1 << 30;
 /// Shared state: the one writing connection, and the secret of the local hand-off.
 #[derive(Clone)]
 pub struct AppState {
+    /// The one writer: every write goes through it (pool.rs).
     store: Arc<Mutex<ingest::Store>>,
+    /// Readers on the same database: reads never wait for a write.
+    readers: Arc<pool::Readers>,
     local_token: Arc<String>,
     instance: Arc<String>,
     published: Arc<PathBuf>,
@@ -58,8 +62,11 @@ impl AppState {
     /// State over a store; releases are read from `published/` beside its file.
     pub fn new(store: ingest::Store) -> AppState {
         let published = publish::default_root(store.path());
+        let readers = pool::Readers::new(&store, pool::MAX_READERS)
+            .unwrap_or_else(|e| panic!("a second connection to the open database: {}", e.detail()));
         AppState {
             store: Arc::new(Mutex::new(store)),
+            readers: Arc::new(readers),
             local_token: Arc::new(random_hex(32)),
             instance: Arc::new(random_hex(8)),
             published: Arc::new(published),
@@ -86,16 +93,32 @@ impl AppState {
         self
     }
 
-    /// Runs `f`, which writes, on the store off the async runtime; answers cached before it are
-    /// not served again.
+    /// Runs `f`, which writes data, on the writer off the async runtime; answers cached before
+    /// it are not served again.
     pub async fn with_store_mut<T: Send + 'static>(
         &self,
         f: impl FnOnce(&ingest::Store) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
-        let r = self.with_store(f).await;
+        let r = self.with_writer(f).await;
         self.generation
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         r
+    }
+
+    /// Runs `f`, which writes (users, the audit log), on the writer off the async runtime.
+    /// Readers do not wait for it.
+    pub async fn with_writer<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&ingest::Store) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let guard = store
+                .lock()
+                .map_err(|_| ApiError::Internal("store lock poisoned".into()))?;
+            f(&guard)
+        })
+        .await?
     }
 
     /// Tells the server that data changed through another connection (a scheduled import):
@@ -120,17 +143,16 @@ impl AppState {
         &self.published
     }
 
-    /// Runs `f` on the store off the async runtime (DuckDB calls block).
+    /// Runs `f`, which only reads, on a reader of the pool off the async runtime (DuckDB calls
+    /// block): it sees the last committed state and never waits for a write.
     pub async fn with_store<T: Send + 'static>(
         &self,
         f: impl FnOnce(&ingest::Store) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
-        let store = self.store.clone();
+        let readers = self.readers.clone();
         tokio::task::spawn_blocking(move || {
-            let guard = store
-                .lock()
-                .map_err(|_| ApiError::Internal("store lock poisoned".into()))?;
-            f(&guard)
+            let reader = readers.get()?;
+            f(&reader)
         })
         .await?
     }

@@ -187,7 +187,7 @@ pub async fn add_user(
     let role: Role = u.role.parse()?;
     let name = u.name.clone();
     let token = s
-        .with_store(move |store| crate::auth::add_user(store, &name, role))
+        .with_writer(move |store| crate::auth::add_user(store, &name, role))
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -214,7 +214,7 @@ pub async fn remove_user(
             "you cannot remove your own account; another admin can".into(),
         ));
     }
-    s.with_store(move |store| crate::auth::remove_user(store, &name))
+    s.with_writer(move |store| crate::auth::remove_user(store, &name))
         .await?;
     s.forget_verified_tokens();
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -247,7 +247,7 @@ pub async fn audit(
     let limit = limit_of(q.limit)?;
     let log = s.audit.clone();
     let entries = s
-        .with_store(move |store| {
+        .with_writer(move |store| {
             crate::audit::flush(&log, store)?;
             let mut stmt = store
                 .conn()
