@@ -70,13 +70,47 @@ pub enum Target {
     Server(api::ServerFile),
 }
 
+/// The server that holds the database, when one runs and answers.
+pub fn running_server(db: &Path) -> Option<api::ServerFile> {
+    let text = std::fs::read_to_string(api::server_file_path(db)).ok()?;
+    let info = serde_json::from_str::<api::ServerFile>(&text).ok()?;
+    server_answers(&info).then_some(info)
+}
+
+/// A request to the running server as the local operator: its status and JSON answer (an
+/// error answer becomes an error with the server's own words).
+pub fn server_call(
+    info: &api::ServerFile,
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> Result<serde_json::Value> {
+    let url = format!("{}{path}", info.url);
+    let auth = format!("Bearer {}", info.token);
+    let agent = agent(Duration::from_secs(600));
+    let res = match (method, body) {
+        ("POST", Some(b)) => agent
+            .post(&url)
+            .header("Authorization", &auth)
+            .header("Content-Type", "application/json")
+            .send(b.to_string().as_bytes()),
+        ("DELETE", _) => agent.delete(&url).header("Authorization", &auth).call(),
+        _ => agent.get(&url).header("Authorization", &auth).call(),
+    };
+    let mut res = res.with_context(|| format!("asking the server at {}", info.url))?;
+    let status = res.status();
+    let text = res.body_mut().read_to_string().unwrap_or_default();
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+    if !status.is_success() {
+        let detail = value["detail"].as_str().unwrap_or(text.as_str());
+        bail!("the server answered {}: {detail}", status.as_u16());
+    }
+    Ok(value)
+}
+
 impl Target {
     pub fn open(db: &Path) -> Result<Target> {
-        let announce = api::server_file_path(db);
-        if let Ok(text) = std::fs::read_to_string(&announce)
-            && let Ok(info) = serde_json::from_str::<api::ServerFile>(&text)
-            && server_answers(&info)
-        {
+        if let Some(info) = running_server(db) {
             eprintln!(
                 "A Haven server holds {}; handing the load to it at {}",
                 db.display(),
@@ -437,10 +471,15 @@ impl analytics::Progress for StepBar {
 pub fn batches(db: &Path, args: &BatchesArgs) -> Result<ExitCode> {
     let store = match ingest::Store::open_read_only(db) {
         Ok(s) => s,
-        Err(ingest::Error::Locked { .. }) => bail!(
-            "a Haven server holds {}; stop it to inspect loads from the command line",
-            db.display()
-        ),
+        Err(ingest::Error::Locked { .. }) => {
+            let Some(info) = running_server(db) else {
+                bail!(
+                    "another process holds {}; try again when it has finished",
+                    db.display()
+                )
+            };
+            return batches_from_server(&info, args);
+        }
         Err(e) => return Err(e.into()),
     };
     let c = store.conn();
@@ -469,7 +508,7 @@ pub fn batches(db: &Path, args: &BatchesArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let limit = usize::try_from(args.limit).unwrap_or(usize::MAX);
-    println!("batch\tdataset\toutcome\tread\taccepted\trejected\tstarted\tsource");
+    println!("{BATCHES_HEADER}");
     for b in store.batches(args.dataset.as_deref(), limit)? {
         println!(
             "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
@@ -481,6 +520,41 @@ pub fn batches(db: &Path, args: &BatchesArgs) -> Result<ExitCode> {
             b.rows_rejected,
             b.started_at,
             b.source
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+const BATCHES_HEADER: &str = "batch\tdataset\toutcome\tread\taccepted\trejected\tstarted\tsource";
+
+/// `haven batches` while a server holds the database: the same table, from its API.
+fn batches_from_server(info: &api::ServerFile, args: &BatchesArgs) -> Result<ExitCode> {
+    if args.rejected.is_some() {
+        bail!(
+            "a Haven server holds the database; the rejected rows of a batch are listed once it stops (the dashboard's officer pages show them meanwhile)"
+        );
+    }
+    let mut path = format!(
+        "/api/v1/officer/batches?limit={}",
+        args.limit.clamp(1, 1000)
+    );
+    if let Some(d) = &args.dataset {
+        path.push_str(&format!("&dataset={d}"));
+    }
+    let answer = server_call(info, "GET", &path, None)?;
+    println!("{BATCHES_HEADER}");
+    for b in answer.as_array().map(Vec::as_slice).unwrap_or_default() {
+        let text = |k: &str| b[k].as_str().unwrap_or_default().to_string();
+        println!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            b["batch_id"],
+            text("dataset"),
+            text("outcome"),
+            b["rows_read"],
+            b["rows_accepted"],
+            b["rows_rejected"],
+            text("started_at"),
+            text("source")
         );
     }
     Ok(ExitCode::SUCCESS)

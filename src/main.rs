@@ -251,6 +251,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Jobs(cmd) => cli_jobs::run(&cli.db, &cmd),
         Command::Users(cmd) => {
+            if let Some(info) = cli_ingest::running_server(&cli.db) {
+                return users_on_server(&info, cmd.action);
+            }
             let store = ingest::Store::open(&cli.db)
                 .with_context(|| format!("opening {}", cli.db.display()))?;
             let api_err = |e: api::ApiError| anyhow::anyhow!(e.detail());
@@ -258,20 +261,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 UsersAction::Add { name, role } => {
                     let role: api::auth::Role = role.parse().map_err(api_err)?;
                     let token = api::auth::add_user(&store, &name, role).map_err(api_err)?;
-                    eprintln!(
-                        "added {name} ({}). The token below is shown once and stored only as a hash; send it as `Authorization: Bearer <token>`.",
-                        role.as_str()
-                    );
-                    println!("{token}");
+                    print_new_user(&name, role.as_str(), &token);
                 }
                 UsersAction::List => {
                     for u in api::auth::list_users(&store).map_err(api_err)? {
-                        println!(
-                            "{:<24} {:<8} added {}",
-                            u.name,
-                            u.role.as_str(),
-                            u.created_at
-                        );
+                        print_user(&u.name, u.role.as_str(), &u.created_at);
                     }
                 }
                 UsersAction::Remove { name } => {
@@ -426,4 +420,61 @@ fn demo(db: &std::path::Path, args: &DemoArgs) -> Result<ExitCode> {
         cli_ingest::Target::Local(_) => {}
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_new_user(name: &str, role: &str, token: &str) {
+    eprintln!(
+        "added {name} ({role}). The token below is shown once and stored only as a hash; send it as `Authorization: Bearer <token>`."
+    );
+    println!("{token}");
+}
+
+fn print_user(name: &str, role: &str, created_at: &str) {
+    println!("{name:<24} {role:<8} added {created_at}");
+}
+
+/// `haven users` while a server holds the database: the same commands through its admin API,
+/// as the local operator (the server's announcement file is readable only by its user).
+fn users_on_server(info: &api::ServerFile, action: UsersAction) -> Result<ExitCode> {
+    match action {
+        UsersAction::Add { name, role } => {
+            let u = cli_ingest::server_call(
+                info,
+                "POST",
+                "/api/v1/admin/users",
+                Some(serde_json::json!({"name": name, "role": role})),
+            )?;
+            print_new_user(
+                &name,
+                u["role"].as_str().unwrap_or(&role),
+                u["token"].as_str().context("the server gave no token")?,
+            );
+        }
+        UsersAction::List => {
+            let users = cli_ingest::server_call(info, "GET", "/api/v1/admin/users", None)?;
+            for u in users.as_array().map(Vec::as_slice).unwrap_or_default() {
+                let text = |k: &str| u[k].as_str().unwrap_or_default().to_string();
+                print_user(&text("name"), &text("role"), &text("created_at"));
+            }
+        }
+        UsersAction::Remove { name } => {
+            let path = format!("/api/v1/admin/users/{}", percent(&name));
+            cli_ingest::server_call(info, "DELETE", &path, None)?;
+            eprintln!("removed {name}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A path segment, percent-encoded.
+fn percent(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }

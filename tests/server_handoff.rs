@@ -104,3 +104,51 @@ fn ingest_hands_the_load_to_a_running_server() {
     assert!(!announce.exists());
     assert_eq!(env.count("SELECT count(*) FROM vacant_properties"), 2_500);
 }
+
+#[test]
+fn users_and_batches_work_beside_a_running_server() {
+    let env = Env::new();
+    let demo = env.demo_files();
+    env.run(&[
+        "ingest",
+        "districts",
+        demo.join("districts.geojson").to_str().unwrap(),
+    ])
+    .ok();
+    let (_server, url) = env.serve();
+
+    // The first admin can be created while the server runs, and her token works at once.
+    let run = env.run(&["users", "add", "alice", "--role", "admin"]).ok();
+    let token = run.stdout().trim().to_string();
+    assert!(token.starts_with("hvn_"), "{}", run.stdout());
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    let res = agent
+        .get(format!("{url}/api/v1/admin/users"))
+        .header("Authorization", format!("Bearer {token}"))
+        .call()
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+
+    env.run(&["users", "add", "olivia", "--role", "officer"])
+        .ok();
+    let list = env.run(&["users", "list"]).ok().stdout();
+    assert!(list.contains("alice") && list.contains("olivia"), "{list}");
+    // The same refusals as without a server: a name taken twice.
+    let again = env.run(&["users", "add", "olivia", "--role", "officer"]);
+    assert_ne!(again.code(), 0, "{}", again.stderr());
+    env.run(&["users", "remove", "olivia"]).ok();
+    let list = env.run(&["users", "list"]).ok().stdout();
+    assert!(!list.contains("olivia"), "{list}");
+
+    // The loads, as the command prints them without a server.
+    let batches = env.run(&["batches"]).ok().stdout();
+    let mut lines = batches.lines();
+    assert!(lines.next().unwrap().starts_with("batch\tdataset\toutcome"));
+    assert!(
+        lines.any(|l| l.contains("\tdistricts\tloaded\t")),
+        "{batches}"
+    );
+}
