@@ -1,6 +1,7 @@
 //! The layers of ARCHITECTURE.md, checked on the manifests: each crate depends only on crates
 //! before it (ingest → analytics → disclosure → api → jobs → the binary), only `api` (and the
-//! binary above it) knows HTTP, and every crate of the workspace has its section on the page.
+//! binary above it) knows HTTP, only the binary uses anyhow, and every crate of the workspace
+//! has its section on the page.
 
 use std::path::Path;
 
@@ -50,6 +51,11 @@ fn violations(layer: usize, deps: &[String]) -> Vec<String> {
         }
         if name != "api" && name != "jobs" && HTTP.contains(&d.as_str()) {
             bad.push(format!("{name} depends on {d}: only api knows HTTP"));
+        }
+        if d == "anyhow" {
+            bad.push(format!(
+                "{name} depends on anyhow: libraries have one error type each; anyhow only in the binary"
+            ));
         }
     }
     bad
