@@ -514,14 +514,7 @@ fn placements(conn: &Connection, g: &mut Grid, mo: Months) -> Result<Medians> {
         span("placements_active_households", "m0", "m1", lit(1.0)),
         span("placements_active_persons", "m0", "m1", col("persons")),
     ];
-    for p in [
-        "public_reception",
-        "community_sponsorship",
-        "humanitarian_corridor",
-        "social_housing",
-        "private_rental_incentive",
-        "other",
-    ] {
+    for &p in crate::registry::PROGRAMMES {
         let id = INDICATORS
             .iter()
             .find(|i| i.id == format!("placements_active_{p}"))

@@ -64,6 +64,16 @@ macro_rules! ind {
 }
 
 /// Every indicator, in the order of the `indicators_monthly` columns.
+/// The programmes of the placements schema, in the order the indicators and tables use.
+pub const PROGRAMMES: &[&str] = &[
+    "public_reception",
+    "community_sponsorship",
+    "humanitarian_corridor",
+    "social_housing",
+    "private_rental_incentive",
+    "other",
+];
+
 pub static INDICATORS: &[Indicator] = &[
     ind!(
         "dwellings",

@@ -15,15 +15,7 @@
 
 use serde::Serialize;
 
-/// The programmes of the placements schema, in the order the tables use.
-pub const PROGRAMMES: &[&str] = &[
-    "public_reception",
-    "community_sponsorship",
-    "humanitarian_corridor",
-    "social_housing",
-    "private_rental_incentive",
-    "other",
-];
+pub use analytics::registry::PROGRAMMES;
 
 /// The true values of the personal table, from the placements register.
 #[derive(Debug, Clone, Default)]
