@@ -186,13 +186,13 @@ fn disclosure_suite(dir: &Path, vacant: usize, runs: usize) -> Result<String> {
         "DELETE FROM disclosure_cells; DELETE FROM disclosure_slack; \
          DELETE FROM disclosure_records; DELETE FROM releases;",
     )?;
-    let mut opts = api::publish::PublishOptions::new(root.clone());
+    let mut opts = haven_core::publish::PublishOptions::new(root.clone());
     opts.force = true;
     let mut rows = Vec::new();
     let mut protect = Vec::new();
     for _ in 0..runs {
         let t = Instant::now();
-        let r = api::publish::publish(&store, &opts).map_err(|e| anyhow::anyhow!(e.detail()))?;
+        let r = haven_core::publish::publish(&store, &opts)?;
         let whole = t.elapsed().as_secs_f64();
         let d = r
             .disclosure
@@ -292,11 +292,10 @@ fn api_suite(dir: &Path, vacant: usize, runs: usize) -> Result<String> {
         if !store.has_table("indicators_published")? {
             eprintln!("analysing the scaled demo and making its first release");
             analytics::analyze(store.conn(), &analytics::SegregationOptions::default())?;
-            api::publish::publish(
+            haven_core::publish::publish(
                 &store,
-                &api::publish::PublishOptions::new(dir.join("releases")),
-            )
-            .map_err(|e| anyhow::anyhow!(e.detail()))?;
+                &haven_core::publish::PublishOptions::new(dir.join("releases")),
+            )?;
         }
         let conn = store.conn();
         let (area, period): (String, String) = conn.query_row(
@@ -304,9 +303,8 @@ fn api_suite(dir: &Path, vacant: usize, runs: usize) -> Result<String> {
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        let _ = api::auth::remove_user(&store, "bench");
-        let token = api::auth::add_user(&store, "bench", api::auth::Role::Officer)
-            .map_err(|e| anyhow::anyhow!(e.detail()))?;
+        let _ = haven_core::users::remove_user(&store, "bench");
+        let token = haven_core::users::add_user(&store, "bench", haven_core::users::Role::Officer)?;
         // The z12 tile with the most vacant properties: the heaviest a map asks for.
         let densest: (i64, i64, i64) = conn.query_row(
             "SELECT floor((lon + 180) / 360 * 4096)::BIGINT AS x,
@@ -320,7 +318,7 @@ fn api_suite(dir: &Path, vacant: usize, runs: usize) -> Result<String> {
         let districts = store.dataset_counts()?.first().map_or(0, |(_, n)| *n);
         (area, period, token, densest, districts)
     };
-    let announce = api::server_file_path(&db);
+    let announce = haven_core::handoff::server_file_path(&db);
     let _ = std::fs::remove_file(&announce);
     let mut server = Command::new(std::env::current_exe()?)
         .args([

@@ -7,6 +7,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use haven_core::Settings;
+use haven_core::handoff::ServerFile;
+use haven_core::pipeline::{self, After, LoadParams};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Args)]
@@ -67,20 +70,19 @@ pub struct BatchesArgs {
 /// Where loads go: this process's own store, or a server that holds the database.
 pub enum Target {
     Local(ingest::Store),
-    Server(api::ServerFile),
+    Server(ServerFile),
 }
 
 /// The server that holds the database, when one runs and answers.
-pub fn running_server(db: &Path) -> Option<api::ServerFile> {
-    let text = std::fs::read_to_string(api::server_file_path(db)).ok()?;
-    let info = serde_json::from_str::<api::ServerFile>(&text).ok()?;
+pub fn running_server(db: &Path) -> Option<ServerFile> {
+    let info = haven_core::handoff::read_server_file(db)?;
     server_answers(&info).then_some(info)
 }
 
 /// A request to the running server as the local operator: its status and JSON answer (an
 /// error answer becomes an error with the server's own words).
 pub fn server_call(
-    info: &api::ServerFile,
+    info: &ServerFile,
     method: &str,
     path: &str,
     body: Option<serde_json::Value>,
@@ -131,7 +133,7 @@ impl Target {
         match self {
             Target::Local(store) => {
                 let progress = Bar::new(&input.name);
-                Ok(ingest::ingest(store, dataset, input, opts, &progress)?)
+                Ok(pipeline::load_only(store, dataset, input, opts, &progress)?)
             }
             Target::Server(info) => upload(info, dataset, input, opts),
         }
@@ -146,7 +148,7 @@ fn agent(timeout: Duration) -> ureq::Agent {
         .new_agent()
 }
 
-fn server_answers(info: &api::ServerFile) -> bool {
+fn server_answers(info: &ServerFile) -> bool {
     let Ok(mut res) = agent(Duration::from_secs(3))
         .get(format!("{}/api/v1/health", info.url))
         .call()
@@ -158,7 +160,7 @@ fn server_answers(info: &api::ServerFile) -> bool {
 }
 
 fn upload(
-    info: &api::ServerFile,
+    info: &ServerFile,
     dataset: &str,
     input: &ingest::Input,
     opts: &ingest::IngestOptions,
@@ -344,8 +346,9 @@ pub fn print_report(r: &ingest::Report) {
     eprintln!("  outcome: {}", r.outcome.as_str().replace('_', " "));
 }
 
-pub fn ingest(db: &Path, args: &IngestArgs) -> Result<ExitCode> {
-    let params = api::UploadParams {
+pub fn ingest(settings: &Settings, args: &IngestArgs) -> Result<ExitCode> {
+    let db = settings.database.as_path();
+    let params = LoadParams {
         source: None,
         format: args.format.clone(),
         delimiter: args.delimiter.clone(),
@@ -373,19 +376,21 @@ pub fn ingest(db: &Path, args: &IngestArgs) -> Result<ExitCode> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&reports)?);
     }
-    let changed = reports
-        .iter()
-        .any(|r| r.rows_inserted + r.rows_replaced > 0);
-    if let (Target::Local(store), true, false) = (&target, changed, args.no_analyze) {
-        let districts = store
-            .dataset_counts()?
-            .first()
-            .map(|(_, n)| *n)
-            .unwrap_or(0);
-        if districts > 0 {
-            analyze(store, 999, false)?;
+    let changed = reports.iter().any(pipeline::changed);
+    if let Target::Local(store) = &target {
+        // The pipeline's policy (a server applies it to each upload itself).
+        let after = if args.no_analyze {
+            After::Nothing
+        } else {
+            After::Analyze
+        };
+        let bar = StepBar::new();
+        let done = pipeline::follow_up(store, settings, changed, after, &bar)?;
+        bar.0.finish_and_clear();
+        if let Some(a) = &done.analysis {
+            print_analysis(a);
             eprintln!(
-                "The public figures change at the next release: `haven publish` (or the release schedule of `haven serve`)."
+                "The public figures change at the next release: `haven publish` (or a job with after = [\"publish\"])."
             );
         }
     }
@@ -398,19 +403,18 @@ pub fn ingest(db: &Path, args: &IngestArgs) -> Result<ExitCode> {
 
 /// Brings the indicators up to date (every part with `full`), with a progress bar on a
 /// terminal, and prints a summary.
-pub fn analyze(store: &ingest::Store, permutations: usize, full: bool) -> Result<()> {
-    let opts = analytics::AnalyzeOptions {
-        segregation: analytics::SegregationOptions {
-            permutations,
-            ..Default::default()
-        },
-        full,
-    };
+pub fn analyze(store: &ingest::Store, settings: &Settings, full: bool) -> Result<()> {
     let bar = StepBar::new();
-    let r = analytics::analyze_with(store.conn(), &opts, &bar)?;
+    let r = pipeline::analyze(store, settings, full, &bar)?;
     bar.0.finish_and_clear();
+    print_analysis(&r);
+    Ok(())
+}
+
+/// The summary of an analysis run.
+pub fn print_analysis(r: &analytics::AnalyzeReport) {
     let kept = |part: &str| {
-        if r.computed.contains(&part) {
+        if r.computed.iter().any(|c| c == part) {
             ""
         } else {
             " (inputs unchanged: kept)"
@@ -444,14 +448,13 @@ pub fn analyze(store: &ingest::Store, permutations: usize, full: bool) -> Result
         },
         r.elapsed_ms as f64 / 1000.0
     );
-    Ok(())
 }
 
 /// The steps of an analyze run.
-struct StepBar(ProgressBar);
+pub struct StepBar(ProgressBar);
 
 impl StepBar {
-    fn new() -> StepBar {
+    pub fn new() -> StepBar {
         StepBar(terminal_bar(
             "analyze [{bar:30}] {pos}/{len} {msg} {elapsed}",
         ))
@@ -528,7 +531,7 @@ pub fn batches(db: &Path, args: &BatchesArgs) -> Result<ExitCode> {
 const BATCHES_HEADER: &str = "batch\tdataset\toutcome\tread\taccepted\trejected\tstarted\tsource";
 
 /// `haven batches` while a server holds the database: the same table, from its API.
-fn batches_from_server(info: &api::ServerFile, args: &BatchesArgs) -> Result<ExitCode> {
+fn batches_from_server(info: &ServerFile, args: &BatchesArgs) -> Result<ExitCode> {
     if args.rejected.is_some() {
         bail!(
             "a Haven server holds the database; the rejected rows of a batch are listed once it stops (the dashboard's officer pages show them meanwhile)"

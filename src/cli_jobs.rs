@@ -5,12 +5,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand};
+use haven_core::Settings;
 
 #[derive(Args)]
 pub struct JobsCmd {
-    /// The configuration file with the jobs.
-    #[arg(long, env = "HAVEN_CONFIG", default_value = "haven.toml")]
-    pub config: PathBuf,
     #[command(subcommand)]
     pub action: JobsAction,
 }
@@ -19,7 +17,8 @@ pub struct JobsCmd {
 pub enum JobsAction {
     /// The jobs: dataset, source, schedule, next run and last outcome.
     List,
-    /// Run a job now, as the schedule would: fetch, load, analyse and publish.
+    /// Run a job now, as the schedule would: fetch, load, analyse and publish. When `haven
+    /// serve` holds the database, the server runs it.
     Run { name: String },
     /// The latest runs of a job: when, outcome, batch, rejected rows, message.
     History {
@@ -30,24 +29,63 @@ pub enum JobsAction {
     },
 }
 
-fn config(path: &Path) -> Result<jobs::Config> {
+fn config(path: Option<&Path>) -> Result<(PathBuf, jobs::Config)> {
+    let Some(path) = path else {
+        bail!(
+            "there is no haven.toml here: copy haven.example.toml to it and adapt the jobs, or name one with --config"
+        );
+    };
     if !path.exists() {
         bail!(
             "{} does not exist: copy haven.example.toml to it and adapt the jobs",
             path.display()
         );
     }
-    Ok(jobs::Config::load(path)?)
+    let mut config = jobs::Config::load(path)?;
+    config.resolve_secrets(&|k| std::env::var(k).ok());
+    Ok((path.to_path_buf(), config))
 }
 
-pub fn run(db: &Path, cmd: &JobsCmd) -> Result<ExitCode> {
-    let config = config(&cmd.config)?;
+/// The exit code of a run: 1 failed or skipped, 2 refused or rows rejected.
+fn exit_of(outcome: &str) -> ExitCode {
+    match outcome {
+        "failed" | "skipped" => ExitCode::from(1),
+        "refused" | "loaded_with_rejections" => ExitCode::from(2),
+        _ => ExitCode::SUCCESS,
+    }
+}
+
+fn print_run(r: &serde_json::Value) {
+    let batches = r["batches"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    eprintln!(
+        "{}: {} (run {}){}{}",
+        r["job"].as_str().unwrap_or_default(),
+        r["outcome"].as_str().unwrap_or_default(),
+        r["run_id"],
+        if batches.is_empty() {
+            String::new()
+        } else {
+            format!(", batch {}", r["batches"])
+        },
+        r["message"]
+            .as_str()
+            .map(|m| format!("\n  {m}"))
+            .unwrap_or_default()
+    );
+}
+
+pub fn run(settings: &Settings, config_path: Option<&Path>, cmd: &JobsCmd) -> Result<ExitCode> {
+    let db = settings.database.as_path();
+    let (path, config) = config(config_path)?;
     let find = |name: &str| {
         config.job(name).ok_or_else(|| {
             let names: Vec<&str> = config.jobs.iter().map(jobs::Job::name).collect();
             anyhow!(
                 "no job '{name}' in {} (jobs: {})",
-                cmd.config.display(),
+                path.display(),
                 names.join(", ")
             )
         })
@@ -86,42 +124,28 @@ pub fn run(db: &Path, cmd: &JobsCmd) -> Result<ExitCode> {
         }
         JobsAction::Run { name } => {
             let job = find(name)?;
-            let store = ingest::Store::open(db).with_context(|| {
-                format!(
-                    "opening {} (while `haven serve` runs, it runs the jobs on schedule)",
-                    db.display()
-                )
-            })?;
-            let root = crate::cli_publish::PublishArgs::from_env()
-                .published
-                .unwrap_or_else(|| api::publish::default_root(db));
-            let r = jobs::run_job(&store, job, &root);
-            eprintln!(
-                "{}: {} (run {}){}{}",
-                r.job,
-                r.outcome.as_str(),
-                r.run_id,
-                if r.batches.is_empty() {
-                    String::new()
-                } else {
-                    format!(", batch {:?}", r.batches)
-                },
-                r.message
-                    .as_deref()
-                    .map(|m| format!("\n  {m}"))
-                    .unwrap_or_default()
-            );
-            Ok(match r.outcome {
-                jobs::Outcome::Failed | jobs::Outcome::Skipped => ExitCode::from(1),
-                jobs::Outcome::Refused | jobs::Outcome::LoadedWithRejections => ExitCode::from(2),
-                _ => ExitCode::SUCCESS,
-            })
+            if let Some(info) = crate::cli_ingest::running_server(db) {
+                eprintln!("A Haven server holds {}; it runs the job", db.display());
+                let r = crate::cli_ingest::server_call(
+                    &info,
+                    "POST",
+                    &format!("/api/v1/admin/jobs/{}/run", job.name()),
+                    Some(serde_json::json!({})),
+                )?;
+                print_run(&r);
+                return Ok(exit_of(r["outcome"].as_str().unwrap_or_default()));
+            }
+            let store =
+                ingest::Store::open(db).with_context(|| format!("opening {}", db.display()))?;
+            let r = jobs::run_job(&store, job, settings);
+            print_run(&serde_json::to_value(&r)?);
+            Ok(exit_of(r.outcome.as_str()))
         }
         JobsAction::History { name, limit } => {
             find(name)?;
             let store = ingest::Store::open_read_only(db)
                 .with_context(|| format!("opening {}", db.display()))?;
-            let rows = jobs::history(&store, name, *limit).map_err(|e| anyhow!(e))?;
+            let rows = jobs::history(&store, name, *limit)?;
             if rows.is_empty() {
                 println!("{name} has not run yet");
             }

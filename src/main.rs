@@ -11,6 +11,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
+use haven_core::handoff::ServerFile;
+use haven_core::{Settings, users};
 
 #[derive(Parser)]
 #[command(
@@ -23,6 +25,10 @@ struct Cli {
     /// The DuckDB database file.
     #[arg(long, global = true, env = "HAVEN_DB", default_value = ingest::store::DEFAULT_DB)]
     db: PathBuf,
+    /// The settings and scheduled imports (default: haven.toml when it exists; see
+    /// haven.example.toml). HAVEN_* environment variables override it, flags override both.
+    #[arg(long, global = true, env = "HAVEN_CONFIG")]
+    config: Option<PathBuf>,
     /// Log as JSON lines instead of human-readable text.
     #[arg(long, global = true)]
     log_json: bool,
@@ -75,9 +81,9 @@ enum Command {
 
 #[derive(Args)]
 pub struct AnalyzeArgs {
-    /// Permutations of the significance tests (0 skips them).
-    #[arg(long, default_value_t = 999)]
-    pub permutations: usize,
+    /// Permutations of the significance tests (default 999; 0 skips them) [env: HAVEN_PERMUTATIONS]
+    #[arg(long)]
+    pub permutations: Option<usize>,
     /// Recompute everything, even the parts whose inputs did not change since the last run.
     #[arg(long)]
     pub full: bool,
@@ -148,9 +154,6 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
-    /// The scheduled imports (default: haven.toml when it exists; see haven.example.toml).
-    #[arg(long, env = "HAVEN_CONFIG")]
-    config: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -226,9 +229,32 @@ fn init_tracing(json: bool) {
     }
 }
 
+/// The configuration file: `--config` (or HAVEN_CONFIG), else haven.toml when it exists.
+fn config_path(cli: &Cli) -> Option<PathBuf> {
+    cli.config
+        .clone()
+        .or_else(|| Some(PathBuf::from("haven.toml")).filter(|p| p.exists()))
+}
+
+/// The one `Settings` of this run: the configuration file, then the environment (read here
+/// and nowhere else); each command then applies its flags.
+fn settings(cli: &Cli) -> Result<Settings> {
+    let path = config_path(cli);
+    let text = match &path {
+        Some(p) => {
+            Some(std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?)
+        }
+        None => None,
+    };
+    let file = path.as_deref().zip(text.as_deref());
+    Ok(Settings::build(&cli.db, file, &|k| std::env::var(k).ok())?)
+}
+
 fn run(cli: Cli) -> Result<ExitCode> {
+    let mut settings = settings(&cli)?;
+    let config = config_path(&cli);
     match cli.command {
-        Command::Ingest(args) => cli_ingest::ingest(&cli.db, &args),
+        Command::Ingest(args) => cli_ingest::ingest(&settings, &args),
         Command::Batches(args) => cli_ingest::batches(&cli.db, &args),
         Command::Scenario(args) => {
             let store = ingest::Store::open_read_only(&cli.db)?;
@@ -244,54 +270,83 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Analyze(args) => {
+            if let Some(n) = args.permutations {
+                settings.set_permutations(n);
+            }
+            if let Some(info) = cli_ingest::running_server(&cli.db) {
+                eprintln!(
+                    "A Haven server holds {}; asking it to analyse",
+                    cli.db.display()
+                );
+                let r = cli_ingest::server_call(
+                    &info,
+                    "POST",
+                    "/api/v1/admin/analyze",
+                    Some(serde_json::json!({"full": args.full, "permutations": args.permutations})),
+                )?;
+                cli_ingest::print_analysis(&serde_json::from_value(r)?);
+                return Ok(ExitCode::SUCCESS);
+            }
             let store = ingest::Store::open(&cli.db)
                 .with_context(|| format!("opening {}", cli.db.display()))?;
-            cli_ingest::analyze(&store, args.permutations, args.full)?;
+            cli_ingest::analyze(&store, &settings, args.full)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Jobs(cmd) => cli_jobs::run(&cli.db, &cmd),
+        Command::Jobs(cmd) => cli_jobs::run(&settings, config.as_deref(), &cmd),
         Command::Users(cmd) => {
             if let Some(info) = cli_ingest::running_server(&cli.db) {
                 return users_on_server(&info, cmd.action);
             }
             let store = ingest::Store::open(&cli.db)
                 .with_context(|| format!("opening {}", cli.db.display()))?;
-            let api_err = |e: api::ApiError| anyhow::anyhow!(e.detail());
             match cmd.action {
                 UsersAction::Add { name, role } => {
-                    let role: api::auth::Role = role.parse().map_err(api_err)?;
-                    let token = api::auth::add_user(&store, &name, role).map_err(api_err)?;
+                    let role: users::Role = role.parse()?;
+                    let token = users::add_user(&store, &name, role)?;
                     print_new_user(&name, role.as_str(), &token);
                 }
                 UsersAction::List => {
-                    for u in api::auth::list_users(&store).map_err(api_err)? {
+                    for u in users::list_users(&store)? {
                         print_user(&u.name, u.role.as_str(), &u.created_at);
                     }
                 }
                 UsersAction::Remove { name } => {
-                    api::auth::remove_user(&store, &name).map_err(api_err)?;
+                    users::remove_user(&store, &name)?;
                     eprintln!("removed {name}");
                 }
             }
             Ok(ExitCode::SUCCESS)
         }
         Command::Publish(args) => {
+            if let Some(info) = cli_ingest::running_server(&cli.db) {
+                anyhow::ensure!(
+                    !args.publish.any(),
+                    "a Haven server holds {}; it publishes with its own settings (haven.toml and its environment), so the release flags given here would not apply: drop them, or stop the server",
+                    cli.db.display()
+                );
+                eprintln!(
+                    "A Haven server holds {}; asking it for a release",
+                    cli.db.display()
+                );
+                let r = cli_ingest::server_call(
+                    &info,
+                    "POST",
+                    "/api/v1/admin/publish",
+                    Some(serde_json::json!({"force": args.force})),
+                )?;
+                return Ok(cli_publish::print_release(&r));
+            }
+            args.publish.apply(&mut settings)?;
             let store = ingest::Store::open(&cli.db)
                 .with_context(|| format!("opening {}", cli.db.display()))?;
-            cli_publish::publish(&store, &args.publish, args.force)
+            cli_publish::publish(&store, &settings, args.force)
         }
         Command::Serve(args) => {
             // A configuration with a mistake stops start-up before anything is served.
-            let config = match &args.config {
-                Some(path) => Some(jobs::Config::load(path)?),
-                None if std::path::Path::new("haven.toml").exists() => {
-                    Some(jobs::Config::load(std::path::Path::new("haven.toml"))?)
-                }
-                None => None,
-            };
+            let config = config.map(|p| jobs::Config::load(&p)).transpose()?;
             let store = ingest::Store::open(&cli.db)
                 .with_context(|| format!("opening {}", cli.db.display()))?;
-            serve(store, args.addr, config)?;
+            serve(store, settings, args.addr, config)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Datasets => {
@@ -316,31 +371,57 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo(args) => demo(&cli.db, &args),
+        Command::Demo(args) => {
+            args.publish.apply(&mut settings)?;
+            demo(&cli.db, settings, &args)
+        }
         Command::Bench(args) => {
             bench::run(args.suite, &args.dir, args.rows, args.runs, &args.record)
         }
     }
 }
 
-fn serve(store: ingest::Store, addr: SocketAddr, config: Option<jobs::Config>) -> Result<()> {
+fn serve(
+    store: ingest::Store,
+    settings: Settings,
+    addr: SocketAddr,
+    config: Option<jobs::Config>,
+) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let published = cli_publish::PublishArgs::from_env().published;
-    let jobs_store = match &config {
-        Some(_) => Some(store.try_clone()?),
-        None => None,
-    };
-    let state = api::AppState::new(store);
-    let state = match published {
-        Some(root) => state.with_published(root),
-        None => state,
-    };
+    let mut state = api::AppState::new(store, settings)?;
+    let config = config.map(|mut c| {
+        c.resolve_secrets(&|k| std::env::var(k).ok());
+        std::sync::Arc::new(c)
+    });
+    if let Some(c) = &config {
+        // `haven jobs run NAME` beside the server: the server runs the job.
+        let (c, db, settings) = (
+            c.clone(),
+            state.database(),
+            std::sync::Arc::new(state.settings().clone()),
+        );
+        state = state.with_job_runner(std::sync::Arc::new(move |name: &str| {
+            let job = c.job(name).ok_or_else(|| {
+                let names: Vec<&str> = c.jobs.iter().map(jobs::Job::name).collect();
+                haven_core::Error::NotFound(format!("no job '{name}' (jobs: {})", names.join(", ")))
+            })?;
+            let store = db.connect()?;
+            let report = jobs::run_job(&store, job, &settings);
+            serde_json::to_value(report).map_err(|e| haven_core::Error::Internal(e.to_string()))
+        }));
+    }
     runtime.block_on(async move {
-        let _scheduler = match (&config, &jobs_store) {
-            (Some(c), Some(s)) if !c.jobs.is_empty() => {
-                Some(jobs::schedule::start(c, s, state.clone()).await?)
+        let _scheduler = match &config {
+            Some(c) if !c.jobs.is_empty() => {
+                let changed = state.clone();
+                let cx = jobs::schedule::Context {
+                    db: state.database(),
+                    settings: std::sync::Arc::new(state.settings().clone()),
+                    changed: std::sync::Arc::new(move || changed.data_changed()),
+                };
+                Some(jobs::schedule::start(c, cx).await?)
             }
             _ => None,
         };
@@ -350,7 +431,7 @@ fn serve(store: ingest::Store, addr: SocketAddr, config: Option<jobs::Config>) -
     })
 }
 
-fn demo(db: &std::path::Path, args: &DemoArgs) -> Result<ExitCode> {
+fn demo(db: &std::path::Path, settings: Settings, args: &DemoArgs) -> Result<ExitCode> {
     let (mut spec, default_out) = match args.scale {
         Some(n) => (
             ingest::demo::DemoSpec::scaled(args.seed, n),
@@ -391,6 +472,7 @@ fn demo(db: &std::path::Path, args: &DemoArgs) -> Result<ExitCode> {
     }
     let mut target = cli_ingest::Target::open(db)?;
     let mut clean = true;
+    let mut changed = false;
     for f in &files {
         let opts = ingest::IngestOptions {
             origin: "demo".into(),
@@ -400,19 +482,32 @@ fn demo(db: &std::path::Path, args: &DemoArgs) -> Result<ExitCode> {
         let report = target.ingest(f.dataset, &input, &opts)?;
         cli_ingest::print_report(&report);
         clean &= report.outcome.is_clean();
+        changed |= haven_core::pipeline::changed(&report);
     }
     if !clean {
         eprintln!("Some demo files had rejected rows, as real exports do; they are listed above.");
     }
     if let cli_ingest::Target::Local(store) = &target {
-        cli_ingest::analyze(store, 999, true)?;
-        if cli_publish::publish(store, &args.publish, false)? != ExitCode::SUCCESS {
+        // The pipeline's policy, with a release asked for: the demo is published at once.
+        let done = haven_core::pipeline::follow_up(
+            store,
+            &settings,
+            changed,
+            haven_core::pipeline::After::Publish,
+            &cli_ingest::StepBar::new(),
+        )?;
+        if let Some(a) = &done.analysis {
+            cli_ingest::print_analysis(a);
+        }
+        if let Some(r) = &done.release
+            && cli_publish::print_release(&serde_json::to_value(r)?) != ExitCode::SUCCESS
+        {
             eprintln!("The demo is loaded, but its first release was not made (see above).");
         }
     }
     match target {
         cli_ingest::Target::Local(store) if !args.no_serve => {
-            serve(store, args.addr, None)?;
+            serve(store, settings, args.addr, None)?;
         }
         cli_ingest::Target::Server(info) => {
             eprintln!("Loaded through the running server: {}", info.url)
@@ -435,7 +530,7 @@ fn print_user(name: &str, role: &str, created_at: &str) {
 
 /// `haven users` while a server holds the database: the same commands through its admin API,
 /// as the local operator (the server's announcement file is readable only by its user).
-fn users_on_server(info: &api::ServerFile, action: UsersAction) -> Result<ExitCode> {
+fn users_on_server(info: &ServerFile, action: UsersAction) -> Result<ExitCode> {
     match action {
         UsersAction::Add { name, role } => {
             let u = cli_ingest::server_call(

@@ -152,3 +152,80 @@ fn users_and_batches_work_beside_a_running_server() {
         "{batches}"
     );
 }
+
+/// `haven analyze`, `haven publish` and `haven jobs run` while the server holds the database:
+/// each is handed to the server, which runs it under its settings (haven.toml here), and says
+/// what it did as the command does without a server.
+#[test]
+fn analyze_publish_and_jobs_run_beside_a_running_server() {
+    let env = Env::new();
+    // The settings and a job, read by the demo's release and by the server alike.
+    let waiting = env.path("waiting.tsv");
+    std::fs::write(
+        env.path("haven.toml"),
+        format!(
+            "[release]\npublisher = \"Stad Voorbeeld\"\n\n[[job]]\nname = \"waiting\"\ndataset = \"social_housing_waiting_list\"\nschedule = \"0 0 3 1 1 *\"\nafter = [\"analyze\", \"publish\"]\n\n[job.source]\npath = \"{}\"\n",
+            waiting.display()
+        ),
+    )
+    .unwrap();
+    env.with_demo();
+    // The waiting list as the provider sends it next: its last month left out.
+    let full = std::fs::read_to_string(env.path("demo/social_housing_waiting_list.tsv")).unwrap();
+    let lines: Vec<&str> = full.lines().collect();
+    std::fs::write(&waiting, lines[..lines.len() - 1].join("\n") + "\n").unwrap();
+    let (_server, url) = env.serve();
+
+    let run = env.run(&["analyze", "--permutations", "0"]).ok();
+    assert!(
+        run.stderr().contains("asking it to analyse") && run.stderr().contains("analyze: "),
+        "{}",
+        run.stderr()
+    );
+
+    let run = env.run(&["publish"]).ok();
+    assert!(
+        run.stderr().contains("asking it for a release")
+            && run.stderr().contains("publish: release 2 in ")
+            && run.stderr().contains("proven at least 5 wide"),
+        "{}",
+        run.stderr()
+    );
+    // Flags the server would not apply are refused, not ignored.
+    let run = env.run(&["publish", "--min-count", "7"]);
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    assert!(run.stderr().contains("would not apply"), "{}", run.stderr());
+
+    let run = env.run(&["jobs", "run", "waiting"]);
+    assert!(
+        run.stderr().contains("it runs the job") && run.stderr().contains("waiting: loaded"),
+        "{}",
+        run.stderr()
+    );
+    let run = env.run(&["jobs", "run", "nightly"]);
+    assert_eq!(run.code(), 1);
+    assert!(
+        run.stderr().contains("no job 'nightly'"),
+        "{}",
+        run.stderr()
+    );
+
+    // The server's answers are current, and the release carries haven.toml's publisher.
+    let (code, body) = get(&format!("{url}/api/v1/catalog"));
+    assert_eq!(code, 200);
+    assert!(body.contains("Stad Voorbeeld"), "{body:.400}");
+    let token = env.add_user("olivia", "officer");
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    let jobs = agent
+        .get(format!("{url}/api/v1/officer/jobs?limit=5"))
+        .header("Authorization", format!("Bearer {token}"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    assert!(jobs.contains("\"job\":\"waiting\""), "{jobs}");
+}

@@ -49,12 +49,12 @@ pub struct Overview {
 }
 
 /// What `analyze` computed, or found already computed from the same inputs.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct AnalyzeReport {
     pub availability: AvailabilitySummary,
     pub segregation: SegregationSummary,
     /// The parts computed in this run; the others were up to date.
-    pub computed: Vec<&'static str>,
+    pub computed: Vec<String>,
     pub elapsed_ms: u64,
 }
 
@@ -174,7 +174,8 @@ pub fn analyze_with(
     let ((availability, a_new), (segregation, s_new)) = (availability?, segregation?);
     let computed = [("availability", a_new), ("segregation", s_new)]
         .into_iter()
-        .filter_map(|(part, new)| new.then_some(part))
+        .filter(|(_, new)| *new)
+        .map(|(part, _)| part.to_string())
         .collect();
     Ok(AnalyzeReport {
         availability,

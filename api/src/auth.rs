@@ -9,46 +9,15 @@ use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use haven_core::users::{Role, verify};
+
 use crate::{Access, ApiError, AppState};
-
-/// What a signed-in user may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Officer,
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Role::Officer => "officer",
-            Role::Admin => "admin",
-        }
-    }
-}
-
-impl std::str::FromStr for Role {
-    type Err = ApiError;
-    fn from_str(s: &str) -> Result<Role, ApiError> {
-        match s {
-            "officer" => Ok(Role::Officer),
-            "admin" => Ok(Role::Admin),
-            other => Err(ApiError::BadRequest(format!(
-                "role '{other}' is neither officer nor admin"
-            ))),
-        }
-    }
-}
 
 /// Who made a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,143 +45,6 @@ impl Caller {
             Caller::Local => "local",
             Caller::User { role, .. } => role.as_str(),
         }
-    }
-}
-
-/// A user as listed (never the hash).
-#[derive(Debug, Clone, Serialize)]
-pub struct UserInfo {
-    pub name: String,
-    pub role: Role,
-    pub created_at: String,
-}
-
-fn db(e: duckdb::Error) -> ApiError {
-    ApiError::from(ingest::Error::from(e))
-}
-
-fn valid_name(name: &str) -> Result<(), ApiError> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-@".contains(c));
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::BadRequest(format!(
-            "user name '{name}' must be 1 to 64 of a-z, 0-9, . _ - @"
-        )))
-    }
-}
-
-/// Creates a user and returns the token, which is stored only as a hash: show it once.
-pub fn add_user(store: &ingest::Store, name: &str, role: Role) -> Result<String, ApiError> {
-    valid_name(name)?;
-    let conn = store.conn();
-    let exists: i64 = conn
-        .query_row("SELECT count(*) FROM users WHERE name = ?", [name], |r| {
-            r.get(0)
-        })
-        .map_err(db)?;
-    if exists > 0 {
-        return Err(ApiError::BadRequest(format!("user '{name}' exists")));
-    }
-    let id: i64 = conn
-        .query_row("SELECT coalesce(max(id), 0) + 1 FROM users", [], |r| {
-            r.get(0)
-        })
-        .map_err(db)?;
-    let secret = crate::random_hex(32);
-    let salt_bytes = hex_bytes(&crate::random_hex(16));
-    let salt = SaltString::encode_b64(&salt_bytes)
-        .map_err(|e| ApiError::Internal(format!("salt: {e}")))?;
-    let hash = Argon2::default()
-        .hash_password(secret.as_bytes(), &salt)
-        .map_err(|e| ApiError::Internal(format!("argon2: {e}")))?
-        .to_string();
-    conn.execute(
-        "INSERT INTO users (id, name, role, token_hash, created_at) VALUES (?, ?, ?, ?, now())",
-        duckdb::params![id, name, role.as_str(), hash],
-    )
-    .map_err(db)?;
-    Ok(format!("hvn_{id}_{secret}"))
-}
-
-fn hex_bytes(hex: &str) -> Vec<u8> {
-    (0..hex.len() / 2)
-        .filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
-        .collect()
-}
-
-pub fn list_users(store: &ingest::Store) -> Result<Vec<UserInfo>, ApiError> {
-    let mut stmt = store
-        .conn()
-        .prepare("SELECT name, role, strftime(created_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ') FROM users ORDER BY name")
-        .map_err(db)?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?))
-        })
-        .map_err(db)?;
-    rows.map(|r| {
-        let (name, role, created_at) = r.map_err(db)?;
-        Ok(UserInfo {
-            name,
-            role: role.parse()?,
-            created_at,
-        })
-    })
-    .collect()
-}
-
-/// Removes a user; its token stops working (at once on this server, within the cache time on
-/// another process's).
-pub fn remove_user(store: &ingest::Store, name: &str) -> Result<(), ApiError> {
-    let n = store
-        .conn()
-        .execute("DELETE FROM users WHERE name = ?", [name])
-        .map_err(db)?;
-    if n == 0 {
-        return Err(ApiError::NotFound(format!("there is no user '{name}'")));
-    }
-    Ok(())
-}
-
-/// The user a token belongs to, if it is valid.
-pub fn verify(store: &ingest::Store, token: &str) -> Result<Option<(String, Role)>, ApiError> {
-    let Some((id, secret)) = token
-        .strip_prefix("hvn_")
-        .and_then(|t| t.split_once('_'))
-        .and_then(|(id, s)| Some((id.parse::<i64>().ok()?, s)))
-    else {
-        return Ok(None);
-    };
-    let row: Option<(String, String, String)> = store
-        .conn()
-        .query_row(
-            "SELECT name, role, token_hash FROM users WHERE id = ?",
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .map(Some)
-        .or_else(|e| match e {
-            duckdb::Error::QueryReturnedNoRows => Ok(None),
-            e => Err(e),
-        })
-        .map_err(db)?;
-    let Some((name, role, hash)) = row else {
-        return Ok(None);
-    };
-    let parsed =
-        PasswordHash::new(&hash).map_err(|e| ApiError::Internal(format!("stored hash: {e}")))?;
-    if Argon2::default()
-        .verify_password(secret.as_bytes(), &parsed)
-        .is_ok()
-    {
-        Ok(Some((name, role.parse()?)))
-    } else {
-        Ok(None)
     }
 }
 
@@ -286,7 +118,9 @@ async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiErro
         });
     }
     let token = token.to_string();
-    let found = state.with_store(move |store| verify(store, &token)).await?;
+    let found = state
+        .with_store(move |store| Ok(verify(store, &token)?))
+        .await?;
     match found {
         Some((name, role)) => {
             if let Ok(mut v) = state.gate.verified.lock() {

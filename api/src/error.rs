@@ -49,12 +49,18 @@ impl ApiError {
 
 impl From<ingest::Error> for ApiError {
     fn from(e: ingest::Error) -> Self {
+        haven_core::Error::from(e).into()
+    }
+}
+
+impl From<haven_core::Error> for ApiError {
+    fn from(e: haven_core::Error) -> Self {
+        use haven_core::Error as E;
         match e {
-            ingest::Error::UnknownDataset { .. }
-            | ingest::Error::Invalid(_)
-            | ingest::Error::Refused(_)
-            | ingest::Error::Format(_) => ApiError::BadRequest(e.to_string()),
-            other => ApiError::Internal(other.to_string()),
+            E::Invalid(m) => ApiError::BadRequest(m),
+            E::NotFound(m) => ApiError::NotFound(m),
+            E::Refused(m) => ApiError::Refused(m),
+            E::Settings(m) | E::Internal(m) => ApiError::Internal(m),
         }
     }
 }
@@ -67,12 +73,7 @@ impl From<analytics::Error> for ApiError {
 
 impl From<disclosure::release::Error> for ApiError {
     fn from(e: disclosure::release::Error) -> Self {
-        use disclosure::release::Error as E;
-        match e {
-            E::HeldBack { .. } | E::Audit { .. } => ApiError::Refused(e.to_string()),
-            E::NotAnalysed => ApiError::BadRequest(e.to_string()),
-            other => ApiError::Internal(other.to_string()),
-        }
+        haven_core::Error::from(e).into()
     }
 }
 

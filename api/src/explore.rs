@@ -10,12 +10,12 @@ use duckdb::types::Value as Db;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::geometry::Area;
 use crate::query::{
     Keyset, Page, analysis_etag, cached, decode_cursor, etag, indicator_ids, json_value,
     keyset_page, limit_of, month, not_modified,
 };
 use crate::{ApiError, AppState};
+use haven_core::geometry::Area;
 
 /// The filters of `GET /api/v1/districts`.
 #[derive(Debug, Default, Deserialize)]
@@ -88,7 +88,7 @@ pub async fn districts(
             properties.insert("withheld".into(), json!(withheld));
             features.push((code, area, properties));
         }
-        let collection = crate::geometry::collection(features);
+        let collection = haven_core::geometry::collection(features);
         let mut res = cached(&headers, &tag, || collection);
         res.headers_mut().insert(
             axum::http::header::CONTENT_TYPE,

@@ -2,25 +2,22 @@
 //! `haven ingest` loads files while this server holds the database.
 #![recursion_limit = "512"] // the OpenAPI document is one json! literal
 
+pub mod admin;
 mod audit;
 pub mod auth;
 mod cache;
-pub mod catalog;
 mod error;
 pub mod explore;
-pub mod geometry;
 pub mod officer;
 pub mod open_data;
 pub mod openapi;
-mod pool;
-pub mod publish;
 pub mod query;
 pub mod tiles;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::path::Path;
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path as UrlPath, Query, State};
@@ -28,26 +25,24 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 pub use error::ApiError;
-
-/// Requests per second per client unless `HAVEN_RATE_LIMIT` says otherwise.
-const DEFAULT_RATE_LIMIT: f64 = 100.0;
+use haven_core::handoff::{ServerFile, server_file_path, write_server_file};
+use haven_core::users::random_hex;
+use haven_core::{Database, Settings};
 
 /// Uploads larger than this are refused (the largest benchmark file is about 150 MB).
 const MAX_UPLOAD: usize = 1 << 30;
 
-/// Shared state: the one writing connection, and the secret of the local hand-off.
+/// Shared state: the database (one writer, readers beside it), the settings, and the secret
+/// of the local hand-off.
 #[derive(Clone)]
 pub struct AppState {
-    /// The one writer: every write goes through it (pool.rs).
-    store: Arc<Mutex<ingest::Store>>,
-    /// Readers on the same database: reads never wait for a write.
-    readers: Arc<pool::Readers>,
+    db: Arc<Database>,
+    settings: Arc<Settings>,
     local_token: Arc<String>,
     instance: Arc<String>,
-    published: Arc<PathBuf>,
     gate: Arc<auth::Gate>,
     cache: Arc<cache::Cache>,
     tile_cache: Arc<tiles::DistrictCache>,
@@ -56,30 +51,43 @@ pub struct AppState {
     generation: Arc<std::sync::atomic::AtomicU64>,
     /// Requests per second per client (0: no limit); a client may burst ten seconds' worth.
     rate_limit: f64,
+    /// Runs a scheduled job by name, when this server has jobs.
+    jobs: Option<admin::JobRunner>,
 }
 
 impl AppState {
-    /// State over a store; releases are read from `published/` beside its file.
-    pub fn new(store: ingest::Store) -> AppState {
-        let published = publish::default_root(store.path());
-        let readers = pool::Readers::new(&store, pool::MAX_READERS)
-            .unwrap_or_else(|e| panic!("a second connection to the open database: {}", e.detail()));
-        AppState {
-            store: Arc::new(Mutex::new(store)),
-            readers: Arc::new(readers),
+    /// State over a store, with these settings (releases are read from their folder).
+    pub fn new(store: ingest::Store, settings: Settings) -> Result<AppState, ApiError> {
+        Ok(AppState {
+            db: Arc::new(Database::new(store)?),
+            rate_limit: settings.server.rate_limit,
+            settings: Arc::new(settings),
             local_token: Arc::new(random_hex(32)),
             instance: Arc::new(random_hex(8)),
-            published: Arc::new(published),
             gate: Arc::new(auth::Gate::default()),
             cache: Arc::new(cache::Cache::default()),
             tile_cache: Arc::new(tiles::DistrictCache::default()),
             audit: Arc::new(audit::Log::default()),
             generation: Arc::new(std::sync::atomic::AtomicU64::new(0)),
-            rate_limit: std::env::var("HAVEN_RATE_LIMIT")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(DEFAULT_RATE_LIMIT),
-        }
+            jobs: None,
+        })
+    }
+
+    /// Lets admins (and `haven jobs run` beside the server) run the scheduled jobs by name.
+    pub fn with_job_runner(mut self, runner: admin::JobRunner) -> AppState {
+        self.jobs = Some(runner);
+        self
+    }
+
+    fn job_runner(&self) -> Option<admin::JobRunner> {
+        self.jobs.clone()
+    }
+
+    /// State over a store with the default settings for its file (tests, tools).
+    pub fn with_defaults(store: ingest::Store) -> AppState {
+        let settings = Settings::defaults(store.path());
+        AppState::new(store, settings)
+            .unwrap_or_else(|e| panic!("a second connection to the open database: {}", e.detail()))
     }
 
     /// Forgets the tokens verified so far (after a user is removed).
@@ -93,6 +101,16 @@ impl AppState {
         self
     }
 
+    /// The settings the server runs with.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The database (for a scheduled job's own connection).
+    pub fn database(&self) -> Arc<Database> {
+        self.db.clone()
+    }
+
     /// Runs `f`, which writes data, on the writer off the async runtime; answers cached before
     /// it are not served again.
     pub async fn with_store_mut<T: Send + 'static>(
@@ -100,8 +118,7 @@ impl AppState {
         f: impl FnOnce(&ingest::Store) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
         let r = self.with_writer(f).await;
-        self.generation
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.data_changed();
         r
     }
 
@@ -111,14 +128,8 @@ impl AppState {
         &self,
         f: impl FnOnce(&ingest::Store) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || {
-            let guard = store
-                .lock()
-                .map_err(|_| ApiError::Internal("store lock poisoned".into()))?;
-            f(&guard)
-        })
-        .await?
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.write(f)).await?
     }
 
     /// Tells the server that data changed through another connection (a scheduled import):
@@ -133,14 +144,14 @@ impl AppState {
     }
 
     /// Reads releases from another folder.
-    pub fn with_published(mut self, root: PathBuf) -> AppState {
-        self.published = Arc::new(root);
+    pub fn with_published(mut self, root: std::path::PathBuf) -> AppState {
+        Arc::make_mut(&mut self.settings).release.root = root;
         self
     }
 
     /// The folder of release folders.
     pub fn published_root(&self) -> &Path {
-        &self.published
+        &self.settings.release.root
     }
 
     /// Runs `f`, which only reads, on a reader of the pool off the async runtime (DuckDB calls
@@ -149,31 +160,9 @@ impl AppState {
         &self,
         f: impl FnOnce(&ingest::Store) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
-        let readers = self.readers.clone();
-        tokio::task::spawn_blocking(move || {
-            let reader = readers.get()?;
-            f(&reader)
-        })
-        .await?
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.read(f)).await?
     }
-}
-
-/// Random hex from the OS (/dev/urandom; elsewhere the std hasher's per-process random keys).
-pub(crate) fn random_hex(bytes: usize) -> String {
-    use std::hash::{BuildHasher, Hasher};
-    use std::io::Read;
-    let mut buf = vec![0u8; bytes];
-    let ok = std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut buf))
-        .is_ok();
-    if !ok {
-        for (i, chunk) in buf.chunks_mut(8).enumerate() {
-            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-            h.write_usize(i);
-            chunk.copy_from_slice(&h.finish().to_le_bytes()[..chunk.len()]);
-        }
-    }
-    buf.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Who may call a route.
@@ -187,12 +176,21 @@ pub enum Access {
     Admin,
 }
 
-/// A route: method, path (axum syntax) and who may call it.
-#[derive(Debug, Clone, Copy)]
+/// A route: method, path (axum syntax), who may call it, and its handler. The router is built
+/// from [`ROUTES`] alone, so a route is declared once; the OpenAPI document is checked against
+/// the same table (a route without its operation fails the tests).
+#[derive(Clone, Copy)]
 pub struct Route {
     pub method: &'static str,
     pub path: &'static str,
     pub access: Access,
+    handler: fn() -> MethodRouter<AppState>,
+}
+
+impl std::fmt::Debug for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} ({:?})", self.method, self.path, self.access)
+    }
 }
 
 impl Route {
@@ -202,96 +200,108 @@ impl Route {
     fn cacheable(&self) -> bool {
         self.method == "GET"
             && !self.path.starts_with("/api/v1/releases/")
-            && (self.access == Access::Public || self.path.starts_with("/tiles/"))
+            && (self.access == Public || self.path.starts_with("/tiles/"))
     }
 }
 
-const fn route(method: &'static str, path: &'static str, access: Access) -> Route {
+const fn route(
+    method: &'static str,
+    path: &'static str,
+    access: Access,
+    handler: fn() -> MethodRouter<AppState>,
+) -> Route {
     Route {
         method,
         path,
         access,
+        handler,
     }
 }
 
-/// Every route the server answers. The router is built from this table, so a route cannot be
-/// added without an entry; the OpenAPI document and the access tests are checked against it.
+use Access::{Admin, Officer, Public};
+
+/// Every route the server answers.
 pub static ROUTES: &[Route] = &[
-    route("GET", "/", Access::Public),
-    route("GET", "/assets/{file}", Access::Public),
-    route("GET", "/api/v1/health", Access::Public),
-    route("GET", "/api/v1/status", Access::Public),
-    route("GET", "/api/v1/openapi.json", Access::Public),
-    route("GET", "/api/v1/indicators", Access::Public),
-    route("GET", "/api/v1/indicators/registry", Access::Public),
-    route("GET", "/api/v1/districts", Access::Public),
-    route("GET", "/api/v1/segregation", Access::Public),
+    route("GET", "/", Public, || get(index)),
+    route("GET", "/assets/{file}", Public, || get(asset)),
+    route("GET", "/api/v1/health", Public, || get(health)),
+    route("GET", "/api/v1/status", Public, || get(status)),
+    route("GET", "/api/v1/openapi.json", Public, || get(openapi_json)),
+    route("GET", "/api/v1/indicators", Public, || {
+        get(query::indicators)
+    }),
+    route("GET", "/api/v1/indicators/registry", Public, || {
+        get(query::registry)
+    }),
+    route("GET", "/api/v1/districts", Public, || {
+        get(explore::districts)
+    }),
+    route("GET", "/api/v1/segregation", Public, || {
+        get(explore::segregation)
+    }),
     route(
         "GET",
         "/api/v1/segregation/location-quotients",
-        Access::Public,
+        Public,
+        || get(explore::location_quotients),
     ),
-    route("GET", "/api/v1/scenario", Access::Public),
-    route("GET", "/api/v1/catalog", Access::Public),
-    route("GET", "/api/v1/releases", Access::Public),
-    route("GET", "/api/v1/releases/{version}/{file}", Access::Public),
-    route("GET", "/tiles/districts/{z}/{x}/{y}", Access::Public),
+    route("GET", "/api/v1/scenario", Public, || get(explore::scenario)),
+    route("GET", "/api/v1/catalog", Public, || get(open_data::catalog)),
+    route("GET", "/api/v1/releases", Public, || {
+        get(open_data::releases)
+    }),
+    route("GET", "/api/v1/releases/{version}/{file}", Public, || {
+        get(open_data::file)
+    }),
+    route("GET", "/tiles/districts/{z}/{x}/{y}", Public, || {
+        get(tiles::districts)
+    }),
     route(
         "GET",
         "/tiles/vacant-properties/{z}/{x}/{y}",
-        Access::Officer,
+        Officer,
+        || get(tiles::vacant_properties),
     ),
-    route("POST", "/api/v1/ingest/{dataset}", Access::Officer),
-    route("GET", "/api/v1/officer/indicators", Access::Officer),
-    route("GET", "/api/v1/officer/vacant-properties", Access::Officer),
-    route("GET", "/api/v1/officer/jobs", Access::Officer),
-    route("GET", "/api/v1/officer/batches", Access::Officer),
-    route("GET", "/api/v1/admin/users", Access::Admin),
-    route("POST", "/api/v1/admin/users", Access::Admin),
-    route("DELETE", "/api/v1/admin/users/{name}", Access::Admin),
-    route("GET", "/api/v1/admin/audit", Access::Admin),
+    route("POST", "/api/v1/ingest/{dataset}", Officer, || {
+        post(ingest_upload).layer(DefaultBodyLimit::max(MAX_UPLOAD))
+    }),
+    route("GET", "/api/v1/officer/indicators", Officer, || {
+        get(officer::indicators)
+    }),
+    route("GET", "/api/v1/officer/vacant-properties", Officer, || {
+        get(officer::vacant_properties)
+    }),
+    route("GET", "/api/v1/officer/jobs", Officer, || {
+        get(officer::job_runs)
+    }),
+    route("GET", "/api/v1/officer/batches", Officer, || {
+        get(officer::batches)
+    }),
+    route("GET", "/api/v1/admin/users", Admin, || get(officer::users)),
+    route("POST", "/api/v1/admin/users", Admin, || {
+        post(officer::add_user)
+    }),
+    route("DELETE", "/api/v1/admin/users/{name}", Admin, || {
+        axum::routing::delete(officer::remove_user)
+    }),
+    route("GET", "/api/v1/admin/audit", Admin, || get(officer::audit)),
+    route("POST", "/api/v1/admin/analyze", Admin, || {
+        post(admin::analyze)
+    }),
+    route("POST", "/api/v1/admin/publish", Admin, || {
+        post(admin::publish)
+    }),
+    route("POST", "/api/v1/admin/jobs/{name}/run", Admin, || {
+        post(admin::run_job)
+    }),
 ];
-
-/// The handler of a route of [`ROUTES`].
-fn handler(r: &Route) -> MethodRouter<AppState> {
-    match (r.method, r.path) {
-        ("GET", "/") => get(index),
-        ("GET", "/assets/{file}") => get(asset),
-        ("GET", "/api/v1/health") => get(health),
-        ("GET", "/api/v1/status") => get(status),
-        ("GET", "/api/v1/openapi.json") => get(openapi_json),
-        ("GET", "/api/v1/indicators") => get(query::indicators),
-        ("GET", "/api/v1/indicators/registry") => get(query::registry),
-        ("GET", "/api/v1/districts") => get(explore::districts),
-        ("GET", "/api/v1/segregation") => get(explore::segregation),
-        ("GET", "/api/v1/segregation/location-quotients") => get(explore::location_quotients),
-        ("GET", "/api/v1/scenario") => get(explore::scenario),
-        ("GET", "/api/v1/catalog") => get(open_data::catalog),
-        ("GET", "/api/v1/releases") => get(open_data::releases),
-        ("GET", "/api/v1/releases/{version}/{file}") => get(open_data::file),
-        ("GET", "/tiles/districts/{z}/{x}/{y}") => get(tiles::districts),
-        ("GET", "/tiles/vacant-properties/{z}/{x}/{y}") => get(tiles::vacant_properties),
-        ("POST", "/api/v1/ingest/{dataset}") => {
-            post(ingest_upload).layer(DefaultBodyLimit::max(MAX_UPLOAD))
-        }
-        ("GET", "/api/v1/officer/indicators") => get(officer::indicators),
-        ("GET", "/api/v1/officer/vacant-properties") => get(officer::vacant_properties),
-        ("GET", "/api/v1/officer/jobs") => get(officer::job_runs),
-        ("GET", "/api/v1/officer/batches") => get(officer::batches),
-        ("GET", "/api/v1/admin/users") => get(officer::users),
-        ("POST", "/api/v1/admin/users") => post(officer::add_user),
-        ("DELETE", "/api/v1/admin/users/{name}") => axum::routing::delete(officer::remove_user),
-        ("GET", "/api/v1/admin/audit") => get(officer::audit),
-        (method, path) => unreachable!("route {method} {path} has no handler"),
-    }
-}
 
 /// The API's routes; the test seam (`router(state).oneshot(request)`).
 pub fn router(state: AppState) -> Router {
     ROUTES
         .iter()
         .fold(Router::new(), |r, route| {
-            let mut h = handler(route);
+            let mut h = (route.handler)();
             if route.cacheable() {
                 h = h.route_layer(axum::middleware::from_fn_with_state(
                     state.clone(),
@@ -316,13 +326,13 @@ async fn openapi_json() -> Json<serde_json::Value> {
     Json(DOC.clone())
 }
 
-/// The dashboard's page, with the basemap style URL of the deployment (`HAVEN_BASEMAP_STYLE`;
-/// unset: the districts over a plain background, nothing fetched from outside).
-async fn index() -> impl IntoResponse {
-    static PAGE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        dashboard::index_html(&std::env::var("HAVEN_BASEMAP_STYLE").unwrap_or_default())
-    });
-    ([(header::CACHE_CONTROL, "no-cache")], Html(PAGE.as_str()))
+/// The dashboard's page, with the basemap style URL of the deployment (the server settings'
+/// `basemap_style`; empty: the districts over a plain background, nothing fetched from outside).
+async fn index(State(s): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CACHE_CONTROL, "no-cache")],
+        Html(dashboard::index_html(&s.settings.server.basemap_style)),
+    )
 }
 
 /// The dashboard's scripts and styles, gzipped when the client takes it, revalidated by ETag.
@@ -445,65 +455,7 @@ async fn status(State(s): State<AppState>) -> Result<Json<Status>, ApiError> {
     Ok(Json(status))
 }
 
-/// Options of an upload, as query parameters (the same as `haven ingest` flags).
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UploadParams {
-    pub source: Option<String>,
-    pub format: Option<String>,
-    pub delimiter: Option<String>,
-    pub encoding: Option<String>,
-    pub decimal: Option<String>,
-    pub sheet: Option<String>,
-    pub crs: Option<String>,
-    #[serde(default)]
-    pub strict: bool,
-    #[serde(default)]
-    pub allow_extra_columns: bool,
-    #[serde(default)]
-    pub force: bool,
-}
-
-impl UploadParams {
-    pub fn to_options(&self, origin: &str) -> Result<ingest::IngestOptions, ingest::Error> {
-        Ok(ingest::IngestOptions {
-            read: ingest::read::ReadOptions {
-                format: self.format.as_deref().map(str::parse).transpose()?,
-                delimiter: self.delimiter.as_deref().map(parse_delimiter).transpose()?,
-                encoding: self.encoding.clone(),
-                decimal: self.decimal.as_deref().map(str::parse).transpose()?,
-                sheet: self.sheet.clone(),
-            },
-            crs: self
-                .crs
-                .as_deref()
-                .map(|c| {
-                    ingest::geo::Crs::from_name(c).ok_or_else(|| {
-                        ingest::Error::Invalid(format!(
-                            "unsupported CRS '{c}'; supported: {}",
-                            ingest::geo::Crs::supported()
-                        ))
-                    })
-                })
-                .transpose()?,
-            strict: self.strict,
-            allow_extra_columns: self.allow_extra_columns,
-            force: self.force,
-            origin: origin.to_string(),
-        })
-    }
-}
-
-/// `,` `;` `|`, or `tab`.
-pub fn parse_delimiter(s: &str) -> Result<u8, ingest::Error> {
-    match s {
-        "tab" | "\\t" | "\t" => Ok(b'\t'),
-        d if d.len() == 1 && d.is_ascii() => Ok(d.as_bytes()[0]),
-        d => Err(ingest::Error::Invalid(format!(
-            "delimiter '{d}': give one character, or 'tab'"
-        ))),
-    }
-}
+pub use haven_core::pipeline::LoadParams as UploadParams;
 
 async fn ingest_upload(
     State(s): State<AppState>,
@@ -522,20 +474,20 @@ async fn ingest_upload(
         path: None,
         bytes: body.to_vec(),
     };
+    let settings = s.settings.clone();
     let report = s
         .with_store_mut(move |store| {
-            let report = ingest::ingest(store, &dataset, &input, &opts, &ingest::NoProgress)?;
-            // As after a load from the command line: the indicators catch up (the parts whose
-            // inputs changed). What the public sees changes at the next release, never after
-            // one upload (two releases around it would describe it).
-            let districts = store.dataset_counts()?.first().map_or(0, |(_, n)| *n);
-            if report.rows_inserted + report.rows_replaced > 0 && districts > 0 {
-                analytics::analyze_with(
-                    store.conn(),
-                    &analytics::AnalyzeOptions::default(),
-                    &analytics::NoProgress,
-                )?;
-            }
+            // The pipeline's policy: the indicators catch up; what the public sees changes at
+            // the next release, never after one upload (two releases around it would
+            // describe it).
+            let (report, _) = haven_core::pipeline::load(
+                store,
+                &settings,
+                &dataset,
+                &input,
+                &opts,
+                haven_core::pipeline::After::Analyze,
+            )?;
             Ok(report)
         })
         .await?;
@@ -544,45 +496,11 @@ async fn ingest_upload(
     Ok(Json(report))
 }
 
-/// Where a running server announces itself to `haven ingest` on the same machine.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ServerFile {
-    pub pid: u32,
-    pub url: String,
-    pub token: String,
-    pub instance: String,
-}
-
-/// `<database>.server.json`, readable only by the user who runs the server.
-pub fn server_file_path(db: &Path) -> PathBuf {
-    let mut name = db.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-    name.push(".server.json");
-    db.with_file_name(name)
-}
-
-fn write_server_file(path: &Path, info: &ServerFile) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(path)?;
-    f.write_all(serde_json::to_string(info).unwrap_or_default().as_bytes())
-}
-
 /// Serves until Ctrl-C or SIGTERM; announces the server for local hand-offs meanwhile.
 pub async fn serve(state: AppState, addr: SocketAddr) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
-    let db_path = state
-        .store
-        .lock()
-        .map(|s| s.path().to_path_buf())
-        .unwrap_or_default();
-    let announce = server_file_path(&db_path);
+    let announce = server_file_path(state.db.path());
     let host = if local.ip().is_unspecified() {
         "127.0.0.1".to_string()
     } else {
@@ -675,7 +593,7 @@ mod tests {
 
     #[tokio::test]
     async fn status_counts_what_an_upload_loaded() {
-        let state = AppState::new(ingest::Store::open_in_memory().unwrap());
+        let state = AppState::with_defaults(ingest::Store::open_in_memory().unwrap());
         let token = state.local_token.to_string();
         let (code, _, body) = call(&state, upload("districts", &token, DISTRICT)).await;
         assert_eq!(code, StatusCode::OK, "{body}");
@@ -699,7 +617,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_small_count_of_placements_is_withheld_not_shown() {
-        let state = AppState::new(ingest::Store::open_in_memory().unwrap());
+        let state = AppState::with_defaults(ingest::Store::open_in_memory().unwrap());
         let token = state.local_token.to_string();
         call(&state, upload("districts", &token, DISTRICT)).await;
         let two = "placement_id,household_ref,household_size,programme,district_code,referral_date\nP1,H1,3,other,BE1,2025-01-01\nP2,H2,1,other,BE1,2025-02-01\n";
@@ -726,7 +644,7 @@ mod tests {
 
     #[tokio::test]
     async fn errors_share_one_problem_shape() {
-        let state = AppState::new(ingest::Store::open_in_memory().unwrap());
+        let state = AppState::with_defaults(ingest::Store::open_in_memory().unwrap());
         let token = state.local_token.to_string();
         let cases = [
             (
@@ -754,7 +672,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_page_is_served_at_the_root() {
-        let state = AppState::new(ingest::Store::open_in_memory().unwrap());
+        let state = AppState::with_defaults(ingest::Store::open_in_memory().unwrap());
         let (code, ctype, body) =
             call(&state, Request::get("/").body(Body::empty()).unwrap()).await;
         assert_eq!(code, StatusCode::OK);

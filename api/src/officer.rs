@@ -11,11 +11,11 @@ use duckdb::types::Value as Db;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::auth::{Role, UserInfo};
 use crate::query::{
     IndicatorQuery, Page, decode_cursor, encode_cursor, indicators_from, json_value, limit_of,
 };
 use crate::{ApiError, AppState};
+use haven_core::users::{Role, UserInfo};
 
 /// `GET /api/v1/officer/indicators`: the same query as the public one, on every value before
 /// suppression (the `indicators_monthly` view).
@@ -148,7 +148,7 @@ pub async fn vacant_properties(
 }
 
 /// Restricted answers are never stored by shared caches.
-fn private(body: impl IntoResponse) -> Response {
+pub(crate) fn private(body: impl IntoResponse) -> Response {
     (
         [(axum::http::header::CACHE_CONTROL, "private, no-store")],
         body,
@@ -158,7 +158,9 @@ fn private(body: impl IntoResponse) -> Response {
 
 /// `GET /api/v1/admin/users`.
 pub async fn users(State(s): State<AppState>) -> Result<Response, ApiError> {
-    let users: Vec<UserInfo> = s.with_store(crate::auth::list_users).await?;
+    let users: Vec<UserInfo> = s
+        .with_store(|store| Ok(haven_core::users::list_users(store)?))
+        .await?;
     Ok(private(Json(users)))
 }
 
@@ -187,7 +189,7 @@ pub async fn add_user(
     let role: Role = u.role.parse()?;
     let name = u.name.clone();
     let token = s
-        .with_writer(move |store| crate::auth::add_user(store, &name, role))
+        .with_writer(move |store| Ok(haven_core::users::add_user(store, &name, role)?))
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -214,7 +216,7 @@ pub async fn remove_user(
             "you cannot remove your own account; another admin can".into(),
         ));
     }
-    s.with_writer(move |store| crate::auth::remove_user(store, &name))
+    s.with_writer(move |store| Ok(haven_core::users::remove_user(store, &name)?))
         .await?;
     s.forget_verified_tokens();
     Ok(StatusCode::NO_CONTENT.into_response())

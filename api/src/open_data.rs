@@ -9,10 +9,10 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::catalog::{Syntax, catalog as catalog_text};
-use crate::publish::{FileEntry, Manifest};
 use crate::query::holds;
 use crate::{ApiError, AppState};
+use haven_core::catalog::{Syntax, catalog as catalog_text};
+use haven_core::publish::{FileEntry, Manifest};
 
 /// Every release's manifest, oldest first.
 fn manifests(store: &ingest::Store) -> Result<Vec<Manifest>, ApiError> {
@@ -32,11 +32,9 @@ fn manifests(store: &ingest::Store) -> Result<Vec<Manifest>, ApiError> {
 }
 
 /// Scheme and host the client used (IRIs in the catalogue are absolute).
-fn base_url(headers: &HeaderMap) -> String {
-    if let Ok(base) = std::env::var("HAVEN_BASE_URL")
-        && !base.is_empty()
-    {
-        return base.trim_end_matches('/').to_string();
+fn base_url(configured: Option<&str>, headers: &HeaderMap) -> String {
+    if let Some(base) = configured {
+        return base.to_string();
     }
     let host = headers
         .get(header::HOST)
@@ -89,7 +87,7 @@ pub async fn catalog(
                 .freshness()?
                 .into_iter()
                 .filter(|f| f.stale)
-                .map(|f| crate::catalog::Stale {
+                .map(|f| haven_core::catalog::Stale {
                     dataset: f.dataset,
                     reason: if matches!(
                         f.last_outcome.as_str(),
@@ -104,7 +102,7 @@ pub async fn catalog(
             Ok((manifests(store)?, stale))
         })
         .await?;
-    let base = base_url(&headers);
+    let base = base_url(s.settings().server.base_url.as_deref(), &headers);
     let version = releases.last().map_or(0, |m| m.version);
     let stale_key: String = stale.iter().map(|x| x.dataset.as_str()).collect();
     let tag = format!(

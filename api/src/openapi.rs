@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::publish::DATASETS;
+use haven_core::publish::DATASETS;
 
 fn problem() -> Value {
     json!({"$ref": "#/components/responses/Problem"})
@@ -358,6 +358,26 @@ fn described() -> Value {
                 "security": [{"bearer": []}],
                 "parameters": [query("actor", "Only this user.", json!({"type": "string"})), query("limit", "Entries.", json!({"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}))],
                 "responses": {"200": {"description": "Entries.", "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object", "required": ["at", "actor", "role", "action", "target", "status"]}}}}}, "400": problem(), "403": problem()},
+            }},
+            "/api/v1/admin/analyze": {"post": {
+                "operationId": "analyze", "summary": "Admins: bring the indicators up to date on the server (haven analyze beside a running server). The public sees the result at the next release.",
+                "security": [{"bearer": []}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "properties": {
+                    "full": {"type": "boolean", "default": false}, "permutations": {"type": ["integer", "null"], "minimum": 0}}}}}},
+                "responses": {"200": {"description": "The analysis run's summary.", "content": {"application/json": {"schema": {"type": "object", "required": ["availability", "segregation", "computed", "elapsed_ms"]}}}}, "400": problem(), "403": problem()},
+            }},
+            "/api/v1/admin/publish": {"post": {
+                "operationId": "publish", "summary": "Admins: ask the disclosure step for a release under the server's settings (haven publish beside a running server).",
+                "security": [{"bearer": []}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "properties": {
+                    "force": {"type": "boolean", "default": false}}}}}},
+                "responses": {"200": {"description": "The release made (outcome made) or why it was held back (outcome held_back, with its reason).", "content": {"application/json": {"schema": {"type": "object", "required": ["outcome"], "properties": {"outcome": {"enum": ["made", "held_back"]}}}}}}, "400": problem(), "403": problem()},
+            }},
+            "/api/v1/admin/jobs/{name}/run": {"post": {
+                "operationId": "runJob", "summary": "Admins: run a scheduled job of the server's haven.toml now (haven jobs run beside a running server).",
+                "security": [{"bearer": []}],
+                "parameters": [{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "The run report.", "content": {"application/json": {"schema": {"type": "object", "required": ["run_id", "job", "outcome"]}}}}, "403": problem(), "404": problem()},
             }},
             "/api/v1/ingest/{dataset}": {"post": {
                 "operationId": "ingest", "summary": "Load a file into a dataset, with the validation of haven ingest (the loopback hand-off of the CLI).",

@@ -201,20 +201,7 @@ pub(crate) fn limit_of(limit: Option<usize>) -> Result<usize, ApiError> {
     Ok(limit)
 }
 
-/// A DuckDB value as JSON: numbers, text, booleans, dates as `YYYY-MM-DD`; NaN and the rest
-/// as null.
-pub(crate) fn json_value(v: &Value) -> serde_json::Value {
-    use serde_json::json;
-    match v {
-        Value::Boolean(b) => json!(b),
-        Value::BigInt(i) => json!(i),
-        Value::Int(i) => json!(i),
-        Value::Double(f) if f.is_finite() => json!(f),
-        Value::Text(s) => json!(s),
-        Value::Date32(d) => json!(ingest::validate::format_date(*d)),
-        _ => serde_json::Value::Null,
-    }
-}
+pub(crate) use haven_core::json_value;
 
 /// A page to read: `base` (a query with `params`) ordered by the three `key` columns, after the
 /// key a cursor holds.

@@ -12,9 +12,9 @@ use duckdb::types::Value as Db;
 use mvt::{GeomEncoder, GeomType, Tile};
 use pointy::BBox;
 
-use crate::geometry::{Area, Bbox};
 use crate::query::{data_version, etag, holds};
 use crate::{ApiError, AppState};
+use haven_core::geometry::{Area, Bbox};
 
 const EXTENT: u32 = 4096;
 /// Geometry is clipped this far outside the tile, so edges join without seams.

@@ -4,10 +4,10 @@
 
 mod common;
 
-use api::auth::{Role, add_user};
 use api::{AppState, ROUTES, router};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use haven_core::users::{Role, add_user};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
@@ -56,7 +56,7 @@ fn setup() -> Setup {
     let admin = add_user(&store, "adam", Role::Admin).unwrap();
     add_user(&store, "to-remove", Role::Officer).unwrap();
     Setup {
-        state: AppState::new(store)
+        state: AppState::with_defaults(store)
             .with_published(root)
             .with_rate_limit(0.0),
         officer,
@@ -130,6 +130,20 @@ fn case(method: &str, path: &str, demo: &std::path::Path) -> Option<Case> {
             ("/api/v1/admin/users/to-remove", None, [401, 403, 204])
         }
         ("GET", "/api/v1/admin/audit") => ("/api/v1/admin/audit", None, ADMIN),
+        ("POST", "/api/v1/admin/analyze") => (
+            "/api/v1/admin/analyze",
+            Some(("application/json", br#"{"permutations": 0}"#.to_vec())),
+            ADMIN,
+        ),
+        ("POST", "/api/v1/admin/publish") => (
+            "/api/v1/admin/publish",
+            Some(("application/json", b"{}".to_vec())),
+            ADMIN,
+        ),
+        // This server runs no jobs: found for nobody, refused to the others first.
+        ("POST", "/api/v1/admin/jobs/{name}/run") => {
+            ("/api/v1/admin/jobs/nightly/run", None, [401, 403, 404])
+        }
         _ => return None,
     })
 }

@@ -6,10 +6,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use api::auth::{Role, add_user};
 use api::{AppState, router};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use haven_core::users::{Role, add_user};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
@@ -54,7 +54,7 @@ async fn reads_during_an_upload_see_the_old_or_the_new_state_and_do_not_wait() {
     let dir = tempfile::tempdir().unwrap();
     let (store, root) = common::published_demo(&dir);
     let token = add_user(&store, "olivia", Role::Officer).unwrap();
-    let state = AppState::new(store)
+    let state = AppState::with_defaults(store)
         .with_published(root)
         .with_rate_limit(0.0);
     let (code, before) = call(&state, properties(&token)).await;

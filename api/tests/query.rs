@@ -64,8 +64,8 @@ fn analyze(store: &ingest::Store) {
 
 /// A release of what is analysed (what the public routes answer from).
 fn release(store: &ingest::Store) {
-    let root = api::publish::default_root(store.path());
-    api::publish::publish(store, &api::publish::PublishOptions::new(root)).unwrap();
+    let root = haven_core::settings::default_published(store.path());
+    haven_core::publish::publish(store, &haven_core::publish::PublishOptions::new(root)).unwrap();
 }
 
 /// Loads one more vacant property of `units` into `area` through the state (a write), analyses
@@ -115,7 +115,7 @@ fn demo_store() -> (ingest::Store, tempfile::TempDir) {
 
 #[tokio::test]
 async fn the_registry_lists_every_indicator_with_validators() {
-    let state = AppState::new(ingest::Store::open_in_memory().unwrap());
+    let state = AppState::with_defaults(ingest::Store::open_in_memory().unwrap());
     let a = get(&state, "/api/v1/indicators/registry", None).await;
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(a.content_type, "application/json");
@@ -135,7 +135,7 @@ async fn the_registry_lists_every_indicator_with_validators() {
 #[tokio::test]
 async fn indicators_page_by_keyset_without_duplicates_or_gaps_while_data_changes() {
     let (store, dir) = demo_store();
-    let state = AppState::new(store);
+    let state = AppState::with_defaults(store);
     let first = get(&state, "/api/v1/indicators?level=district&limit=1", None).await;
     let area = first.body["items"][0]["area_code"]
         .as_str()
@@ -182,7 +182,7 @@ async fn indicators_page_by_keyset_without_duplicates_or_gaps_while_data_changes
 #[tokio::test]
 async fn withheld_values_are_null_and_flagged_and_304s_follow_the_data() {
     let (store, _dir) = demo_store();
-    let state = AppState::new(store);
+    let state = AppState::with_defaults(store);
     let uri =
         "/api/v1/indicators?indicator=placements_started,vacant_units&level=district&limit=1000";
     let a = get(&state, uri, None).await;
@@ -221,7 +221,7 @@ async fn withheld_values_are_null_and_flagged_and_304s_follow_the_data() {
 
 #[tokio::test]
 async fn before_any_analysis_the_answer_says_what_to_do() {
-    let state = AppState::new(ingest::Store::open_in_memory().unwrap());
+    let state = AppState::with_defaults(ingest::Store::open_in_memory().unwrap());
     for uri in [
         "/api/v1/indicators",
         "/api/v1/districts",
@@ -240,7 +240,7 @@ async fn before_any_analysis_the_answer_says_what_to_do() {
 
 #[tokio::test]
 async fn bad_queries_get_one_problem_shape() {
-    let state = AppState::new(ingest::Store::open_in_memory().unwrap());
+    let state = AppState::with_defaults(ingest::Store::open_in_memory().unwrap());
     for (uri, words) in [
         (
             "/api/v1/indicators?indicator=nope",
@@ -273,7 +273,7 @@ async fn districts_segregation_and_the_scenario_answer_from_published_tables() {
             r.get(0)
         })
         .unwrap();
-    let state = AppState::new(store);
+    let state = AppState::with_defaults(store);
 
     // Segregation: every value once over the pages, in key order.
     let mut seen = HashSet::new();
@@ -368,7 +368,7 @@ async fn districts_segregation_and_the_scenario_answer_from_published_tables() {
 #[tokio::test]
 async fn a_remembered_answer_is_not_served_once_the_data_changed() {
     let (store, dir) = demo_store();
-    let state = AppState::new(store);
+    let state = AppState::with_defaults(store);
     let area: String = state
         .with_store(|s| {
             Ok(s.conn()
@@ -401,7 +401,11 @@ async fn a_stale_import_is_marked_in_the_catalogue_and_the_status() {
         .unwrap();
     analyze(&store);
     let root = dir.path().join("published");
-    api::publish::publish(&store, &api::publish::PublishOptions::new(root.clone())).unwrap();
+    haven_core::publish::publish(
+        &store,
+        &haven_core::publish::PublishOptions::new(root.clone()),
+    )
+    .unwrap();
     // The register import failed last; the waiting-list one loaded ten days ago and may stay
     // unchanged for a week; the incentives one loaded just now.
     store
@@ -415,7 +419,7 @@ async fn a_stale_import_is_marked_in_the_catalogue_and_the_status() {
                (5, 'incentives', now(), now(), 'loaded', 'landlord_incentives', 168)",
         )
         .unwrap();
-    let state = AppState::new(store).with_published(root);
+    let state = AppState::with_defaults(store).with_published(root);
     let status = get(&state, "/api/v1/status", None).await;
     let fresh = status.body["freshness"].as_array().unwrap();
     let stale = |d: &str| {
@@ -483,7 +487,7 @@ async fn location_quotients_match_the_population_and_withhold_what_placements_wi
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    let state = AppState::new(store);
+    let state = AppState::with_defaults(store);
     let a = get(
         &state,
         "/api/v1/segregation/location-quotients?group=international_protection",

@@ -47,7 +47,7 @@ fn shape(v: &Value) -> Value {
 fn demo() -> (AppState, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let (store, root) = common::published_demo(&dir);
-    (AppState::new(store).with_published(root), dir)
+    (AppState::with_defaults(store).with_published(root), dir)
 }
 
 #[tokio::test]

@@ -882,10 +882,23 @@ fn write_segregation(
         }
         app.flush()?;
     }
+    // The computed table has a persons-placed column only when persons were placed in a period
+    // with population groups; without population it has none to replace.
+    let placed_column: i64 = conn.query_row(
+        "SELECT count(*) FROM information_schema.columns
+         WHERE table_name = 'location_quotients' AND column_name = ?",
+        [analytics::PLACED],
+        |r| r.get(0),
+    )?;
     let source = if has("location_quotients") {
         format!(
-            "SELECT l.* EXCLUDE ({p}), q.lq AS {p} FROM location_quotients l
+            "SELECT l.*{}, q.lq AS {p} FROM location_quotients l
                LEFT JOIN disclosure_lq q USING (period, district_code)",
+            if placed_column > 0 {
+                format!(" EXCLUDE ({})", analytics::PLACED)
+            } else {
+                String::new()
+            },
             p = analytics::PLACED
         )
     } else {

@@ -16,6 +16,13 @@ use crate::{Error, Result};
 pub struct Config {
     #[serde(default, rename = "job")]
     pub jobs: Vec<Job>,
+    /// The sections of the settings (`haven_core::Settings` reads them).
+    #[serde(default, rename = "release")]
+    _release: Option<toml::Table>,
+    #[serde(default, rename = "analysis")]
+    _analysis: Option<toml::Table>,
+    #[serde(default, rename = "server")]
+    _server: Option<toml::Table>,
 }
 
 /// What to do with a file that has rejected rows.
@@ -81,6 +88,9 @@ pub struct Source {
     /// Header sent with the URL, its value read from `auth_env` (never written in the file).
     pub auth_header: Option<String>,
     pub auth_env: Option<String>,
+    /// The value of `auth_env`, as [`Config::resolve_secrets`] found it.
+    #[serde(skip)]
+    pub auth_value: Option<String>,
     /// Seconds before a request is abandoned.
     #[serde(default = "timeout")]
     pub timeout_seconds: u64,
@@ -133,20 +143,20 @@ impl Config {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
-        Config::parse(&text).map_err(|message| Error::Config {
+        Config::parse(&text).map_err(|e| Error::Config {
             path: path.to_path_buf(),
-            message,
+            message: e.to_string(),
         })
     }
 
     /// Parses and checks the text of a configuration; the message names the line at fault.
-    pub fn parse(text: &str) -> std::result::Result<Config, String> {
+    pub fn parse(text: &str) -> Result<Config> {
         let config: Config = toml::from_str(text).map_err(|e| {
             let at = e
                 .span()
                 .map(|s| format!("line {}: ", line_of(text, s.start)))
                 .unwrap_or_default();
-            format!("{at}{}", e.message())
+            Error::Invalid(format!("{at}{}", e.message()))
         })?;
         let at = |s: std::ops::Range<usize>| line_of(text, s.start);
         let mut names = std::collections::HashSet::new();
@@ -157,42 +167,42 @@ impl Config {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
             {
-                return Err(format!(
+                return Err(Error::Invalid(format!(
                     "line {}: job name '{name}' must be letters, digits, - _ or .",
                     at(job.name.span())
-                ));
+                )));
             }
             if !names.insert(name.clone()) {
-                return Err(format!(
+                return Err(Error::Invalid(format!(
                     "line {}: a second job named '{name}'",
                     at(job.name.span())
-                ));
+                )));
             }
             if ingest::schema::get(job.dataset.get_ref()).is_err() {
                 let known: Vec<&str> = ingest::schema::all()
                     .iter()
                     .map(|s| s.name.as_str())
                     .collect();
-                return Err(format!(
+                return Err(Error::Invalid(format!(
                     "line {}: job '{name}': unknown dataset '{}' (one of {})",
                     at(job.dataset.span()),
                     job.dataset.get_ref(),
                     known.join(", ")
-                ));
+                )));
             }
             if let Err(e) = cron(job.schedule.get_ref()) {
-                return Err(format!(
+                return Err(Error::Invalid(format!(
                     "line {}: job '{name}': schedule '{}' is not a cron expression: {e}",
                     at(job.schedule.span()),
                     job.schedule.get_ref()
-                ));
+                )));
             }
             if chrono_tz::Tz::from_str(job.timezone.get_ref()).is_err() {
-                return Err(format!(
+                return Err(Error::Invalid(format!(
                     "line {}: job '{name}': timezone '{}' is not an IANA name such as Europe/Brussels",
                     at(job.timezone.span()),
                     job.timezone.get_ref()
-                ));
+                )));
             }
             let s = &job.source;
             let given = [&s.path, &s.watch, &s.url]
@@ -200,27 +210,35 @@ impl Config {
                 .filter(|v| v.is_some())
                 .count();
             if given != 1 {
-                return Err(format!(
+                return Err(Error::Invalid(format!(
                     "line {}: job '{name}': give exactly one source: path, watch or url",
                     at(job.name.span())
-                ));
+                )));
             }
             if let Some(url) = &s.url
                 && !(url.starts_with("http://") || url.starts_with("https://"))
             {
-                return Err(format!(
+                return Err(Error::Invalid(format!(
                     "line {}: job '{name}': url '{url}' is not http(s)",
                     at(job.name.span())
-                ));
+                )));
             }
             if s.auth_header.is_some() != s.auth_env.is_some() {
-                return Err(format!(
+                return Err(Error::Invalid(format!(
                     "line {}: job '{name}': auth_header and auth_env go together",
                     at(job.name.span())
-                ));
+                )));
             }
         }
         Ok(config)
+    }
+
+    /// Reads the secrets the jobs name (`auth_env`) with `env`: the program reads the
+    /// environment once, the jobs never do. A variable that is not set fails that job's runs.
+    pub fn resolve_secrets(&mut self, env: &dyn Fn(&str) -> Option<String>) {
+        for job in &mut self.jobs {
+            job.source.auth_value = job.source.auth_env.as_deref().and_then(env);
+        }
     }
 
     pub fn job(&self, name: &str) -> Option<&Job> {
@@ -333,7 +351,7 @@ mod tests {
     #[test]
     fn mistakes_stop_with_the_line() {
         let bad = |text: &str, want: &str| {
-            let e = Config::parse(text).unwrap_err();
+            let e = Config::parse(text).unwrap_err().to_string();
             assert!(e.contains(want), "{e}");
         };
         let job = |extra: &str| {

@@ -14,9 +14,15 @@ pub enum Error {
     /// The configuration file cannot be read or is wrong; the message names the line.
     #[error("{}: {message}", path.display())]
     Config { path: PathBuf, message: String },
+    /// The configuration's text is wrong; the message names the line.
+    #[error("{0}")]
+    Invalid(String),
     /// The scheduler could not start.
     #[error("scheduling the jobs: {0}")]
     Schedule(String),
+    /// A run failed; the message says where (stored in the run's history).
+    #[error("{0}")]
+    Run(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

@@ -5,14 +5,18 @@
 
 use std::collections::HashSet;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use haven_core::Settings;
+use haven_core::pipeline::{self, LoadParams};
+
 use crate::config::{After, Job, OnRejected};
+use crate::{Error, Result};
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -89,12 +93,16 @@ impl Drop for Running {
     }
 }
 
-fn db(e: duckdb::Error) -> String {
-    ingest::Error::from(e).to_string()
+fn db(e: duckdb::Error) -> Error {
+    Error::Run(ingest::Error::from(e).to_string())
+}
+
+fn fail(message: String) -> Error {
+    Error::Run(message)
 }
 
 /// Marks the runs a stopped process left `running` as `interrupted` (at start-up).
-pub fn recover(store: &ingest::Store) -> Result<usize, String> {
+pub fn recover(store: &ingest::Store) -> Result<usize> {
     store
         .conn()
         .execute(
@@ -125,11 +133,11 @@ struct Validators {
     last_modified: Option<String>,
 }
 
-/// Runs a job now. `publish_root` is where releases go when the job publishes.
-pub fn run_job(store: &ingest::Store, job: &Job, publish_root: &Path) -> RunReport {
+/// Runs a job now, under `settings` (where releases go when the job publishes, the analysis).
+pub fn run_job(store: &ingest::Store, job: &Job, settings: &Settings) -> RunReport {
     let conn = store.conn();
     let name = job.name().to_string();
-    let record = |outcome: &str| -> Result<i64, String> {
+    let record = |outcome: &str| -> Result<i64> {
         conn.query_row(
             "INSERT INTO job_runs (run_id, job, started_at, outcome, dataset, stale_after_hours)
              SELECT coalesce(max(run_id), 0) + 1, ?, now(), ?, ?, ? FROM job_runs RETURNING run_id",
@@ -178,11 +186,11 @@ pub fn run_job(store: &ingest::Store, job: &Job, publish_root: &Path) -> RunRepo
         attempts: 0,
     };
     let mut validators = Validators::default();
-    match execute(store, job, publish_root, &mut report, &mut validators) {
+    match execute(store, job, settings, &mut report, &mut validators) {
         Ok(outcome) => report.outcome = outcome,
         Err(e) => {
             report.outcome = Outcome::Failed;
-            report.message = Some(e);
+            report.message = Some(e.to_string());
         }
     }
     let finished = conn.execute(
@@ -209,10 +217,10 @@ pub fn run_job(store: &ingest::Store, job: &Job, publish_root: &Path) -> RunRepo
 fn execute(
     store: &ingest::Store,
     job: &Job,
-    publish_root: &Path,
+    settings: &Settings,
     report: &mut RunReport,
     validators: &mut Validators,
-) -> Result<Outcome, String> {
+) -> Result<Outcome> {
     let got = fetch(store, job, report, validators)?;
     let files = match got {
         Got::NotModified => return Ok(Outcome::NotModified),
@@ -220,7 +228,7 @@ fn execute(
         Got::Files(f) => f,
     };
     let f = &job.format;
-    let params = api::UploadParams {
+    let params = LoadParams {
         delimiter: f.delimiter.clone(),
         encoding: f.encoding.clone(),
         decimal: f.decimal.clone(),
@@ -231,7 +239,7 @@ fn execute(
     };
     let opts = params
         .to_options(&format!("job:{}", job.name()))
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| fail(e.to_string()))?;
     let mut outcome = Outcome::Unchanged;
     let mut changed = false;
     for file in files {
@@ -240,11 +248,11 @@ fn execute(
             path: None,
             bytes: file.bytes,
         };
-        let r = ingest::ingest(store, job.dataset(), &input, &opts, &ingest::NoProgress)
-            .map_err(|e| format!("{}: {e}", file.name))?;
+        let r = pipeline::load_only(store, job.dataset(), &input, &opts, &ingest::NoProgress)
+            .map_err(|e| fail(format!("{}: {e}", file.name)))?;
         report.batches.push(r.batch_id);
         report.rows_rejected += r.rows_rejected;
-        changed |= r.rows_inserted + r.rows_replaced > 0;
+        changed |= pipeline::changed(&r);
         let this = match r.outcome {
             ingest::Outcome::Loaded => Outcome::Loaded,
             ingest::Outcome::LoadedWithRejections => Outcome::LoadedWithRejections,
@@ -282,29 +290,19 @@ fn execute(
                 .map_err(db)?;
         }
     }
-    if changed && store.dataset_counts().map_err(|e| e.to_string())?[0].1 > 0 {
-        if job.after.contains(&After::Analyze) || job.after.contains(&After::Publish) {
-            analytics::analyze_with(
-                store.conn(),
-                &analytics::AnalyzeOptions::default(),
-                &analytics::NoProgress,
-            )
-            .map_err(|e| format!("analysing after the load: {e}"))?;
-        }
-        if job.after.contains(&After::Publish) {
-            // A release the disclosure step holds back (too few placement records changed) is
-            // the policy at work, not a failed run.
-            match api::publish::publish(
-                store,
-                &api::publish::PublishOptions::from_env(publish_root.to_path_buf()),
-            ) {
-                Ok(_) => {}
-                Err(api::ApiError::Refused(why)) => {
-                    tracing::info!(job = %job.name.get_ref(), %why, "no release after the load")
-                }
-                Err(e) => return Err(format!("publishing after the load: {}", e.detail())),
-            }
-        }
+    // The pipeline's policy: analysed when rows changed; a release the disclosure step holds
+    // back (too few placement records changed) is the policy at work, not a failed run.
+    let after = if job.after.contains(&After::Publish) {
+        pipeline::After::Publish
+    } else if job.after.contains(&After::Analyze) {
+        pipeline::After::Analyze
+    } else {
+        pipeline::After::Nothing
+    };
+    let done = pipeline::follow_up(store, settings, changed, after, &analytics::NoProgress)
+        .map_err(|e| fail(format!("the load was made, but {e}")))?;
+    if let Some(pipeline::Released::HeldBack { reason }) = done.release {
+        tracing::info!(job = %job.name.get_ref(), %reason, "no release after the load");
     }
     Ok(outcome)
 }
@@ -318,18 +316,18 @@ fn fetch(
     job: &Job,
     report: &mut RunReport,
     validators: &mut Validators,
-) -> Result<Got, String> {
+) -> Result<Got> {
     let s = &job.source;
     if let Some(pattern) = &s.path {
         let newest = glob::glob(pattern)
-            .map_err(|e| format!("path '{pattern}': {e}"))?
-            .filter_map(Result::ok)
+            .map_err(|e| fail(format!("path '{pattern}': {e}")))?
+            .filter_map(std::result::Result::ok)
             .filter(|p| p.is_file())
             .max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
         let Some(path) = newest else {
             return Ok(Got::Nothing);
         };
-        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let bytes = std::fs::read(&path).map_err(|e| fail(format!("{}: {e}", path.display())))?;
         return Ok(Got::Files(vec![Fetched {
             name: path.display().to_string(),
             bytes,
@@ -337,7 +335,7 @@ fn fetch(
     }
     if let Some(folder) = &s.watch {
         let mut paths: Vec<PathBuf> = std::fs::read_dir(folder)
-            .map_err(|e| format!("watch '{folder}': {e}"))?
+            .map_err(|e| fail(format!("watch '{folder}': {e}")))?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.is_file())
             .filter(|p| {
@@ -349,7 +347,8 @@ fn fetch(
         paths.sort();
         let mut files = Vec::new();
         for path in paths {
-            let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let bytes =
+                std::fs::read(&path).map_err(|e| fail(format!("{}: {e}", path.display())))?;
             let seen: i64 = store
                 .conn()
                 .query_row(
@@ -392,7 +391,9 @@ fn fetch(
     let auth = match (&s.auth_header, &s.auth_env) {
         (Some(h), Some(env)) => Some((
             h.clone(),
-            std::env::var(env).map_err(|_| format!("environment variable {env} is not set"))?,
+            s.auth_value
+                .clone()
+                .ok_or_else(|| fail(format!("environment variable {env} is not set")))?,
         )),
         _ => None,
     };
@@ -442,7 +443,7 @@ fn fetch(
             continue;
         }
         if status >= 400 {
-            return Err(format!("{url} answered {status}"));
+            return Err(fail(format!("{url} answered {status}")));
         }
         if let Some(n) = res
             .headers()
@@ -451,10 +452,10 @@ fn fetch(
             .and_then(|v| v.parse::<u64>().ok())
             && n > limit
         {
-            return Err(format!(
+            return Err(fail(format!(
                 "{url} is {n} bytes, over the limit of {} MB",
                 s.max_megabytes
-            ));
+            )));
         }
         let header = |name: &str| {
             res.headers()
@@ -475,7 +476,10 @@ fn fetch(
             continue;
         }
         if bytes.len() as u64 > limit {
-            return Err(format!("{url} is over the limit of {} MB", s.max_megabytes));
+            return Err(fail(format!(
+                "{url} is over the limit of {} MB",
+                s.max_megabytes
+            )));
         }
         let name = url
             .rsplit('/')
@@ -488,7 +492,10 @@ fn fetch(
             .to_string();
         return Ok(Got::Files(vec![Fetched { name, bytes }]));
     }
-    Err(format!("{last_error} (after {} attempts)", s.retries + 1))
+    Err(fail(format!(
+        "{last_error} (after {} attempts)",
+        s.retries + 1
+    )))
 }
 
 /// The latest runs of a job, newest first.
@@ -496,8 +503,10 @@ pub fn history(
     store: &ingest::Store,
     job: &str,
     limit: usize,
-) -> Result<Vec<ingest::store::JobRun>, String> {
-    store.job_runs(Some(job), limit).map_err(|e| e.to_string())
+) -> Result<Vec<ingest::store::JobRun>> {
+    store
+        .job_runs(Some(job), limit)
+        .map_err(|e| fail(e.to_string()))
 }
 
 #[cfg(test)]

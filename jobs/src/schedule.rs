@@ -5,49 +5,47 @@
 //! down is made once at start-up.
 
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use haven_core::{Database, Settings};
 use tokio_cron_scheduler::{Job as CronJob, JobScheduler};
 
 use crate::config::{Config, Job};
 use crate::{Error, Result, run_job};
 
+/// What the scheduler needs from the process that runs it: the database, the settings, and
+/// whom to tell that data changed (the server's answer cache).
+#[derive(Clone)]
+pub struct Context {
+    pub db: Arc<Database>,
+    pub settings: Arc<Settings>,
+    pub changed: Arc<dyn Fn() + Send + Sync>,
+}
+
 fn sched_err(e: impl std::fmt::Display) -> Error {
     Error::Schedule(e.to_string())
 }
 
-/// Runs one job on a fresh connection, off the async runtime.
-async fn trigger(base: Arc<Mutex<ingest::Store>>, job: Job, state: api::AppState) {
-    let root = state.published_root().to_path_buf();
+/// Runs one job on a connection of its own, off the async runtime.
+async fn trigger(cx: Context, job: Job) {
+    let (db, settings) = (cx.db.clone(), cx.settings.clone());
     let done = tokio::task::spawn_blocking(move || {
-        let store = base
-            .lock()
-            .map_err(|_| "store lock poisoned".to_string())?
-            .try_clone()
-            .map_err(|e| e.to_string())?;
-        Ok::<_, String>(run_job(&store, &job, &root))
+        let store = db.connect()?;
+        Ok::<_, haven_core::Error>(run_job(&store, &job, &settings))
     })
     .await;
     match done {
         // Loads change answers, and any run may change a dataset's freshness.
-        Ok(Ok(_)) => state.data_changed(),
+        Ok(Ok(_)) => (cx.changed)(),
         Ok(Err(e)) => tracing::error!(cause = %e, "a scheduled run could not start"),
         Err(e) => tracing::error!(cause = %e, "a scheduled run stopped"),
     }
 }
 
-/// Starts the scheduler for the jobs of `config`, on a connection cloned from `store`.
-pub async fn start(
-    config: &Config,
-    store: &ingest::Store,
-    state: api::AppState,
-) -> Result<JobScheduler> {
-    let base = Arc::new(Mutex::new(
-        store
-            .try_clone()
-            .map_err(|e| Error::Schedule(e.to_string()))?,
-    ));
-    let recovered = crate::recover(store).map_err(Error::Schedule)?;
+/// Starts the scheduler for the jobs of `config`; each run takes a connection of its own.
+pub async fn start(config: &Config, cx: Context) -> Result<JobScheduler> {
+    let store = cx.db.connect().map_err(sched_err)?;
+    let recovered = crate::recover(&store)?;
     if recovered > 0 {
         tracing::warn!(
             recovered,
@@ -58,10 +56,9 @@ pub async fn start(
     let now = chrono::Utc::now();
     for job in &config.jobs {
         let tz = chrono_tz::Tz::from_str(job.timezone.get_ref()).map_err(sched_err)?;
-        let (b, j, s) = (Arc::clone(&base), job.clone(), state.clone());
+        let (c, j) = (cx.clone(), job.clone());
         let cron = CronJob::new_async_tz(job.schedule.get_ref().as_str(), tz, move |_, _| {
-            let (b, j, s) = (Arc::clone(&b), j.clone(), s.clone());
-            Box::pin(trigger(b, j, s))
+            Box::pin(trigger(c.clone(), j.clone()))
         })
         .map_err(sched_err)?;
         sched.add(cron).await.map_err(sched_err)?;
@@ -81,7 +78,7 @@ pub async fn start(
                 job = job.name(),
                 "a run was missed while the server was down: running it once now"
             );
-            tokio::spawn(trigger(Arc::clone(&base), job.clone(), state.clone()));
+            tokio::spawn(trigger(cx.clone(), job.clone()));
         }
         tracing::info!(
             job = job.name(),

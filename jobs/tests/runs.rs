@@ -132,14 +132,26 @@ fn a_url_source_loads_then_is_unchanged_then_not_modified_and_recovers_from_a_50
     let config = job(&format!("url = \"{}\"\nretries = 2", source.url), "");
     let job = &config.jobs[0];
 
-    let r = run_job(&store, job, dir.path());
+    let r = run_job(
+        &store,
+        job,
+        &haven_core::Settings::defaults(&dir.path().join("haven.duckdb")),
+    );
     assert_eq!(r.outcome, Outcome::Loaded, "{r:?}");
     assert_eq!(rows(&store), 2);
-    let r = run_job(&store, job, dir.path());
+    let r = run_job(
+        &store,
+        job,
+        &haven_core::Settings::defaults(&dir.path().join("haven.duckdb")),
+    );
     assert_eq!(r.outcome, Outcome::Unchanged, "{r:?}");
     assert_eq!(rows(&store), 2);
     // The third request carries the ETag of the first answer; 500, then 304 on the retry.
-    let r = run_job(&store, job, dir.path());
+    let r = run_job(
+        &store,
+        job,
+        &haven_core::Settings::defaults(&dir.path().join("haven.duckdb")),
+    );
     assert_eq!((r.outcome, r.attempts), (Outcome::NotModified, 2), "{r:?}");
     let seen = source.seen.lock().unwrap();
     assert!(
@@ -169,7 +181,11 @@ fn slow_and_oversize_sources_fail_and_leave_the_data_as_it_was() {
         &format!("url = \"{}\"\ntimeout_seconds = 1\nretries = 0", source.url),
         "",
     );
-    let r = run_job(&store, &config.jobs[0], dir.path());
+    let r = run_job(
+        &store,
+        &config.jobs[0],
+        &haven_core::Settings::defaults(&dir.path().join("haven.duckdb")),
+    );
     assert_eq!(r.outcome, Outcome::Failed, "{r:?}");
     assert!(
         r.message
@@ -186,7 +202,11 @@ fn slow_and_oversize_sources_fail_and_leave_the_data_as_it_was() {
         &format!("url = \"{}\"\nmax_megabytes = 1\nretries = 0", source.url),
         "",
     );
-    let r = run_job(&store, &config.jobs[0], dir.path());
+    let r = run_job(
+        &store,
+        &config.jobs[0],
+        &haven_core::Settings::defaults(&dir.path().join("haven.duckdb")),
+    );
     assert_eq!(r.outcome, Outcome::Failed);
     assert!(
         r.message
@@ -214,7 +234,11 @@ fn bad_rows_follow_the_jobs_policy_and_a_watched_folder_loads_each_file_once() {
         &format!("watch = \"{}\"", drop.display()),
         "on_rejected = \"load_nothing\"",
     );
-    let r = run_job(&store, &strict.jobs[0], dir.path());
+    let r = run_job(
+        &store,
+        &strict.jobs[0],
+        &haven_core::Settings::defaults(&dir.path().join("haven.duckdb")),
+    );
     assert_eq!(r.outcome, Outcome::Refused, "{r:?}");
     assert_eq!(rows(&store), 0);
     assert!(
@@ -229,7 +253,11 @@ fn bad_rows_follow_the_jobs_policy_and_a_watched_folder_loads_each_file_once() {
         ),
     )
     .unwrap();
-    let r = run_job(&store, &lenient.jobs[0], dir.path());
+    let r = run_job(
+        &store,
+        &lenient.jobs[0],
+        &haven_core::Settings::defaults(&dir.path().join("haven.duckdb")),
+    );
     assert_eq!(
         (r.outcome, r.rows_rejected),
         (Outcome::LoadedWithRejections, 1),
@@ -241,14 +269,22 @@ fn bad_rows_follow_the_jobs_policy_and_a_watched_folder_loads_each_file_once() {
     );
     assert_eq!(rows(&store), 1);
     // The same folder again: nothing new. A new file: only it loads.
-    let r = run_job(&store, &lenient.jobs[0], dir.path());
+    let r = run_job(
+        &store,
+        &lenient.jobs[0],
+        &haven_core::Settings::defaults(&dir.path().join("haven.duckdb")),
+    );
     assert_eq!(r.outcome, Outcome::NoFile);
     std::fs::write(
         drop.join("b.tsv"),
         format!("{WAITING}{code}\t2026-03\t15\t4\t220\n"),
     )
     .unwrap();
-    let r = run_job(&store, &lenient.jobs[0], dir.path());
+    let r = run_job(
+        &store,
+        &lenient.jobs[0],
+        &haven_core::Settings::defaults(&dir.path().join("haven.duckdb")),
+    );
     assert_eq!((r.outcome, r.batches.len()), (Outcome::Loaded, 1), "{r:?}");
     assert_eq!(rows(&store), 2);
 }

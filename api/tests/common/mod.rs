@@ -20,6 +20,10 @@ pub fn published_demo(dir: &tempfile::TempDir) -> (ingest::Store, PathBuf) {
     )
     .unwrap();
     let root = dir.path().join("published");
-    api::publish::publish(&store, &api::publish::PublishOptions::new(root.clone())).unwrap();
+    haven_core::publish::publish(
+        &store,
+        &haven_core::publish::PublishOptions::new(root.clone()),
+    )
+    .unwrap();
     (store, root)
 }

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::ApiError;
+use crate::Error;
 use crate::geometry::{Area, Bbox};
 
 /// Creative Commons Attribution 4.0, as the EU licence vocabulary names it.
@@ -188,33 +188,6 @@ impl PublishOptions {
     }
 }
 
-impl PublishOptions {
-    /// The defaults, with publisher, contact and licence from `HAVEN_PUBLISHER`,
-    /// `HAVEN_CONTACT` and `HAVEN_LICENCE` where set.
-    pub fn from_env(root: PathBuf) -> PublishOptions {
-        let mut o = PublishOptions::new(root);
-        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        if let Some(v) = var("HAVEN_PUBLISHER") {
-            o.publisher = v;
-        }
-        if let Some(v) = var("HAVEN_CONTACT") {
-            o.contact = v;
-        }
-        if let Some(v) = var("HAVEN_LICENCE") {
-            o.licence = v;
-        }
-        o
-    }
-}
-
-/// Where releases go by default: `published/` beside the database file.
-pub fn default_root(db: &Path) -> PathBuf {
-    db.parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .join("published")
-}
-
 /// One file of a release.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FileEntry {
@@ -264,12 +237,12 @@ pub struct Release {
     pub disclosure: Option<disclosure::release::Staged>,
 }
 
-fn internal(what: &str) -> impl Fn(duckdb::Error) -> ApiError + '_ {
-    move |e| ApiError::Internal(format!("{what}: {e}"))
+fn internal(what: &str) -> impl Fn(duckdb::Error) -> Error + '_ {
+    move |e| Error::Internal(format!("{what}: {e}"))
 }
 
-fn io(what: &Path) -> impl Fn(std::io::Error) -> ApiError + '_ {
-    move |e| ApiError::Internal(format!("{}: {e}", what.display()))
+fn io(what: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |e| Error::Internal(format!("{}: {e}", what.display()))
 }
 
 /// The indicators a dataset of this kind holds.
@@ -285,7 +258,7 @@ fn quoted(path: &Path) -> String {
 }
 
 /// Writes a query's result with DuckDB's COPY and returns the rows written.
-fn copy(conn: &Connection, select: &str, path: &Path, options: &str) -> Result<u64, ApiError> {
+fn copy(conn: &Connection, select: &str, path: &Path, options: &str) -> Result<u64, Error> {
     let n = conn
         .execute(
             &format!("COPY ({select}) TO {} ({options})", quoted(path)),
@@ -295,7 +268,7 @@ fn copy(conn: &Connection, select: &str, path: &Path, options: &str) -> Result<u
     Ok(n as u64)
 }
 
-fn entry(path: &Path, format: &str, media_type: &str) -> Result<FileEntry, ApiError> {
+fn entry(path: &Path, format: &str, media_type: &str) -> Result<FileEntry, Error> {
     let bytes = fs::read(path).map_err(io(path))?;
     Ok(FileEntry {
         name: path
@@ -313,10 +286,10 @@ const CSV: &str = "FORMAT CSV, HEADER";
 const PARQUET: &str = "FORMAT PARQUET, COMPRESSION ZSTD";
 
 /// Publishes a new release unless nothing changed since the last one (or `force`).
-pub fn publish(store: &ingest::Store, opts: &PublishOptions) -> Result<Release, ApiError> {
+pub fn publish(store: &ingest::Store, opts: &PublishOptions) -> Result<Release, Error> {
     let conn = store.conn();
     if !store.has_table("indicators_monthly")? {
-        return Err(ApiError::BadRequest(
+        return Err(Error::Invalid(
             "nothing to publish yet: load data and run `haven analyze` first".into(),
         ));
     }
@@ -362,7 +335,7 @@ pub fn publish(store: &ingest::Store, opts: &PublishOptions) -> Result<Release, 
     let version = last.map_or(1, |(v, _)| v + 1);
     let dir = opts.root.join(format!("v{version}"));
     if dir.exists() {
-        return Err(ApiError::Internal(format!(
+        return Err(Error::Internal(format!(
             "{} exists but is not a recorded release: move it away (releases are never overwritten)",
             dir.display()
         )));
@@ -392,7 +365,7 @@ pub fn publish(store: &ingest::Store, opts: &PublishOptions) -> Result<Release, 
         }
     };
     let manifest_json = serde_json::to_string_pretty(&manifest)
-        .map_err(|e| ApiError::Internal(format!("manifest: {e}")))?;
+        .map_err(|e| Error::Internal(format!("manifest: {e}")))?;
     let path = tmp.join("manifest.json");
     fs::write(&path, &manifest_json).map_err(io(&path))?;
     // Recorded and renamed together: a release is in the table only if its folder is whole.
@@ -404,7 +377,7 @@ pub fn publish(store: &ingest::Store, opts: &PublishOptions) -> Result<Release, 
             duckdb::params![version, manifest.published_at, source, manifest_json],
         )
         .map_err(internal("recording the release"))
-        .and_then(|_| disclosure::release::commit(conn, version, &staged).map_err(ApiError::from))
+        .and_then(|_| disclosure::release::commit(conn, version, &staged).map_err(Error::from))
         .and_then(|_| fs::rename(&tmp, &dir).map_err(io(&dir)))
         .and_then(|_| {
             conn.execute_batch("COMMIT")
@@ -441,7 +414,7 @@ fn write_release(
     opts: &PublishOptions,
     version: u32,
     dir: &Path,
-) -> Result<Manifest, ApiError> {
+) -> Result<Manifest, Error> {
     let published_at: String = conn
         .query_row(
             "SELECT strftime(now() AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ')",
@@ -622,7 +595,7 @@ fn write_release(
     });
     let path = dir.join("datapackage.json");
     let text = serde_json::to_string_pretty(&package)
-        .map_err(|e| ApiError::Internal(format!("datapackage: {e}")))?;
+        .map_err(|e| Error::Internal(format!("datapackage: {e}")))?;
     fs::write(&path, text).map_err(io(&path))?;
     Ok(Manifest {
         version,
@@ -698,7 +671,7 @@ fn write_districts(
     conn: &Connection,
     dir: &Path,
     latest: Option<&str>,
-) -> Result<(u64, Option<Bbox>), ApiError> {
+) -> Result<(u64, Option<Bbox>), Error> {
     let ids = indicators_of(&[]);
     let columns: String = ids.iter().map(|i| format!(", p.\"{}\"", i.id)).collect();
     let latest = latest.unwrap_or("").replace('\'', "''");
@@ -720,7 +693,7 @@ fn write_districts(
             let (code, text) = r.map_err(internal("reading districts"))?;
             Ok((code, Area::parse(&text)?))
         })
-        .collect::<Result<_, ApiError>>()?;
+        .collect::<Result<_, Error>>()?;
     let bbox = crate::geometry::union(areas.iter().map(|(_, a)| a.bbox()));
     conn.execute_batch(
         "CREATE OR REPLACE TEMP TABLE publish_geometry (district_code VARCHAR, geometry BLOB)",
@@ -787,7 +760,7 @@ fn write_districts(
     let path = dir.join("districts.geojson");
     let mut f = fs::File::create(&path).map_err(io(&path))?;
     serde_json::to_writer(&mut f, &collection)
-        .map_err(|e| ApiError::Internal(format!("{}: {e}", path.display())))?;
+        .map_err(|e| Error::Internal(format!("{}: {e}", path.display())))?;
     f.flush().map_err(io(&path))?;
     conn.execute_batch("DROP TABLE IF EXISTS publish_geometry")
         .map_err(internal("staging boundaries"))?;
@@ -799,6 +772,6 @@ fn json_of(v: &Db, list: bool) -> Value {
     match v {
         Db::Null if list => json!([]),
         Db::Text(s) if list => json!(s.split(',').filter(|x| !x.is_empty()).collect::<Vec<_>>()),
-        other => crate::query::json_value(other),
+        other => crate::json_value(other),
     }
 }

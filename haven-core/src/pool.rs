@@ -6,14 +6,71 @@
 //! connection behind a mutex, and every read takes a connection of its own from the pool
 //! (martin keeps its DuckDB tiles the same way: a pooled connection inside `spawn_blocking`).
 
+use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
 
-use crate::ApiError;
+use crate::Error;
+
+/// The database as a long-running process holds it: the one writer and the readers beside it.
+pub struct Database {
+    writer: Mutex<ingest::Store>,
+    readers: Readers,
+    path: PathBuf,
+}
+
+impl Database {
+    /// Takes `store` as the writer and opens readers to the same database on demand.
+    pub fn new(store: ingest::Store) -> Result<Database, Error> {
+        Ok(Database {
+            readers: Readers::new(&store, MAX_READERS)?,
+            path: store.path().to_path_buf(),
+            writer: Mutex::new(store),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` on the writer; writes wait for each other, never readers for them. Blocks:
+    /// call it off an async runtime.
+    pub fn write<T, E: From<Error>>(
+        &self,
+        f: impl FnOnce(&ingest::Store) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let guard = self
+            .writer
+            .lock()
+            .map_err(|_| Error::Internal("writer lock poisoned".into()))?;
+        f(&guard)
+    }
+
+    /// Runs `f` on a reader: it sees the last committed state and never waits for a write.
+    /// Blocks: call it off an async runtime.
+    pub fn read<T, E: From<Error>>(
+        &self,
+        f: impl FnOnce(&ingest::Store) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let reader = self.readers.get()?;
+        f(&reader)
+    }
+
+    /// A connection of its own to the same database (a scheduled job's).
+    pub fn connect(&self) -> Result<ingest::Store, Error> {
+        Ok(self
+            .readers
+            .template
+            .lock()
+            .map_err(|_| Error::Internal("reader template lock poisoned".into()))?
+            .try_clone()?)
+    }
+}
 
 /// Readers opened at most; a request beyond waits for one to come back.
 pub const MAX_READERS: usize = 8;
 
-pub(crate) struct Readers {
+struct Readers {
     /// A connection that is only cloned, never queried (so cloning never waits for a query).
     template: Mutex<ingest::Store>,
     state: Mutex<State>,
@@ -27,7 +84,7 @@ struct State {
 }
 
 /// A reader lent out; it goes back to the pool when dropped.
-pub(crate) struct Lease<'a> {
+struct Lease<'a> {
     pool: &'a Readers,
     store: Option<ingest::Store>,
 }
@@ -52,7 +109,7 @@ impl Drop for Lease<'_> {
 
 impl Readers {
     /// Readers beside `store`'s connection, to the same database.
-    pub(crate) fn new(store: &ingest::Store, max: usize) -> Result<Readers, ApiError> {
+    fn new(store: &ingest::Store, max: usize) -> Result<Readers, Error> {
         Ok(Readers {
             template: Mutex::new(store.try_clone()?),
             state: Mutex::new(State {
@@ -66,8 +123,8 @@ impl Readers {
 
     /// An idle reader, a new one while fewer than the maximum are open, else the next one
     /// returned. Blocks: call it off the async runtime.
-    pub(crate) fn get(&self) -> Result<Lease<'_>, ApiError> {
-        let poisoned = |_| ApiError::Internal("reader pool lock poisoned".into());
+    fn get(&self) -> Result<Lease<'_>, Error> {
+        let poisoned = |_| Error::Internal("reader pool lock poisoned".into());
         let mut st = self.state.lock().map_err(poisoned)?;
         loop {
             if let Some(s) = st.idle.pop() {
@@ -82,7 +139,7 @@ impl Readers {
                 let opened = self
                     .template
                     .lock()
-                    .map_err(|_| ApiError::Internal("reader template lock poisoned".into()))
+                    .map_err(|_| Error::Internal("reader template lock poisoned".into()))
                     .and_then(|t| Ok(t.try_clone()?));
                 return match opened {
                     Ok(s) => Ok(Lease {

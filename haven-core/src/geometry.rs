@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::ApiError;
+use crate::Error;
 
 /// A ring of (longitude, latitude) points, closed (first = last).
 type Ring = Vec<[f64; 2]>;
@@ -42,8 +42,8 @@ fn signed_area(r: &Ring) -> f64 {
 
 impl Area {
     /// Parses a stored boundary.
-    pub fn parse(text: &str) -> Result<Area, ApiError> {
-        let bad = || ApiError::Internal(format!("stored boundary is not a polygon: {text:.80}"));
+    pub fn parse(text: &str) -> Result<Area, Error> {
+        let bad = || Error::Internal(format!("stored boundary is not a polygon: {text:.80}"));
         let v: Value = serde_json::from_str(text).map_err(|_| bad())?;
         let coords = v.get("coordinates").ok_or_else(bad)?;
         let (polygons, multi) = match v.get("type").and_then(Value::as_str) {

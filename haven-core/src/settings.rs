@@ -1,0 +1,375 @@
+//! One `Settings`, built once by the program from `haven.toml`, the environment and its flags
+//! (in that order of strength: a flag beats the environment, which beats the file), and handed
+//! down. No library reads the environment.
+//!
+//! `haven.toml` holds the scheduled imports (`[[job]]`, read by the `jobs` crate) and these
+//! sections, each optional:
+//!
+//! ```toml
+//! [release]
+//! published = "published"        # folder of the release folders (relative to this file)
+//! publisher = "City of Example"
+//! contact = "opendata@example.org"
+//! licence = "http://publications.europa.eu/resource/authority/licence/CC_BY_4_0"
+//! min_count = 5                  # k of the disclosure step (never below 3)
+//! protection_level = 2
+//! min_changed_records = 10
+//!
+//! [analysis]
+//! permutations = 999             # of the segregation significance tests
+//!
+//! [server]
+//! rate_limit = 100               # requests per second per client; 0: none
+//! basemap_style = ""             # a MapLibre style URL; empty: no outside basemap
+//! base_url = ""                  # the public address, for absolute IRIs in the catalogue
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::Error;
+use crate::publish::PublishOptions;
+
+/// Everything a Haven process is told.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The DuckDB database file.
+    pub database: PathBuf,
+    /// Who publishes, where releases go and how they are protected.
+    pub release: PublishOptions,
+    pub analysis: AnalysisSettings,
+    pub server: ServerSettings,
+}
+
+#[derive(Debug, Clone)]
+pub struct AnalysisSettings {
+    /// Permutations of the segregation significance tests.
+    pub permutations: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// Requests per second per client (0: no limit); a client may burst ten seconds' worth.
+    pub rate_limit: f64,
+    /// MapLibre style URL of the basemap; empty: the districts over a plain background.
+    pub basemap_style: String,
+    /// The public address (scheme and host) for absolute IRIs; `None`: the request's Host.
+    pub base_url: Option<String>,
+}
+
+/// Requests per second per client unless the settings say otherwise.
+pub const DEFAULT_RATE_LIMIT: f64 = 100.0;
+
+/// The environment variables read, with what each sets.
+pub const ENVIRONMENT: &[(&str, &str)] = &[
+    ("HAVEN_PUBLISHED", "release.published"),
+    ("HAVEN_PUBLISHER", "release.publisher"),
+    ("HAVEN_CONTACT", "release.contact"),
+    ("HAVEN_LICENCE", "release.licence"),
+    ("HAVEN_MIN_COUNT", "release.min_count"),
+    ("HAVEN_PROTECTION_LEVEL", "release.protection_level"),
+    ("HAVEN_MIN_CHANGED_RECORDS", "release.min_changed_records"),
+    ("HAVEN_PERMUTATIONS", "analysis.permutations"),
+    ("HAVEN_RATE_LIMIT", "server.rate_limit"),
+    ("HAVEN_BASEMAP_STYLE", "server.basemap_style"),
+    ("HAVEN_BASE_URL", "server.base_url"),
+];
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    release: ReleaseSection,
+    #[serde(default)]
+    analysis: AnalysisSection,
+    #[serde(default)]
+    server: ServerSection,
+    /// The scheduled imports: the `jobs` crate reads them.
+    #[serde(default, rename = "job")]
+    _jobs: Vec<toml::Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReleaseSection {
+    published: Option<PathBuf>,
+    publisher: Option<String>,
+    contact: Option<String>,
+    licence: Option<String>,
+    min_count: Option<i64>,
+    protection_level: Option<i64>,
+    min_changed_records: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AnalysisSection {
+    permutations: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServerSection {
+    rate_limit: Option<f64>,
+    basemap_style: Option<String>,
+    base_url: Option<String>,
+}
+
+/// Where releases go by default: `published/` beside the database file.
+pub fn default_published(db: &Path) -> PathBuf {
+    db.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .join("published")
+}
+
+impl Settings {
+    /// The defaults for a database file.
+    pub fn defaults(database: &Path) -> Settings {
+        Settings {
+            database: database.to_path_buf(),
+            release: PublishOptions::new(default_published(database)),
+            analysis: AnalysisSettings { permutations: 999 },
+            server: ServerSettings {
+                rate_limit: DEFAULT_RATE_LIMIT,
+                basemap_style: String::new(),
+                base_url: None,
+            },
+        }
+    }
+
+    /// The defaults, then `file` (its path and text, when there is one), then the environment
+    /// as `env` gives it. A mistake names the key or variable at fault.
+    pub fn build(
+        database: &Path,
+        file: Option<(&Path, &str)>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Settings, Error> {
+        let mut s = Settings::defaults(database);
+        if let Some((path, text)) = file {
+            let f: File = toml::from_str(text)
+                .map_err(|e| Error::Settings(format!("{}: {e}", path.display())))?;
+            let dir = path.parent().unwrap_or(Path::new("."));
+            let r = f.release;
+            if let Some(p) = r.published {
+                s.release.root = dir.join(p);
+            }
+            s.set_release(r.publisher, r.contact, r.licence);
+            s.set_disclosure(r.min_count, r.protection_level, r.min_changed_records)
+                .map_err(|e| Error::Settings(format!("{}: [release] {e}", path.display())))?;
+            if let Some(n) = f.analysis.permutations {
+                s.analysis.permutations = n;
+            }
+            s.set_server(
+                f.server.rate_limit,
+                f.server.basemap_style,
+                f.server.base_url,
+            )
+            .map_err(|e| Error::Settings(format!("{}: [server] {e}", path.display())))?;
+        }
+        let var = |k: &str| env(k).filter(|v| !v.trim().is_empty());
+        fn number<T: std::str::FromStr>(k: &str, v: Option<String>) -> Result<Option<T>, Error> {
+            v.map(|v| {
+                v.trim()
+                    .parse()
+                    .map_err(|_| Error::Settings(format!("{k}={v:?} is not a number")))
+            })
+            .transpose()
+        }
+        if let Some(p) = var("HAVEN_PUBLISHED") {
+            s.release.root = PathBuf::from(p);
+        }
+        s.set_release(
+            var("HAVEN_PUBLISHER"),
+            var("HAVEN_CONTACT"),
+            var("HAVEN_LICENCE"),
+        );
+        s.set_disclosure(
+            number("HAVEN_MIN_COUNT", var("HAVEN_MIN_COUNT"))?,
+            number("HAVEN_PROTECTION_LEVEL", var("HAVEN_PROTECTION_LEVEL"))?,
+            number(
+                "HAVEN_MIN_CHANGED_RECORDS",
+                var("HAVEN_MIN_CHANGED_RECORDS"),
+            )?,
+        )
+        .map_err(|e| Error::Settings(format!("environment: {e}")))?;
+        if let Some(n) = number("HAVEN_PERMUTATIONS", var("HAVEN_PERMUTATIONS"))? {
+            s.analysis.permutations = n;
+        }
+        s.set_server(
+            number("HAVEN_RATE_LIMIT", var("HAVEN_RATE_LIMIT"))?,
+            var("HAVEN_BASEMAP_STYLE"),
+            var("HAVEN_BASE_URL"),
+        )
+        .map_err(|e| Error::Settings(format!("environment: {e}")))?;
+        s.set_permutations(s.analysis.permutations);
+        Ok(s)
+    }
+
+    /// Permutations of the significance tests, in the analysis and in the release's indices.
+    pub fn set_permutations(&mut self, n: usize) {
+        self.analysis.permutations = n;
+        self.release.disclosure.segregation.permutations = n;
+    }
+
+    /// Publisher, contact and licence, where given.
+    pub fn set_release(
+        &mut self,
+        publisher: Option<String>,
+        contact: Option<String>,
+        licence: Option<String>,
+    ) {
+        if let Some(v) = publisher {
+            self.release.publisher = v;
+        }
+        if let Some(v) = contact {
+            self.release.contact = v;
+        }
+        if let Some(v) = licence {
+            self.release.licence = v;
+        }
+    }
+
+    /// The disclosure parameters, where given; out of range is an error, never clamped.
+    pub fn set_disclosure(
+        &mut self,
+        min_count: Option<i64>,
+        protection_level: Option<i64>,
+        min_changed_records: Option<i64>,
+    ) -> Result<(), Error> {
+        let d = &mut self.release.disclosure;
+        if let Some(k) = min_count {
+            if k < disclosure::MIN_K {
+                return Err(Error::Settings(format!(
+                    "min_count {k} is below {}",
+                    disclosure::MIN_K
+                )));
+            }
+            d.k = k;
+        }
+        if let Some(p) = protection_level {
+            if p < 1 {
+                return Err(Error::Settings(format!("protection_level {p} is below 1")));
+            }
+            d.protection = p;
+        }
+        if let Some(m) = min_changed_records {
+            if m < 1 {
+                return Err(Error::Settings(format!(
+                    "min_changed_records {m} is below 1"
+                )));
+            }
+            d.min_changed_records = m;
+        }
+        Ok(())
+    }
+
+    fn set_server(
+        &mut self,
+        rate_limit: Option<f64>,
+        basemap_style: Option<String>,
+        base_url: Option<String>,
+    ) -> Result<(), Error> {
+        if let Some(r) = rate_limit {
+            if !(r.is_finite() && r >= 0.0) {
+                return Err(Error::Settings(format!(
+                    "rate_limit {r} must be 0 (none) or more"
+                )));
+            }
+            self.server.rate_limit = r;
+        }
+        if let Some(b) = basemap_style {
+            self.server.basemap_style = b;
+        }
+        if let Some(u) = base_url.filter(|u| !u.is_empty()) {
+            if !(u.starts_with("http://") || u.starts_with("https://")) {
+                return Err(Error::Settings(format!(
+                    "base_url {u:?} must start with http:// or https://"
+                )));
+            }
+            self.server.base_url = Some(u.trim_end_matches('/').to_string());
+        }
+        Ok(())
+    }
+
+    /// The options of an analysis run under these settings.
+    pub fn analyze_options(&self, full: bool) -> analytics::AnalyzeOptions {
+        analytics::AnalyzeOptions {
+            segregation: analytics::SegregationOptions {
+                permutations: self.analysis.permutations,
+                ..Default::default()
+            },
+            full,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn the_environment_beats_the_file_which_beats_the_defaults() {
+        let text = "[release]\npublished = \"out\"\npublisher = \"From the file\"\nmin_count = 7\n\n[server]\nrate_limit = 5\n\n[[job]]\nname = \"x\"\n";
+        let s = Settings::build(
+            Path::new("/data/haven.duckdb"),
+            Some((Path::new("/etc/haven/haven.toml"), text)),
+            &env(&[
+                ("HAVEN_PUBLISHER", "From the environment"),
+                ("HAVEN_RATE_LIMIT", "0"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.release.root, Path::new("/etc/haven/out"));
+        assert_eq!(s.release.publisher, "From the environment");
+        assert_eq!(s.release.disclosure.k, 7);
+        assert_eq!(s.server.rate_limit, 0.0);
+        let d = Settings::defaults(Path::new("/data/haven.duckdb"));
+        assert_eq!(d.release.root, Path::new("/data/published"));
+        assert_eq!(d.release.disclosure.k, disclosure::DEFAULT_K);
+    }
+
+    /// The documented example is read as it says.
+    #[test]
+    fn the_example_file_reads() {
+        let text = include_str!("../../haven.example.toml");
+        let s = Settings::build(
+            Path::new("haven.duckdb"),
+            Some((Path::new("/etc/haven/haven.toml"), text)),
+            &env(&[]),
+        )
+        .unwrap();
+        assert_eq!(s.release.publisher, "Stad Voorbeeld");
+        assert_eq!(s.release.root, Path::new("/etc/haven/published"));
+        assert_eq!(s.release.disclosure.protection, 5);
+        assert_eq!(s.analysis.permutations, 999);
+        assert_eq!(
+            s.server.base_url.as_deref(),
+            Some("https://haven.voorbeeld.be")
+        );
+    }
+
+    #[test]
+    fn mistakes_are_named_not_ignored() {
+        let db = Path::new("haven.duckdb");
+        let bad = |text: &'static str, vars: &'static [(&'static str, &'static str)]| {
+            Settings::build(db, Some((Path::new("haven.toml"), text)), &env(vars))
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(bad("[release]\nmin_count = 2\n", &[]).contains("min_count 2 is below 3"));
+        assert!(bad("[server]\nrate = 1\n", &[]).contains("unknown field `rate`"));
+        assert!(bad("", &[("HAVEN_MIN_COUNT", "five")]).contains("HAVEN_MIN_COUNT=\"five\""));
+        assert!(bad("", &[("HAVEN_BASE_URL", "example.org")]).contains("http://"));
+    }
+}

@@ -1,0 +1,194 @@
+//! Users of the officer workspace and their tokens: a token is `hvn_<id>_<secret>`, stored
+//! only as an Argon2 hash. The HTTP layer checks tokens with [`verify`]; the command line and
+//! the admin API manage users with the rest.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use serde::Serialize;
+
+use crate::Error;
+
+/// What a signed-in user may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Officer,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Role::Officer => "officer",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Role, Error> {
+        match s {
+            "officer" => Ok(Role::Officer),
+            "admin" => Ok(Role::Admin),
+            other => Err(Error::Invalid(format!(
+                "role '{other}' is neither officer nor admin"
+            ))),
+        }
+    }
+}
+
+/// A user as listed (never the hash).
+#[derive(Debug, Clone, Serialize)]
+pub struct UserInfo {
+    pub name: String,
+    pub role: Role,
+    pub created_at: String,
+}
+
+fn db(e: duckdb::Error) -> Error {
+    Error::from(e)
+}
+
+fn valid_name(name: &str) -> Result<(), Error> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-@".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!(
+            "user name '{name}' must be 1 to 64 of a-z, 0-9, . _ - @"
+        )))
+    }
+}
+
+/// Creates a user and returns the token, which is stored only as a hash: show it once.
+pub fn add_user(store: &ingest::Store, name: &str, role: Role) -> Result<String, Error> {
+    valid_name(name)?;
+    let conn = store.conn();
+    let exists: i64 = conn
+        .query_row("SELECT count(*) FROM users WHERE name = ?", [name], |r| {
+            r.get(0)
+        })
+        .map_err(db)?;
+    if exists > 0 {
+        return Err(Error::Invalid(format!("user '{name}' exists")));
+    }
+    let id: i64 = conn
+        .query_row("SELECT coalesce(max(id), 0) + 1 FROM users", [], |r| {
+            r.get(0)
+        })
+        .map_err(db)?;
+    let secret = random_hex(32);
+    let salt_bytes = hex_bytes(&random_hex(16));
+    let salt =
+        SaltString::encode_b64(&salt_bytes).map_err(|e| Error::Internal(format!("salt: {e}")))?;
+    let hash = Argon2::default()
+        .hash_password(secret.as_bytes(), &salt)
+        .map_err(|e| Error::Internal(format!("argon2: {e}")))?
+        .to_string();
+    conn.execute(
+        "INSERT INTO users (id, name, role, token_hash, created_at) VALUES (?, ?, ?, ?, now())",
+        duckdb::params![id, name, role.as_str(), hash],
+    )
+    .map_err(db)?;
+    Ok(format!("hvn_{id}_{secret}"))
+}
+
+fn hex_bytes(hex: &str) -> Vec<u8> {
+    (0..hex.len() / 2)
+        .filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
+        .collect()
+}
+
+pub fn list_users(store: &ingest::Store) -> Result<Vec<UserInfo>, Error> {
+    let mut stmt = store
+        .conn()
+        .prepare("SELECT name, role, strftime(created_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ') FROM users ORDER BY name")
+        .map_err(db)?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?))
+        })
+        .map_err(db)?;
+    rows.map(|r| {
+        let (name, role, created_at) = r.map_err(db)?;
+        Ok(UserInfo {
+            name,
+            role: role.parse()?,
+            created_at,
+        })
+    })
+    .collect()
+}
+
+/// Removes a user; its token stops working (at once on this server, within the cache time on
+/// another process's).
+pub fn remove_user(store: &ingest::Store, name: &str) -> Result<(), Error> {
+    let n = store
+        .conn()
+        .execute("DELETE FROM users WHERE name = ?", [name])
+        .map_err(db)?;
+    if n == 0 {
+        return Err(Error::NotFound(format!("there is no user '{name}'")));
+    }
+    Ok(())
+}
+
+/// The user a token belongs to, if it is valid.
+pub fn verify(store: &ingest::Store, token: &str) -> Result<Option<(String, Role)>, Error> {
+    let Some((id, secret)) = token
+        .strip_prefix("hvn_")
+        .and_then(|t| t.split_once('_'))
+        .and_then(|(id, s)| Some((id.parse::<i64>().ok()?, s)))
+    else {
+        return Ok(None);
+    };
+    let row: Option<(String, String, String)> = store
+        .conn()
+        .query_row(
+            "SELECT name, role, token_hash FROM users WHERE id = ?",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .map(Some)
+        .or_else(|e| match e {
+            duckdb::Error::QueryReturnedNoRows => Ok(None),
+            e => Err(e),
+        })
+        .map_err(db)?;
+    let Some((name, role, hash)) = row else {
+        return Ok(None);
+    };
+    let parsed =
+        PasswordHash::new(&hash).map_err(|e| Error::Internal(format!("stored hash: {e}")))?;
+    if Argon2::default()
+        .verify_password(secret.as_bytes(), &parsed)
+        .is_ok()
+    {
+        Ok(Some((name, role.parse()?)))
+    } else {
+        Ok(None)
+    }
+}
+
+/// Random hex from the OS (/dev/urandom; elsewhere the std hasher's per-process random keys).
+pub fn random_hex(bytes: usize) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::io::Read;
+    let mut buf = vec![0u8; bytes];
+    let ok = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut buf))
+        .is_ok();
+    if !ok {
+        for (i, chunk) in buf.chunks_mut(8).enumerate() {
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_usize(i);
+            chunk.copy_from_slice(&h.finish().to_le_bytes()[..chunk.len()]);
+        }
+    }
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
