@@ -71,6 +71,8 @@ pub async fn publish(
     let released = s
         .with_store_mut(move |store| Ok(pipeline::release(store, &settings, req.force)?))
         .await?;
+    // The public indicator answers switch to the new release before this answer is given.
+    s.refresh_published().await?;
     Ok(private(Json(released)))
 }
 

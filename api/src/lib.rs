@@ -11,6 +11,7 @@ pub mod explore;
 pub mod officer;
 pub mod open_data;
 pub mod openapi;
+mod published;
 pub mod query;
 pub mod tiles;
 
@@ -46,6 +47,8 @@ pub struct AppState {
     gate: Arc<auth::Gate>,
     cache: Arc<cache::Cache>,
     tile_cache: Arc<tiles::DistrictCache>,
+    /// The published indicators in memory, per data generation.
+    published: Arc<published::Slot>,
     audit: Arc<audit::Log>,
     /// Moves on with every write through this state: cached answers of an older one are stale.
     generation: Arc<std::sync::atomic::AtomicU64>,
@@ -67,6 +70,7 @@ impl AppState {
             gate: Arc::new(auth::Gate::default()),
             cache: Arc::new(cache::Cache::default()),
             tile_cache: Arc::new(tiles::DistrictCache::default()),
+            published: Arc::new(published::Slot::default()),
             audit: Arc::new(audit::Log::default()),
             generation: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             jobs: None,

@@ -301,66 +301,55 @@ pub(crate) async fn indicators_from(
     let limit = limit_of(q.limit)?;
     let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
     let request = format!("{restricted} {q:?}");
-    let (table, withheld) = if restricted {
-        ("indicators_monthly", "'' AS withheld")
+    // The public route answers from the read model when it is ready (published.rs).
+    let (q, ids, after) = if !restricted && let Some(m) = s.published_model().await {
+        let tag = etag(&m.version, &request);
+        if let Some(res) = not_modified(&headers, &tag) {
+            return Ok(res);
+        }
+        let scan = q.area.is_none();
+        let answer = move || {
+            let page = m.answer(&q, &ids, after.as_deref(), limit);
+            (page, q, ids, after)
+        };
+        // Without an area the whole table is walked: off the runtime.
+        let (page, q, ids, after) = if scan {
+            tokio::task::spawn_blocking(answer).await?
+        } else {
+            answer()
+        };
+        if let Some(page) = page {
+            return Ok(cached(&headers, &tag, || page));
+        }
+        // A query the model does not answer the same way: SQL.
+        (q, ids, after)
     } else {
-        ("indicators_published", "withheld")
+        (q, ids, after)
     };
-    let res = s.with_store(move |store| {
+    sql_answer(s, headers, q, ids, after, limit, request, restricted).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn sql_answer(
+    s: AppState,
+    headers: HeaderMap,
+    q: IndicatorQuery,
+    ids: Vec<&'static str>,
+    after: Option<Vec<String>>,
+    limit: usize,
+    request: String,
+    restricted: bool,
+) -> Result<Response, ApiError> {
+    s.with_store(move |store| {
         let tag = analysis_etag(store, &request)?;
         if let Some(res) = not_modified(&headers, &tag) {
             return Ok(res);
         }
-        let conn = store.conn();
-        let columns: String = ids.iter().map(|i| format!(", \"{i}\"")).collect();
-        let on: Vec<String> = ids.iter().map(|i| format!("\"{i}\"")).collect();
-        let mut filters = vec!["TRUE".to_string()];
-        let mut params: Vec<Value> = Vec::new();
-        for (sql, v) in [
-            ("area_code = ?", &q.area),
-            ("level = ?", &q.level),
-            ("period = ?", &q.period),
-            ("period >= ?", &q.from),
-            ("period <= ?", &q.to),
-        ] {
-            if let Some(v) = v {
-                filters.push(sql.into());
-                params.push(Value::Text(v.clone()));
-            }
-        }
-        let base = format!(
-            "WITH f AS (SELECT area_code, level, period, {withheld}{columns}
-                        FROM {table} WHERE {}),
-                  long AS (FROM f UNPIVOT INCLUDE NULLS (value FOR indicator IN ({})))
-             SELECT area_code, level, period, indicator, value::DOUBLE, list_contains(string_split(withheld, ','), indicator) FROM long",
-            filters.join(" AND "),
-            on.join(", ")
-        );
-        let page = keyset_page(
-            conn,
-            Keyset {
-                base: &base,
-                params: &params,
-                key: ["area_code", "period", "indicator"],
-                after: after.as_deref(),
-                limit,
-            },
-            |r| {
-                Ok(IndicatorValue {
-                    area_code: r.get(0)?,
-                    level: r.get(1)?,
-                    period: r.get(2)?,
-                    indicator: r.get(3)?,
-                    value: r.get(4)?,
-                    withheld: r.get::<_, Option<bool>>(5)?.unwrap_or(false),
-                })
-            },
-            |v| [&v.area_code, &v.period, &v.indicator],
-        )?;
+        let page = sql_page(store, &q, &ids, after.as_deref(), limit, restricted)?;
         Ok(cached(&headers, &tag, || page))
     })
-    .await;
-    res.map(|mut r| {
+    .await
+    .map(|mut r| {
         if restricted {
             r.headers_mut().insert(
                 header::CACHE_CONTROL,
@@ -369,6 +358,69 @@ pub(crate) async fn indicators_from(
         }
         r
     })
+}
+
+/// The indicator query in SQL, on the published values or (`restricted`) on every value before
+/// suppression.
+pub(crate) fn sql_page(
+    store: &ingest::Store,
+    q: &IndicatorQuery,
+    ids: &[&str],
+    after: Option<&[String]>,
+    limit: usize,
+    restricted: bool,
+) -> Result<Page<IndicatorValue>, ApiError> {
+    let (table, withheld) = if restricted {
+        ("indicators_monthly", "'' AS withheld")
+    } else {
+        ("indicators_published", "withheld")
+    };
+    let conn = store.conn();
+    let columns: String = ids.iter().map(|i| format!(", \"{i}\"")).collect();
+    let on: Vec<String> = ids.iter().map(|i| format!("\"{i}\"")).collect();
+    let mut filters = vec!["TRUE".to_string()];
+    let mut params: Vec<Value> = Vec::new();
+    for (sql, v) in [
+        ("area_code = ?", &q.area),
+        ("level = ?", &q.level),
+        ("period = ?", &q.period),
+        ("period >= ?", &q.from),
+        ("period <= ?", &q.to),
+    ] {
+        if let Some(v) = v {
+            filters.push(sql.into());
+            params.push(Value::Text(v.clone()));
+        }
+    }
+    let base = format!(
+        "WITH f AS (SELECT area_code, level, period, {withheld}{columns}
+                    FROM {table} WHERE {}),
+              long AS (FROM f UNPIVOT INCLUDE NULLS (value FOR indicator IN ({})))
+         SELECT area_code, level, period, indicator, value::DOUBLE, list_contains(string_split(withheld, ','), indicator) FROM long",
+        filters.join(" AND "),
+        on.join(", ")
+    );
+    keyset_page(
+        conn,
+        Keyset {
+            base: &base,
+            params: &params,
+            key: ["area_code", "period", "indicator"],
+            after,
+            limit,
+        },
+        |r| {
+            Ok(IndicatorValue {
+                area_code: r.get(0)?,
+                level: r.get(1)?,
+                period: r.get(2)?,
+                indicator: r.get(3)?,
+                value: r.get(4)?,
+                withheld: r.get::<_, Option<bool>>(5)?.unwrap_or(false),
+            })
+        },
+        |v| [&v.area_code, &v.period, &v.indicator],
+    )
 }
 
 /// `GET /api/v1/indicators/registry`: every indicator's id, unit, texts, sources, privacy class
