@@ -475,7 +475,7 @@ fn api_suite(dir: &Path, vacant: usize, runs: usize) -> Result<String> {
             "cached indicator query",
             format!("{url}/api/v1/indicators?area={area}&period={period}&limit=100"),
             None,
-            "≥ 20,000 req/s, p99 < 10 ms",
+            "≥ 80,000 req/s",
         ),
         (
             "z12 tile, districts (public)",
@@ -627,7 +627,9 @@ fn api_suite(dir: &Path, vacant: usize, runs: usize) -> Result<String> {
          The uncached rows walk through every district × month and district × indicator query of \
          the public indicator route ({walk_pairs} of them) without repeating one, so no answer comes from memory; \
          the upload row repeats that load in 5-second windows while `haven ingest vacant_properties` hands \
-         200,000 rows to the server (`--force`: loaded again, replacing the same rows, then analysed).\n\n\
+         200,000 rows to the server (`--force`: loaded again, replacing the same rows, then analysed). \
+         wrk runs on the same two cores and takes about 40 % of one of them. Before the public indicator route \
+         answered from its read model, the same uncached walk was answered by SQL at 143 req/s with a p99 of 1.6 s.\n\n\
          | what | requests/s | p99 (ms) | errors | first request (ms) | goal |\n| --- | ---: | ---: | ---: | ---: | --- |\n{}\n\n{footer}",
         rows.join("\n"),
         footer = footer(),

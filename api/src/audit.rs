@@ -45,18 +45,30 @@ pub(crate) fn flush(log: &Log, store: &ingest::Store) -> Result<usize, ApiError>
         return Ok(0);
     }
     let conn = store.conn();
+    // Appended (a prepared insert per entry could not keep up with a busy map session, and
+    // the writer would be held while the backlog drains), then moved in one statement.
     let write = || -> duckdb::Result<()> {
-        conn.execute_batch("BEGIN")?;
-        let mut stmt = conn.prepare(
-            "INSERT INTO audit_log (occurred_at, actor, role, action, target, query, status)
-             VALUES (to_timestamp(?::DOUBLE / 1000000), ?, ?, ?, ?, ?, ?)",
+        conn.execute_batch(
+            "BEGIN;
+             CREATE TEMP TABLE IF NOT EXISTS audit_pending (micros BIGINT, actor VARCHAR, role VARCHAR,
+               action VARCHAR, target VARCHAR, query VARCHAR, status INTEGER);",
         )?;
-        for e in &entries {
-            stmt.execute(duckdb::params![
-                e.micros, e.actor, e.role, e.action, e.target, e.query, e.status
-            ])?;
+        {
+            let mut app = conn.appender("audit_pending")?;
+            for e in &entries {
+                app.append_row(duckdb::params![
+                    e.micros, e.actor, e.role, e.action, e.target, e.query, e.status
+                ])?;
+            }
+            app.flush()?;
         }
-        conn.execute_batch("COMMIT")
+        conn.execute_batch(
+            "INSERT INTO audit_log (occurred_at, actor, role, action, target, query, status)
+               SELECT to_timestamp(micros::DOUBLE / 1000000), actor, role, action, target, query, status
+               FROM audit_pending;
+             DELETE FROM audit_pending;
+             COMMIT;",
+        )
     };
     if let Err(e) = write() {
         let _ = conn.execute_batch("ROLLBACK");

@@ -4,7 +4,7 @@
 //! moves the generation on; an answer of an older generation is never served.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, RwLock};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -27,19 +27,19 @@ struct Entry {
 
 #[derive(Default)]
 pub struct Cache {
-    inner: Mutex<Inner>,
+    inner: RwLock<Inner>,
 }
 
 #[derive(Default)]
 struct Inner {
     generation: u64,
     bytes: usize,
-    entries: HashMap<String, Entry>,
+    entries: HashMap<String, Arc<Entry>>,
 }
 
 impl Cache {
-    fn get(&self, key: &str, generation: u64) -> Option<Entry> {
-        let inner = self.inner.lock().ok()?;
+    fn get(&self, key: &str, generation: u64) -> Option<Arc<Entry>> {
+        let inner = self.inner.read().ok()?;
         if inner.generation != generation {
             return None;
         }
@@ -47,7 +47,7 @@ impl Cache {
     }
 
     fn put(&self, key: String, generation: u64, entry: Entry) {
-        let Ok(mut inner) = self.inner.lock() else {
+        let Ok(mut inner) = self.inner.write() else {
             return;
         };
         if generation < inner.generation {
@@ -64,7 +64,7 @@ impl Cache {
             inner.bytes = 0;
         }
         inner.bytes += size;
-        inner.entries.insert(key, entry);
+        inner.entries.insert(key, Arc::new(entry));
     }
 }
 
@@ -103,7 +103,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
             }
             return (StatusCode::NOT_MODIFIED, h).into_response();
         }
-        return (e.headers, Body::from(e.body)).into_response();
+        return (e.headers.clone(), Body::from(e.body.clone())).into_response();
     }
     let res = next.run(req).await;
     let small = res

@@ -37,9 +37,19 @@ use haven_core::{Database, Settings};
 const MAX_UPLOAD: usize = 1 << 30;
 
 /// Shared state: the database (one writer, readers beside it), the settings, and the secret
-/// of the local hand-off.
+/// of the local hand-off. One `Arc`: every request and layer clones it.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+pub struct Shared {
     db: Arc<Database>,
     settings: Arc<Settings>,
     local_token: Arc<String>,
@@ -61,7 +71,7 @@ pub struct AppState {
 impl AppState {
     /// State over a store, with these settings (releases are read from their folder).
     pub fn new(store: ingest::Store, settings: Settings) -> Result<AppState, ApiError> {
-        Ok(AppState {
+        Ok(AppState(Arc::new(Shared {
             db: Arc::new(Database::new(store)?),
             rate_limit: settings.server.rate_limit,
             settings: Arc::new(settings),
@@ -74,12 +84,17 @@ impl AppState {
             audit: Arc::new(audit::Log::default()),
             generation: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             jobs: None,
-        })
+        })))
+    }
+
+    /// The state while it is being set up (before the server shares it).
+    fn setup(&mut self) -> &mut Shared {
+        Arc::get_mut(&mut self.0).expect("the state is set up before it is shared")
     }
 
     /// Lets admins (and `haven jobs run` beside the server) run the scheduled jobs by name.
     pub fn with_job_runner(mut self, runner: admin::JobRunner) -> AppState {
-        self.jobs = Some(runner);
+        self.setup().jobs = Some(runner);
         self
     }
 
@@ -101,7 +116,7 @@ impl AppState {
 
     /// Requests per second per client (0: no limit).
     pub fn with_rate_limit(mut self, per_second: f64) -> AppState {
-        self.rate_limit = per_second;
+        self.setup().rate_limit = per_second;
         self
     }
 
@@ -149,7 +164,7 @@ impl AppState {
 
     /// Reads releases from another folder.
     pub fn with_published(mut self, root: std::path::PathBuf) -> AppState {
-        Arc::make_mut(&mut self.settings).release.root = root;
+        Arc::make_mut(&mut self.setup().settings).release.root = root;
         self
     }
 

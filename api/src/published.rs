@@ -74,7 +74,6 @@ fn release_version(store: &ingest::Store) -> Result<i64, ApiError> {
         .map_err(ingest::Error::from)?)
 }
 
-
 impl Model {
     /// Reads the published indicators on `store`, in one transaction; `None` before the first
     /// release.
@@ -281,7 +280,8 @@ impl AppState {
             .ok()
             .and_then(|c| c.as_ref().map(|(_, m)| Arc::clone(m)));
         if let Some(m) = held {
-            let (db, checker, release) = (self.database(), self.published.checker.clone(), m.release);
+            let (db, checker, release) =
+                (self.database(), self.published.checker.clone(), m.release);
             let same = tokio::task::spawn_blocking(move || -> Result<bool, ApiError> {
                 let mut c = checker
                     .lock()
