@@ -485,29 +485,11 @@ pub fn batches(db: &Path, args: &BatchesArgs) -> Result<ExitCode> {
         }
         Err(e) => return Err(e.into()),
     };
-    let c = store.conn();
     if let Some(id) = args.rejected {
-        let mut stmt = c.prepare(
-            "SELECT line, coalesce(\"column\", ''), coalesce(value, ''), reason, coalesce(raw, '') FROM rejected_rows
-             WHERE batch_id = ? ORDER BY line, \"column\"",
-        )?;
-        let rows = stmt.query_map([id], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-            ))
-        })?;
-        println!("line\tcolumn\tvalue\treason\traw");
-        for row in rows {
-            let (line, col, val, reason, raw) = row?;
-            println!(
-                "{line}\t{col}\t{val}\t{reason}\t{}",
-                raw.replace(['\n', '\r'], " ")
-            );
-        }
+        let rows = store
+            .rejected_rows(id)?
+            .with_context(|| format!("there is no batch {id}; `haven batches` lists them"))?;
+        print_rejected(&rows);
         return Ok(ExitCode::SUCCESS);
     }
     let limit = usize::try_from(args.limit).unwrap_or(usize::MAX);
@@ -528,14 +510,50 @@ pub fn batches(db: &Path, args: &BatchesArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The rejected rows of a batch, one per line, tab-separated.
+fn print_rejected(rows: &[ingest::store::RejectedRow]) {
+    println!("line\tcolumn\tvalue\treason\traw");
+    for r in rows {
+        println!(
+            "{}\t{}\t{}\t{}\t{}",
+            r.line,
+            r.column.as_deref().unwrap_or_default(),
+            r.value.as_deref().unwrap_or_default(),
+            r.reason,
+            r.raw
+                .as_deref()
+                .unwrap_or_default()
+                .replace(['\n', '\r'], " ")
+        );
+    }
+}
+
 const BATCHES_HEADER: &str = "batch\tdataset\toutcome\tread\taccepted\trejected\tstarted\tsource";
 
 /// `haven batches` while a server holds the database: the same table, from its API.
 fn batches_from_server(info: &ServerFile, args: &BatchesArgs) -> Result<ExitCode> {
-    if args.rejected.is_some() {
-        bail!(
-            "a Haven server holds the database; the rejected rows of a batch are listed once it stops (the dashboard's officer pages show them meanwhile)"
-        );
+    if let Some(id) = args.rejected {
+        let answer = server_call(
+            info,
+            "GET",
+            &format!("/api/v1/officer/batches/{id}/rejected"),
+            None,
+        )?;
+        let rows: Vec<ingest::store::RejectedRow> = answer
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(|r| ingest::store::RejectedRow {
+                line: r["line"].as_i64().unwrap_or_default(),
+                column: r["column"].as_str().map(String::from),
+                value: r["value"].as_str().map(String::from),
+                reason: r["reason"].as_str().unwrap_or_default().to_string(),
+                raw: r["raw"].as_str().map(String::from),
+            })
+            .collect();
+        print_rejected(&rows);
+        return Ok(ExitCode::SUCCESS);
     }
     let mut path = format!(
         "/api/v1/officer/batches?limit={}",

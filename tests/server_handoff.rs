@@ -53,6 +53,22 @@ fn ingest_hands_the_load_to_a_running_server() {
         "rejections come back: {}",
         run.stderr()
     );
+    // And every rejected row of that load, listed beside the server.
+    let stderr = run.stderr();
+    let batch = stderr
+        .split("· batch ")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .expect("the load names its batch");
+    let rejected = env.run(&["batches", "--rejected", batch]).ok().stdout();
+    assert!(
+        rejected.starts_with("line\tcolumn\tvalue\treason\traw\n")
+            && rejected.contains("\n13\tcondition\tgerenoveerd\t"),
+        "{rejected}"
+    );
+    let none = env.run(&["batches", "--rejected", "999"]);
+    assert_eq!(none.code(), 1);
+    assert!(none.stderr().contains("no batch 999"), "{}", none.stderr());
 
     let (code, body) = get(&format!("{url}/api/v1/status"));
     assert_eq!(code, 200);

@@ -296,6 +296,12 @@ pub static ROUTES: &[Route] = &[
     route("GET", "/api/v1/officer/batches", Officer, || {
         get(officer::batches)
     }),
+    route(
+        "GET",
+        "/api/v1/officer/batches/{batch}/rejected",
+        Officer,
+        || get(officer::rejected_rows),
+    ),
     route("GET", "/api/v1/admin/users", Admin, || get(officer::users)),
     route("POST", "/api/v1/admin/users", Admin, || {
         post(officer::add_user)

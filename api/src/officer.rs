@@ -307,6 +307,21 @@ pub async fn batches(
     Ok(private(Json(batches)))
 }
 
+/// `GET /api/v1/officer/batches/{batch}/rejected`: the rejected rows of a load, in line order.
+pub async fn rejected_rows(
+    State(s): State<AppState>,
+    UrlPath(batch): UrlPath<String>,
+) -> Result<Response, ApiError> {
+    let id: i64 = batch
+        .parse()
+        .map_err(|_| ApiError::BadRequest(format!("batch '{batch}' is not a number")))?;
+    let rows = s
+        .with_store(move |store| Ok(store.rejected_rows(id)?))
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("there is no batch {id}")))?;
+    Ok(private(Json(rows)))
+}
+
 /// `GET /api/v1/officer/jobs`: the latest runs of the scheduled imports, newest first.
 pub async fn job_runs(
     State(s): State<AppState>,

@@ -359,6 +359,12 @@ fn described() -> Value {
                 "parameters": [query("actor", "Only this user.", json!({"type": "string"})), query("limit", "Entries.", json!({"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}))],
                 "responses": {"200": {"description": "Entries.", "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object", "required": ["at", "actor", "role", "action", "target", "status"]}}}}}, "400": problem(), "403": problem()},
             }},
+            "/api/v1/officer/batches/{batch}/rejected": {"get": {
+                "operationId": "rejectedRows", "summary": "Officers: the rejected rows of a load, in line order (haven batches --rejected beside a running server).",
+                "security": [{"bearer": []}],
+                "parameters": [{"name": "batch", "in": "path", "required": true, "schema": {"type": "integer"}}],
+                "responses": {"200": {"description": "Rows.", "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object", "required": ["line", "reason"]}}}}}, "400": problem(), "401": problem(), "404": problem()},
+            }},
             "/api/v1/admin/analyze": {"post": {
                 "operationId": "analyze", "summary": "Admins: bring the indicators up to date on the server (haven analyze beside a running server). The public sees the result at the next release.",
                 "security": [{"bearer": []}],

@@ -117,6 +117,9 @@ fn case(method: &str, path: &str, demo: &std::path::Path) -> Option<Case> {
         }
         ("GET", "/api/v1/officer/jobs") => ("/api/v1/officer/jobs?limit=5", None, OFFICER),
         ("GET", "/api/v1/officer/batches") => ("/api/v1/officer/batches?limit=5", None, OFFICER),
+        ("GET", "/api/v1/officer/batches/{batch}/rejected") => {
+            ("/api/v1/officer/batches/1/rejected", None, OFFICER)
+        }
         ("GET", "/api/v1/admin/users") => ("/api/v1/admin/users", None, ADMIN),
         ("POST", "/api/v1/admin/users") => (
             "/api/v1/admin/users",

@@ -70,6 +70,17 @@ pub struct JobRun {
     pub message: Option<String>,
 }
 
+/// One rejected row of a load (`rejected_rows`): where an officer finds it and why.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RejectedRow {
+    pub line: i64,
+    pub column: Option<String>,
+    pub value: Option<String>,
+    pub reason: String,
+    /// The row as read.
+    pub raw: Option<String>,
+}
+
 /// One load, as the load history lists it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Batch {
@@ -194,6 +205,32 @@ impl Store {
             })
         })?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// The rejected rows of a load, in line order; `None` when there is no such load.
+    pub fn rejected_rows(&self, batch_id: i64) -> Result<Option<Vec<RejectedRow>>> {
+        let known: i64 = self.conn.query_row(
+            "SELECT count(*) FROM ingest_batches WHERE batch_id = ?",
+            [batch_id],
+            |r| r.get(0),
+        )?;
+        if known == 0 {
+            return Ok(None);
+        }
+        let mut stmt = self.conn.prepare(
+            "SELECT line, \"column\", value, reason, raw FROM rejected_rows
+             WHERE batch_id = ? ORDER BY line, \"column\"",
+        )?;
+        let rows = stmt.query_map([batch_id], |r| {
+            Ok(RejectedRow {
+                line: r.get(0)?,
+                column: r.get(1)?,
+                value: r.get(2)?,
+                reason: r.get(3)?,
+                raw: r.get(4)?,
+            })
+        })?;
+        Ok(Some(rows.collect::<std::result::Result<_, _>>()?))
     }
 
     /// The freshness of every dataset a scheduled import feeds, from its latest runs.
