@@ -539,20 +539,9 @@ fn batches_from_server(info: &ServerFile, args: &BatchesArgs) -> Result<ExitCode
             &format!("/api/v1/officer/batches/{id}/rejected"),
             None,
         )?;
-        let rows: Vec<ingest::store::RejectedRow> = answer
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-            .iter()
-            .map(|r| ingest::store::RejectedRow {
-                line: r["line"].as_i64().unwrap_or_default(),
-                column: r["column"].as_str().map(String::from),
-                value: r["value"].as_str().map(String::from),
-                reason: r["reason"].as_str().unwrap_or_default().to_string(),
-                raw: r["raw"].as_str().map(String::from),
-            })
-            .collect();
-        print_rejected(&rows);
+        print_rejected(&serde_json::from_value::<Vec<ingest::store::RejectedRow>>(
+            answer,
+        )?);
         return Ok(ExitCode::SUCCESS);
     }
     let mut path = format!(

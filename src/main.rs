@@ -397,11 +397,7 @@ fn serve(
     });
     if let Some(c) = &config {
         // `haven jobs run NAME` beside the server: the server runs the job.
-        let (c, db, settings) = (
-            c.clone(),
-            state.database(),
-            std::sync::Arc::new(state.settings().clone()),
-        );
+        let (c, db, settings) = (c.clone(), state.database(), state.shared_settings());
         state = state.with_job_runner(std::sync::Arc::new(move |name: &str| {
             let job = c.job(name).ok_or_else(|| {
                 let names: Vec<&str> = c.jobs.iter().map(jobs::Job::name).collect();
@@ -418,7 +414,7 @@ fn serve(
                 let changed = state.clone();
                 let cx = jobs::schedule::Context {
                     db: state.database(),
-                    settings: std::sync::Arc::new(state.settings().clone()),
+                    settings: state.shared_settings(),
                     changed: std::sync::Arc::new(move || changed.data_changed()),
                 };
                 Some(jobs::schedule::start(c, cx).await?)

@@ -120,6 +120,11 @@ impl AppState {
         self
     }
 
+    /// The settings the server runs with, to hand to what runs beside it (the scheduler).
+    pub fn shared_settings(&self) -> Arc<Settings> {
+        Arc::clone(&self.settings)
+    }
+
     /// The settings the server runs with.
     pub fn settings(&self) -> &Settings {
         &self.settings
@@ -480,12 +485,13 @@ async fn status(State(s): State<AppState>) -> Result<Json<Status>, ApiError> {
     Ok(Json(status))
 }
 
-pub use haven_core::pipeline::LoadParams as UploadParams;
-
 async fn ingest_upload(
     State(s): State<AppState>,
     UrlPath(dataset): UrlPath<String>,
-    params: Result<Query<UploadParams>, axum::extract::rejection::QueryRejection>,
+    params: Result<
+        Query<haven_core::pipeline::LoadParams>,
+        axum::extract::rejection::QueryRejection,
+    >,
     body: Bytes,
 ) -> Result<Json<ingest::Report>, ApiError> {
     let Query(params) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;

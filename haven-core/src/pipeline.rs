@@ -12,8 +12,6 @@
 //! - the load is committed before anything follows: when the analysis or the release then
 //!   fails, the error says that the batch was loaded.
 
-use std::path::PathBuf;
-
 use serde::{Deserialize, Serialize};
 
 use crate::publish::{Release, publish};
@@ -210,11 +208,6 @@ pub fn release(store: &ingest::Store, settings: &Settings, force: bool) -> Resul
         }
         Err(e) => Err(e),
     }
-}
-
-/// Where releases of these settings are written.
-pub fn published_root(settings: &Settings) -> PathBuf {
-    settings.release.root.clone()
 }
 
 #[cfg(test)]

@@ -71,7 +71,7 @@ pub struct JobRun {
 }
 
 /// One rejected row of a load (`rejected_rows`): where an officer finds it and why.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RejectedRow {
     pub line: i64,
     pub column: Option<String>,
