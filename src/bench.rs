@@ -88,7 +88,7 @@ fn scaled_store(dir: &Path, vacant: usize) -> Result<ingest::Store> {
     let spec = ingest::demo::DemoSpec::scaled(42, vacant);
     let db = dir.join("indicators.duckdb");
     let fresh = !db.exists();
-    let store = ingest::Store::open(&db)?;
+    let store = crate::open_store(&db)?;
     if fresh || store.dataset_counts()?.iter().any(|(_, n)| *n == 0) {
         let files = if dir.join("placements.csv").exists() && dir.join("districts.geojson").exists()
         {

@@ -120,7 +120,7 @@ impl Target {
             );
             return Ok(Target::Server(info));
         }
-        let store = ingest::Store::open(db).with_context(|| format!("opening {}", db.display()))?;
+        let store = crate::open_store(db)?;
         Ok(Target::Local(store))
     }
 

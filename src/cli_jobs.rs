@@ -135,8 +135,7 @@ pub fn run(settings: &Settings, config_path: Option<&Path>, cmd: &JobsCmd) -> Re
                 print_run(&r);
                 return Ok(exit_of(r["outcome"].as_str().unwrap_or_default()));
             }
-            let store =
-                ingest::Store::open(db).with_context(|| format!("opening {}", db.display()))?;
+            let store = crate::open_store(db)?;
             let r = jobs::run_job(&store, job, settings);
             print_run(&serde_json::to_value(&r)?);
             Ok(exit_of(r.outcome.as_str()))

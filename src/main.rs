@@ -287,8 +287,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 cli_ingest::print_analysis(&serde_json::from_value(r)?);
                 return Ok(ExitCode::SUCCESS);
             }
-            let store = ingest::Store::open(&cli.db)
-                .with_context(|| format!("opening {}", cli.db.display()))?;
+            let store = open_store(&cli.db)?;
             cli_ingest::analyze(&store, &settings, args.full)?;
             Ok(ExitCode::SUCCESS)
         }
@@ -297,8 +296,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             if let Some(info) = cli_ingest::running_server(&cli.db) {
                 return users_on_server(&info, cmd.action);
             }
-            let store = ingest::Store::open(&cli.db)
-                .with_context(|| format!("opening {}", cli.db.display()))?;
+            let store = open_store(&cli.db)?;
             match cmd.action {
                 UsersAction::Add { name, role } => {
                     let role: users::Role = role.parse()?;
@@ -337,15 +335,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 return Ok(cli_publish::print_release(&r));
             }
             args.publish.apply(&mut settings)?;
-            let store = ingest::Store::open(&cli.db)
-                .with_context(|| format!("opening {}", cli.db.display()))?;
+            let store = open_store(&cli.db)?;
             cli_publish::publish(&store, &settings, args.force)
         }
         Command::Serve(args) => {
             // A configuration with a mistake stops start-up before anything is served.
             let config = config.map(|p| jobs::Config::load(&p)).transpose()?;
-            let store = ingest::Store::open(&cli.db)
-                .with_context(|| format!("opening {}", cli.db.display()))?;
+            let store = open_store(&cli.db)?;
             serve(store, settings, args.addr, config)?;
             Ok(ExitCode::SUCCESS)
         }
@@ -526,6 +522,16 @@ fn print_user(name: &str, role: &str, created_at: &str) {
 
 /// `haven users` while a server holds the database: the same commands through its admin API,
 /// as the local operator (the server's announcement file is readable only by its user).
+/// Opens (creating if needed) the database for writing with the tables of every crate up to
+/// date: the core's (ingest, analyses, releases, users), the scheduled imports' and the audit
+/// log. The binary is where all of them meet, so it applies them all.
+pub(crate) fn open_store(db: &std::path::Path) -> Result<ingest::Store> {
+    let store = haven_core::open(db).with_context(|| format!("opening {}", db.display()))?;
+    jobs::migrate(&store)?;
+    api::MIGRATIONS.apply(store.conn())?;
+    Ok(store)
+}
+
 fn users_on_server(info: &ServerFile, action: UsersAction) -> Result<ExitCode> {
     match action {
         UsersAction::Add { name, role } => {

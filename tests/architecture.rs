@@ -218,3 +218,104 @@ fn the_source_checks_find_what_they_look_for() {
     let named = vec![("y.rs".to_string(), "cli_publish::publish(s)".to_string())];
     assert!(lines_with(&named, &["publish::publish("]).is_empty());
 }
+
+/// Tables created by each crate's `migrations/*.sql`, with the crate that owns them.
+fn owned_tables() -> Vec<(String, String)> {
+    let mut owned = Vec::new();
+    for krate in LAYERS {
+        let Ok(entries) = std::fs::read_dir(root().join(krate).join("migrations")) else {
+            continue;
+        };
+        for e in entries {
+            let sql = std::fs::read_to_string(e.unwrap().path()).unwrap();
+            for table in tables_created(&sql) {
+                owned.push((table, krate.to_string()));
+            }
+        }
+    }
+    owned
+}
+
+fn tables_created(sql: &str) -> Vec<String> {
+    sql.split("CREATE TABLE IF NOT EXISTS ")
+        .skip(1)
+        .map(|rest| {
+            rest.chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect()
+        })
+        .collect()
+}
+
+/// The lines of crates other than `owner` that write `table`.
+fn foreign_writes(files: &[(String, String)], table: &str, owner: &str) -> Vec<String> {
+    let needles: Vec<String> = [
+        "INSERT INTO",
+        "UPDATE",
+        "DELETE FROM",
+        "DROP TABLE",
+        "ALTER TABLE",
+    ]
+    .iter()
+    .flat_map(|verb| [format!("{verb} {table} "), format!("{verb} {table}(")])
+    .collect();
+    let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
+    lines_with(files, &needles)
+        .into_iter()
+        .filter(|l| !l.starts_with(&format!("{owner}/")))
+        .collect()
+}
+
+/// A table belongs to the crate that writes it, with that crate's migrations: no other crate
+/// (the binary included) writes it.
+#[test]
+fn tables_are_written_only_by_the_crate_that_owns_them() {
+    let owned = owned_tables();
+    for table in [
+        "ingest_batches",
+        "segregation_indices",
+        "releases",
+        "users",
+        "job_runs",
+        "audit_log",
+    ] {
+        assert!(
+            owned.iter().any(|(t, _)| t == table),
+            "{table} has no migration: {owned:?}"
+        );
+    }
+    let mut dirs: Vec<String> = LAYERS.iter().map(|c| format!("{c}/src")).collect();
+    dirs.push("src".into());
+    let dirs: Vec<&str> = dirs.iter().map(String::as_str).collect();
+    let files = sources(&dirs);
+    let found: Vec<String> = owned
+        .iter()
+        .flat_map(|(t, owner)| foreign_writes(&files, t, owner))
+        .collect();
+    assert!(found.is_empty(), "{found:#?}");
+}
+
+#[test]
+fn a_foreign_write_is_found() {
+    assert_eq!(
+        tables_created(
+            "CREATE TABLE IF NOT EXISTS job_runs (\n x INT);\nCREATE TABLE IF NOT EXISTS job_files(x INT);"
+        ),
+        ["job_runs", "job_files"]
+    );
+    let files = vec![
+        (
+            "api/src/x.rs".to_string(),
+            "c.execute(\"INSERT INTO job_runs (run_id) VALUES (1)\")".to_string(),
+        ),
+        (
+            "jobs/src/y.rs".to_string(),
+            "c.execute(\"UPDATE job_runs SET x = 1\")".to_string(),
+        ),
+        (
+            "api/src/z.rs".to_string(),
+            "c.execute(\"INSERT INTO job_runs_old VALUES (1)\")".to_string(),
+        ),
+    ];
+    assert_eq!(foreign_writes(&files, "job_runs", "jobs").len(), 1);
+}

@@ -251,6 +251,7 @@ pub fn run_availability(
     progress: &dyn crate::Progress,
 ) -> Result<AvailabilitySummary> {
     let t0 = std::time::Instant::now();
+    crate::migrate(conn)?;
     let Some(months) = coverage(conn)? else {
         return Ok(AvailabilitySummary {
             districts: 0,

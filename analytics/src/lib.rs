@@ -15,7 +15,24 @@ pub use segregation_run::{
 };
 
 use duckdb::Connection;
+use ingest::migrate::Migrations;
 use serde::Serialize;
+
+/// The migrations of the tables analyses write: indices, changes, location quotients (created
+/// by each run with the groups the data holds), indicator values and the run ledger.
+pub const MIGRATIONS: Migrations = ingest::migrations!(
+    "analytics",
+    1 => "indicator tables", "0001_indicators.sql";
+    2 => "location quotients by period and district; analysis runs", "0002_analysis_runs.sql";
+    3 => "indicator values stored once: published and restricted", "0003_indicators_restricted.sql";
+);
+
+/// Brings the analyses' tables up to date (once per database; cheap after).
+pub fn migrate(conn: &Connection) -> Result<()> {
+    MIGRATIONS
+        .apply(conn)
+        .map_err(|e| Error::Data(e.to_string()))
+}
 
 /// The one error type of the analytics crate.
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +132,7 @@ pub fn analyze_with(
     progress: &dyn Progress,
 ) -> Result<AnalyzeReport> {
     let started = std::time::Instant::now();
+    migrate(conn)?;
     let has_districts: i64 = conn.query_row("SELECT count(*) FROM districts", [], |r| r.get(0))?;
     if has_districts == 0 {
         return Err(Error::Data(

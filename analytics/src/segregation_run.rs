@@ -339,6 +339,7 @@ pub fn run_segregation(
     progress: &dyn crate::Progress,
 ) -> Result<SegregationSummary> {
     let t0 = std::time::Instant::now();
+    crate::migrate(conn)?;
     let (grid, w) = Grid::load(conn)?;
     tracing::debug!(
         ms = t0.elapsed().as_millis() as u64,

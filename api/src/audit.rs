@@ -6,7 +6,15 @@
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use ingest::migrate::Migrations;
+
 use crate::{ApiError, AppState};
+
+/// The migrations of the HTTP layer's one table, the audit log.
+pub const MIGRATIONS: Migrations = ingest::migrations!(
+    "api",
+    1 => "the audit log", "0001_audit_log.sql";
+);
 
 /// One restricted request.
 pub(crate) struct Entry {

@@ -77,6 +77,17 @@ impl From<disclosure::release::Error> for ApiError {
     }
 }
 
+impl From<jobs::Error> for ApiError {
+    fn from(e: jobs::Error) -> Self {
+        match e {
+            jobs::Error::Config { .. } | jobs::Error::Invalid(_) => {
+                ApiError::BadRequest(e.to_string())
+            }
+            jobs::Error::Schedule(_) | jobs::Error::Run(_) => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
 impl From<tokio::task::JoinError> for ApiError {
     fn from(e: tokio::task::JoinError) -> Self {
         ApiError::Internal(format!("background task: {e}"))

@@ -28,6 +28,7 @@ use axum::routing::{MethodRouter, get, post};
 use axum::{Json, Router};
 use serde::Serialize;
 
+pub use audit::MIGRATIONS;
 pub use error::ApiError;
 use haven_core::handoff::{ServerFile, server_file_path, write_server_file};
 use haven_core::users::random_hex;
@@ -70,7 +71,12 @@ pub struct Shared {
 
 impl AppState {
     /// State over a store, with these settings (releases are read from their folder).
+    /// Brings the tables the server uses up to date first: the core's, the scheduled imports'
+    /// (their freshness is served) and the audit log.
     pub fn new(store: ingest::Store, settings: Settings) -> Result<AppState, ApiError> {
+        haven_core::migrate(&store)?;
+        jobs::migrate(&store)?;
+        MIGRATIONS.apply(store.conn())?;
         Ok(AppState(Arc::new(Shared {
             db: Arc::new(Database::new(store)?),
             rate_limit: settings.server.rate_limit,
@@ -470,8 +476,7 @@ async fn status(State(s): State<AppState>) -> Result<Json<Status>, ApiError> {
                 database: store.path().file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
                 datasets,
                 overview: analytics::overview(store.conn())?,
-                freshness: store
-                    .freshness()?
+                freshness: jobs::freshness(store)?
                     .into_iter()
                     .map(|f| DatasetFreshness {
                         dataset: f.dataset,

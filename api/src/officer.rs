@@ -330,7 +330,7 @@ pub async fn job_runs(
     let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let limit = limit_of(q.limit)?;
     let runs = s
-        .with_store(move |store| Ok(store.job_runs(q.job.as_deref(), limit)?))
+        .with_store(move |store| Ok(jobs::runs(store, q.job.as_deref(), limit)?))
         .await?;
     Ok(private(Json(runs)))
 }

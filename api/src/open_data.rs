@@ -83,8 +83,7 @@ pub async fn catalog(
     };
     let (releases, stale) = s
         .with_store(|store| {
-            let stale = store
-                .freshness()?
+            let stale = jobs::freshness(store)?
                 .into_iter()
                 .filter(|f| f.stale)
                 .map(|f| haven_core::catalog::Stale {

@@ -408,6 +408,7 @@ async fn a_stale_import_is_marked_in_the_catalogue_and_the_status() {
     .unwrap();
     // The register import failed last; the waiting-list one loaded ten days ago and may stay
     // unchanged for a week; the incentives one loaded just now.
+    jobs::migrate(&store).unwrap();
     store
         .conn()
         .execute_batch(

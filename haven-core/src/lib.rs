@@ -19,6 +19,30 @@ pub use error::{Error, Result};
 pub use pool::{Database, MAX_READERS};
 pub use settings::Settings;
 
+use ingest::migrate::Migrations;
+
+/// The migrations of the core's own tables: the release ledger and the users.
+pub const MIGRATIONS: Migrations = ingest::migrations!(
+    "haven-core",
+    1 => "open-data releases", "0001_releases.sql";
+    2 => "users", "0002_users.sql";
+);
+
+/// Brings the tables of every crate up to the core up to date: ingest's (applied on open),
+/// the analyses' and the core's. Front ends above the core apply their own after it.
+pub fn migrate(store: &ingest::Store) -> Result<()> {
+    analytics::MIGRATIONS.apply(store.conn())?;
+    MIGRATIONS.apply(store.conn())?;
+    Ok(())
+}
+
+/// Opens (creating if needed) the database for writing, its tables up to date to the core.
+pub fn open(path: impl AsRef<std::path::Path>) -> Result<ingest::Store> {
+    let store = ingest::Store::open(path)?;
+    migrate(&store)?;
+    Ok(store)
+}
+
 /// A DuckDB value as JSON: numbers, text, booleans, dates as `YYYY-MM-DD`; NaN and the rest
 /// as null.
 pub fn json_value(v: &duckdb::types::Value) -> serde_json::Value {

@@ -20,7 +20,9 @@ pub struct Database {
 
 impl Database {
     /// Takes `store` as the writer and opens readers to the same database on demand.
+    /// Brings the tables up to date to the core first ([`crate::migrate`]).
     pub fn new(store: ingest::Store) -> Result<Database, Error> {
+        crate::migrate(&store)?;
         Ok(Database {
             readers: Readers::new(&store, MAX_READERS)?,
             path: store.path().to_path_buf(),

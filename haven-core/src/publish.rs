@@ -287,6 +287,7 @@ const PARQUET: &str = "FORMAT PARQUET, COMPRESSION ZSTD";
 
 /// Publishes a new release unless nothing changed since the last one (or `force`).
 pub fn publish(store: &ingest::Store, opts: &PublishOptions) -> Result<Release, Error> {
+    crate::migrate(store)?;
     let conn = store.conn();
     if !store.has_table("indicators_monthly")? {
         return Err(Error::Invalid(

@@ -68,6 +68,7 @@ fn valid_name(name: &str) -> Result<(), Error> {
 /// Creates a user and returns the token, which is stored only as a hash: show it once.
 pub fn add_user(store: &ingest::Store, name: &str, role: Role) -> Result<String, Error> {
     valid_name(name)?;
+    crate::migrate(store)?;
     let conn = store.conn();
     let exists: i64 = conn
         .query_row("SELECT count(*) FROM users WHERE name = ?", [name], |r| {
@@ -105,6 +106,7 @@ fn hex_bytes(hex: &str) -> Vec<u8> {
 }
 
 pub fn list_users(store: &ingest::Store) -> Result<Vec<UserInfo>, Error> {
+    crate::migrate(store)?;
     let mut stmt = store
         .conn()
         .prepare("SELECT name, role, strftime(created_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ') FROM users ORDER BY name")
@@ -128,6 +130,7 @@ pub fn list_users(store: &ingest::Store) -> Result<Vec<UserInfo>, Error> {
 /// Removes a user; its token stops working (at once on this server, within the cache time on
 /// another process's).
 pub fn remove_user(store: &ingest::Store, name: &str) -> Result<(), Error> {
+    crate::migrate(store)?;
     let n = store
         .conn()
         .execute("DELETE FROM users WHERE name = ?", [name])

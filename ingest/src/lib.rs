@@ -7,6 +7,7 @@ pub mod demo;
 pub mod error;
 pub mod geo;
 mod load;
+pub mod migrate;
 pub mod read;
 pub mod rng;
 pub mod schema;

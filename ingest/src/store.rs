@@ -7,68 +7,18 @@ use duckdb::{AccessMode, Config, Connection, params};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::migrate::Migrations;
 use crate::schema;
 
-/// Hand-written migrations of the store's own tables, applied in order, each once.
-const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (
-        1,
-        "ingest batches and rejected rows",
-        include_str!("../migrations/0001_batches.sql"),
-    ),
-    (
-        2,
-        "indicator tables",
-        include_str!("../migrations/0002_indicators.sql"),
-    ),
-    (
-        3,
-        "location quotients by period and district; analysis runs",
-        include_str!("../migrations/0003_analysis_runs.sql"),
-    ),
-    (
-        4,
-        "indicator values stored once: published and restricted",
-        include_str!("../migrations/0004_indicators_restricted.sql"),
-    ),
-    (
-        5,
-        "open-data releases",
-        include_str!("../migrations/0005_releases.sql"),
-    ),
-    (
-        6,
-        "users and the audit log",
-        include_str!("../migrations/0006_users_audit.sql"),
-    ),
-    (
-        7,
-        "scheduled import runs",
-        include_str!("../migrations/0007_job_runs.sql"),
-    ),
-    (
-        8,
-        "freshness of scheduled imports",
-        include_str!("../migrations/0008_job_freshness.sql"),
-    ),
-];
+/// The migrations of ingest's own tables: the load history and the rows each load set aside.
+/// Every other crate keeps its own (`crate::migrate`).
+pub const MIGRATIONS: Migrations = crate::migrations!(
+    "ingest",
+    1 => "ingest batches and rejected rows", "0001_batches.sql";
+);
 
 /// The default database file, relative to the working directory.
 pub const DEFAULT_DB: &str = "data/haven.duckdb";
-
-/// One run of a scheduled import (`job_runs`).
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct JobRun {
-    pub run_id: i64,
-    pub job: String,
-    /// RFC 3339, UTC.
-    pub started_at: String,
-    pub finished_at: Option<String>,
-    pub outcome: String,
-    pub batch_id: Option<i64>,
-    pub rows_rejected: Option<i64>,
-    pub message: Option<String>,
-}
 
 /// One rejected row of a load (`rejected_rows`): where an officer finds it and why.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -97,19 +47,6 @@ pub struct Batch {
     pub started_at: String,
     pub finished_at: Option<String>,
     pub message: Option<String>,
-}
-
-/// Whether a dataset fed by a scheduled import is current.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Freshness {
-    pub dataset: String,
-    pub job: String,
-    /// When its source last brought new content (RFC 3339, UTC).
-    pub last_change: Option<String>,
-    pub last_outcome: String,
-    /// The last run failed, or the source has not changed for longer than the job allows.
-    pub stale: bool,
-    pub reason: Option<String>,
 }
 
 /// An open Haven database.
@@ -156,29 +93,6 @@ impl Store {
         let config = Config::default().access_mode(AccessMode::ReadOnly)?;
         let conn = Connection::open_with_flags(&path, config).map_err(|e| locked_or(e, &path))?;
         Ok(Store { conn, path })
-    }
-
-    /// The latest runs of the scheduled imports (of one job, or all), newest first.
-    pub fn job_runs(&self, job: Option<&str>, limit: usize) -> Result<Vec<JobRun>> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT run_id, job, strftime(started_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ'),
-                    strftime(finished_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ'),
-                    outcome, batch_id, rows_rejected, message
-             FROM job_runs WHERE ?::VARCHAR IS NULL OR job = ? ORDER BY run_id DESC LIMIT {limit}"
-        ))?;
-        let rows = stmt.query_map([job, job], |r| {
-            Ok(JobRun {
-                run_id: r.get(0)?,
-                job: r.get(1)?,
-                started_at: r.get(2)?,
-                finished_at: r.get(3)?,
-                outcome: r.get(4)?,
-                batch_id: r.get(5)?,
-                rows_rejected: r.get(6)?,
-                message: r.get(7)?,
-            })
-        })?;
-        Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
     /// The latest loads (of one dataset, or all), newest first.
@@ -233,53 +147,6 @@ impl Store {
         Ok(Some(rows.collect::<std::result::Result<_, _>>()?))
     }
 
-    /// The freshness of every dataset a scheduled import feeds, from its latest runs.
-    pub fn freshness(&self) -> Result<Vec<Freshness>> {
-        let mut stmt = self.conn.prepare(
-            "WITH last AS (
-                 SELECT job, arg_max(outcome, run_id) AS outcome, arg_max(dataset, run_id) AS dataset,
-                        arg_max(stale_after_hours, run_id) AS hours, arg_max(message, run_id) AS message
-                 FROM job_runs WHERE outcome NOT IN ('running', 'skipped') AND dataset IS NOT NULL
-                 GROUP BY job),
-             changed AS (
-                 SELECT job, max(finished_at) AS at FROM job_runs
-                 WHERE outcome IN ('loaded', 'loaded_with_rejections') GROUP BY job)
-             SELECT l.dataset, l.job, strftime(c.at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ'), l.outcome,
-                    l.outcome IN ('failed', 'interrupted', 'refused') AS failed,
-                    l.hours IS NOT NULL AND (c.at IS NULL OR c.at < now() - to_hours(l.hours)) AS old,
-                    l.hours, l.message
-             FROM last l LEFT JOIN changed c USING (job) ORDER BY l.dataset, l.job",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            let (failed, old): (bool, bool) = (r.get(4)?, r.get(5)?);
-            let outcome: String = r.get(3)?;
-            let hours: Option<i64> = r.get(6)?;
-            let message: Option<String> = r.get(7)?;
-            let reason = if failed {
-                Some(format!(
-                    "the last run ended {outcome}{}",
-                    message.map(|m| format!(": {m}")).unwrap_or_default()
-                ))
-            } else if old {
-                Some(format!(
-                    "the source has not changed for more than {} hours",
-                    hours.unwrap_or(0)
-                ))
-            } else {
-                None
-            };
-            Ok(Freshness {
-                dataset: r.get(0)?,
-                job: r.get(1)?,
-                last_change: r.get(2)?,
-                last_outcome: outcome,
-                stale: failed || old,
-                reason,
-            })
-        })?;
-        Ok(rows.collect::<std::result::Result<_, _>>()?)
-    }
-
     /// Another connection to the same open database (for work that runs beside the server's
     /// own connection, such as scheduled imports); DuckDB keeps their transactions apart.
     pub fn try_clone(&self) -> Result<Store> {
@@ -315,34 +182,10 @@ impl Store {
     fn migrate(&self) -> Result<()> {
         let c = &self.conn;
         c.execute_batch(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (
-                 version BIGINT NOT NULL, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL);
-             CREATE TABLE IF NOT EXISTS dataset_schemas (
+            "CREATE TABLE IF NOT EXISTS dataset_schemas (
                  dataset VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL);",
         )?;
-        let current: i64 = c.query_row(
-            "SELECT coalesce(max(version), 0) FROM schema_migrations",
-            [],
-            |r| r.get(0),
-        )?;
-        for (version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v > current) {
-            c.execute_batch("BEGIN")?;
-            let applied = c.execute_batch(sql).and_then(|_| {
-                c.execute(
-                    "INSERT INTO schema_migrations VALUES (?, ?, now())",
-                    params![version, name],
-                )
-            });
-            match applied {
-                Ok(_) => c.execute_batch("COMMIT")?,
-                Err(e) => {
-                    c.execute_batch("ROLLBACK")?;
-                    return Err(Error::Invalid(format!(
-                        "migration {version} ({name}) failed: {e}"
-                    )));
-                }
-            }
-        }
+        MIGRATIONS.apply(c)?;
         for s in schema::all() {
             self.sync_dataset_table(s)?;
         }
@@ -461,8 +304,12 @@ mod tests {
         assert!(counts.iter().all(|(_, n)| *n == 0));
         let versions: i64 = store
             .conn()
-            .query_row("SELECT count(*) FROM schema_migrations", [], |r| r.get(0))
+            .query_row(
+                "SELECT count(*) FROM schema_migrations WHERE owner = 'ingest'",
+                [],
+                |r| r.get(0),
+            )
             .unwrap();
-        assert_eq!(versions, MIGRATIONS.len() as i64);
+        assert_eq!(versions, MIGRATIONS.steps.len() as i64);
     }
 }

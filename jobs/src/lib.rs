@@ -1,13 +1,15 @@
 //! Scheduled imports: the jobs of `haven.toml`.
 
 pub mod config;
+pub mod history;
 pub mod run;
 pub mod schedule;
 
 use std::path::PathBuf;
 
 pub use config::{Config, Job};
-pub use run::{Outcome, RunReport, history, recover, run_job};
+pub use history::{Freshness, JobRun, MIGRATIONS, freshness, history, migrate, runs};
+pub use run::{Outcome, RunReport, recover, run_job};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

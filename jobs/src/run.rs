@@ -103,6 +103,7 @@ fn fail(message: String) -> Error {
 
 /// Marks the runs a stopped process left `running` as `interrupted` (at start-up).
 pub fn recover(store: &ingest::Store) -> Result<usize> {
+    crate::migrate(store)?;
     store
         .conn()
         .execute(
@@ -138,6 +139,7 @@ pub fn run_job(store: &ingest::Store, job: &Job, settings: &Settings) -> RunRepo
     let conn = store.conn();
     let name = job.name().to_string();
     let record = |outcome: &str| -> Result<i64> {
+        crate::migrate(store)?;
         conn.query_row(
             "INSERT INTO job_runs (run_id, job, started_at, outcome, dataset, stale_after_hours)
              SELECT coalesce(max(run_id), 0) + 1, ?, now(), ?, ?, ? FROM job_runs RETURNING run_id",
@@ -496,17 +498,6 @@ fn fetch(
         "{last_error} (after {} attempts)",
         s.retries + 1
     )))
-}
-
-/// The latest runs of a job, newest first.
-pub fn history(
-    store: &ingest::Store,
-    job: &str,
-    limit: usize,
-) -> Result<Vec<ingest::store::JobRun>> {
-    store
-        .job_runs(Some(job), limit)
-        .map_err(|e| fail(e.to_string()))
 }
 
 #[cfg(test)]

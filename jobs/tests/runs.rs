@@ -293,6 +293,7 @@ fn bad_rows_follow_the_jobs_policy_and_a_watched_folder_loads_each_file_once() {
 fn a_run_left_running_by_a_stopped_process_is_marked_interrupted() {
     let dir = tempfile::tempdir().unwrap();
     let (store, _) = store_with_districts(&dir);
+    jobs::migrate(&store).unwrap();
     store
         .conn()
         .execute_batch(
