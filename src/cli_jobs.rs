@@ -93,14 +93,20 @@ pub fn run(settings: &Settings, config_path: Option<&Path>, cmd: &JobsCmd) -> Re
     match &cmd.action {
         JobsAction::List => {
             let store = ingest::Store::open_read_only(db).ok();
+            let server = store
+                .is_none()
+                .then(|| crate::cli_ingest::running_server(db))
+                .flatten();
             let now = chrono::Utc::now();
             for j in &config.jobs {
-                let last = store
-                    .as_ref()
-                    .and_then(|s| jobs::history(s, j.name(), 1).ok())
-                    .and_then(|h| h.into_iter().next())
-                    .map(|h| format!("{} at {}", h.outcome, h.started_at))
-                    .unwrap_or_else(|| "never run".into());
+                let last = match (&store, &server) {
+                    (Some(s), _) => jobs::history(s, j.name(), 1).ok(),
+                    (None, Some(info)) => runs_from_server(info, j.name(), 1).ok(),
+                    (None, None) => None,
+                }
+                .and_then(|h| h.into_iter().next())
+                .map(|h| format!("{} at {}", h.outcome, h.started_at))
+                .unwrap_or_else(|| "never run".into());
                 let next = j
                     .next_run(now)
                     .map(|t| t.format("%Y-%m-%d %H:%M %Z").to_string())
@@ -114,7 +120,7 @@ pub fn run(settings: &Settings, config_path: Option<&Path>, cmd: &JobsCmd) -> Re
                     j.timezone.get_ref()
                 );
             }
-            if store.is_none() && db.exists() {
+            if store.is_none() && server.is_none() && db.exists() {
                 eprintln!(
                     "(the last runs are not shown: {} is held by the server)",
                     db.display()
@@ -142,9 +148,14 @@ pub fn run(settings: &Settings, config_path: Option<&Path>, cmd: &JobsCmd) -> Re
         }
         JobsAction::History { name, limit } => {
             find(name)?;
-            let store = ingest::Store::open_read_only(db)
-                .with_context(|| format!("opening {}", db.display()))?;
-            let rows = jobs::history(&store, name, *limit)?;
+            let rows = match crate::cli_ingest::running_server(db) {
+                Some(info) => runs_from_server(&info, name, *limit)?,
+                None => {
+                    let store = ingest::Store::open_read_only(db)
+                        .with_context(|| format!("opening {}", db.display()))?;
+                    jobs::history(&store, name, *limit)?
+                }
+            };
             if rows.is_empty() {
                 println!("{name} has not run yet");
             }
@@ -162,4 +173,26 @@ pub fn run(settings: &Settings, config_path: Option<&Path>, cmd: &JobsCmd) -> Re
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The latest runs of a job, from the server that holds the database.
+fn runs_from_server(
+    info: &haven_core::handoff::ServerFile,
+    job: &str,
+    limit: usize,
+) -> Result<Vec<jobs::JobRun>> {
+    let path = format!("/api/v1/officer/jobs?job={}&limit={limit}", encode(job));
+    let runs = crate::cli_ingest::server_call(info, "GET", &path, None)?;
+    Ok(serde_json::from_value(runs)?)
+}
+
+/// A job name as a query value (names are letters, digits, `-` and `_`; anything else is
+/// percent-encoded).
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

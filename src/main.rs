@@ -126,7 +126,7 @@ struct ScenarioArgs {
     #[arg(long)]
     inflow: u32,
     /// Highest location quotient of persons placed allowed in a district.
-    #[arg(long, default_value_t = 1.5)]
+    #[arg(long, default_value_t = haven_core::scenario::DEFAULT_LQ_CAP)]
     lq_cap: f64,
 }
 
@@ -257,15 +257,23 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Ingest(args) => cli_ingest::ingest(&settings, &args),
         Command::Batches(args) => cli_ingest::batches(&cli.db, &args),
         Command::Scenario(args) => {
-            let store = ingest::Store::open_read_only(&cli.db)?;
-            let params = analytics::scenario::ScenarioParams {
-                inflow: args.inflow,
-                household_mix: None,
-                lq_cap: args.lq_cap,
+            // The register's own figures, for whoever holds the database (or its server's admin).
+            let s = if let Some(info) = cli_ingest::running_server(&cli.db) {
+                let path = format!(
+                    "/api/v1/admin/scenario?inflow={}&lq_cap={}",
+                    args.inflow, args.lq_cap
+                );
+                cli_ingest::server_call(&info, "GET", &path, None)?
+            } else {
+                let store = ingest::Store::open_read_only(&cli.db)?;
+                let s = haven_core::scenario::scenario(
+                    &store,
+                    args.inflow,
+                    Some(args.lq_cap),
+                    haven_core::scenario::Basis::Live,
+                )?;
+                serde_json::to_value(s)?
             };
-            // The command line is for those who hold the database: the register's own figures.
-            let basis = analytics::scenario::Basis::live(store.conn())?;
-            let s = analytics::scenario::scenario(store.conn(), &params, &basis)?;
             println!("{}", serde_json::to_string_pretty(&s)?);
             Ok(ExitCode::SUCCESS)
         }

@@ -218,6 +218,34 @@ fn analyze_publish_and_jobs_run_beside_a_running_server() {
         "{}",
         run.stderr()
     );
+    // The history and the list read the runs from the server.
+    let run = env.run(&["jobs", "history", "waiting"]).ok();
+    assert!(run.stdout().contains("loaded"), "{}", run.stdout());
+    let run = env.run(&["jobs", "list"]).ok();
+    assert!(
+        run.stdout().contains("last: loaded at ") && !run.stderr().contains("held by the server"),
+        "{}{}",
+        run.stdout(),
+        run.stderr()
+    );
+    // The scenario from the register's own figures: the location quotients the public
+    // scenario leaves out are there.
+    let run = env.run(&["scenario", "--inflow", "40"]).ok();
+    let s: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    assert_eq!(s["params"]["inflow"], 40, "{s}");
+    assert!(s["fastest"]["max_lq_after"].is_number(), "{s}");
+    let (code, public) = get(&format!("{url}/api/v1/scenario?inflow=40"));
+    assert_eq!(code, 200);
+    let public: serde_json::Value = serde_json::from_str(&public).unwrap();
+    assert!(public["fastest"]["max_lq_after"].is_null(), "{public}");
+    let run = env.run(&["scenario", "--inflow", "0"]);
+    assert_eq!(run.code(), 1);
+    assert!(
+        run.stderr().contains("inflow must be between"),
+        "{}",
+        run.stderr()
+    );
+
     let run = env.run(&["jobs", "run", "nightly"]);
     assert_eq!(run.code(), 1);
     assert!(

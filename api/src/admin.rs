@@ -1,12 +1,13 @@
-//! Admin operations on the data, so that `haven analyze`, `haven publish` and `haven jobs run`
-//! work beside a running server: each is the core's use case run on the server's writer (the
+//! Admin operations on the data, so that `haven analyze`, `haven publish`, `haven jobs run`
+//! and `haven scenario` work beside a running server: each is the core's use case run on the server's writer (the
 //! command hands it over as the local operator). Readers do not wait for it; what the public
 //! sees changes only with a release.
 
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path as UrlPath, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path as UrlPath, Query, State};
 use axum::response::Response;
 use haven_core::pipeline;
 use serde::Deserialize;
@@ -91,4 +92,25 @@ pub async fn run_job(
     // The job ran on a connection of its own: cached answers are stale.
     s.data_changed();
     Ok(private(Json(report)))
+}
+
+/// `GET /api/v1/admin/scenario?inflow=N&lq_cap=1.5`: the preparedness scenario from the
+/// register's own figures (current placements and their household mix, the location quotients
+/// after the allocation included), as `haven scenario` shows it to whoever holds the database.
+pub async fn scenario(
+    State(s): State<AppState>,
+    q: Result<Query<crate::explore::ScenarioQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let result = s
+        .with_store(move |store| {
+            Ok(haven_core::scenario::scenario(
+                store,
+                q.inflow,
+                q.lq_cap,
+                haven_core::scenario::Basis::Live,
+            )?)
+        })
+        .await?;
+    Ok(private(Json(result)))
 }

@@ -16,6 +16,7 @@ use crate::query::{
 };
 use crate::{ApiError, AppState};
 use haven_core::geometry::Area;
+use haven_core::scenario;
 
 /// The filters of `GET /api/v1/districts`.
 #[derive(Debug, Default, Deserialize)]
@@ -262,40 +263,13 @@ pub async fn scenario(
     q: Result<Query<ScenarioQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    if q.inflow == 0 || q.inflow > 100_000 {
-        return Err(ApiError::BadRequest(
-            "inflow must be between 1 and 100000 persons".into(),
-        ));
-    }
-    let lq_cap = q.lq_cap.unwrap_or(1.5);
-    if !(lq_cap.is_finite() && (1.0..=10.0).contains(&lq_cap)) {
-        return Err(ApiError::BadRequest(
-            "lq_cap must be a number from 1 to 10".into(),
-        ));
-    }
-    let request = format!("scenario {} {lq_cap}", q.inflow);
+    let request = format!("scenario {} {:?}", q.inflow, q.lq_cap);
     s.with_store(move |store| {
         let tag = analysis_etag(store, &request)?;
         if let Some(res) = not_modified(&headers, &tag) {
             return Ok(res);
         }
-        let conn = store.conn();
-        let params = analytics::scenario::ScenarioParams {
-            inflow: q.inflow,
-            household_mix: None,
-            lq_cap,
-        };
-        // The public scenario reads nothing of the register: persons placed as the latest
-        // release publishes them, and the default household mix.
-        let basis =
-            analytics::scenario::Basis::published(disclosure::release::scenario_basis(conn)?);
-        let mut result = analytics::scenario::scenario(conn, &params, &basis)?;
-        for a in [&mut result.fastest, &mut result.low_concentration] {
-            a.max_lq_after = None;
-            for d in &mut a.districts {
-                d.lq_after = None;
-            }
-        }
+        let result = scenario::scenario(store, q.inflow, q.lq_cap, scenario::Basis::Published)?;
         Ok(cached(&headers, &tag, || result))
     })
     .await

@@ -327,6 +327,9 @@ pub static ROUTES: &[Route] = &[
     route("POST", "/api/v1/admin/publish", Admin, || {
         post(admin::publish)
     }),
+    route("GET", "/api/v1/admin/scenario", Admin, || {
+        get(admin::scenario)
+    }),
     route("POST", "/api/v1/admin/jobs/{name}/run", Admin, || {
         post(admin::run_job)
     }),

@@ -379,6 +379,14 @@ fn described() -> Value {
                     "force": {"type": "boolean", "default": false}}}}}},
                 "responses": {"200": {"description": "The release made (outcome made) or why it was held back (outcome held_back, with its reason).", "content": {"application/json": {"schema": {"type": "object", "required": ["outcome"], "properties": {"outcome": {"enum": ["made", "held_back"]}}}}}}, "400": problem(), "403": problem()},
             }},
+            "/api/v1/admin/scenario": {"get": {
+                "operationId": "scenarioLive", "summary": "Admins: the preparedness scenario from the register's own figures, location quotients after the allocation included (haven scenario beside a running server).",
+                "security": [{"bearer": []}],
+                "parameters": [
+                    {"name": "inflow", "in": "query", "required": true, "schema": {"type": "integer", "minimum": 1, "maximum": 100000}},
+                    {"name": "lq_cap", "in": "query", "schema": {"type": "number", "minimum": 1, "maximum": 10, "default": 1.5}}],
+                "responses": {"200": {"description": "The scenario.", "content": {"application/json": {"schema": {"type": "object", "required": ["params", "fastest", "low_concentration"]}}}}, "400": problem(), "401": problem(), "403": problem()},
+            }},
             "/api/v1/admin/jobs/{name}/run": {"post": {
                 "operationId": "runJob", "summary": "Admins: run a scheduled job of the server's haven.toml now (haven jobs run beside a running server).",
                 "security": [{"bearer": []}],

@@ -133,6 +133,7 @@ fn case(method: &str, path: &str, demo: &std::path::Path) -> Option<Case> {
             ("/api/v1/admin/users/to-remove", None, [401, 403, 204])
         }
         ("GET", "/api/v1/admin/audit") => ("/api/v1/admin/audit", None, ADMIN),
+        ("GET", "/api/v1/admin/scenario") => ("/api/v1/admin/scenario?inflow=20", None, ADMIN),
         ("POST", "/api/v1/admin/analyze") => (
             "/api/v1/admin/analyze",
             Some(("application/json", br#"{"permutations": 0}"#.to_vec())),

@@ -22,7 +22,7 @@ fn store_error(e: impl std::fmt::Display) -> Error {
 }
 
 /// One run of a scheduled import (`job_runs`).
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct JobRun {
     pub run_id: i64,
     pub job: String,
