@@ -319,3 +319,36 @@ fn a_foreign_write_is_found() {
     ];
     assert_eq!(foreign_writes(&files, "job_runs", "jobs").len(), 1);
 }
+
+/// Handlers hold no SQL: reads live beside the core (`haven_core::read`, the stores of
+/// `ingest` and `jobs`), and the HTTP layer's one table, the audit log, in its own module.
+#[test]
+fn handlers_hold_no_sql() {
+    let files: Vec<(String, String)> = sources(&["api/src"])
+        .into_iter()
+        .filter(|(p, _)| p != "api/src/audit.rs")
+        .collect();
+    let found = lines_with(&files, SQL);
+    assert!(found.is_empty(), "{found:#?}");
+}
+
+const SQL: &[&str] = &[
+    "SELECT ",
+    "INSERT INTO",
+    "UPDATE ",
+    "DELETE FROM",
+    ".prepare(",
+    ".query_row(",
+    ".execute(",
+    ".execute_batch(",
+];
+
+#[test]
+fn sql_in_a_handler_is_found() {
+    let files = vec![(
+        "api/src/x.rs".to_string(),
+        "let n = conn.query_row(\"SELECT count(*) FROM districts\", [], |r| r.get(0))?;"
+            .to_string(),
+    )];
+    assert_eq!(lines_with(&files, SQL).len(), 1);
+}

@@ -124,3 +124,41 @@ impl AppState {
         }
     }
 }
+
+#[derive(Debug, serde::Serialize)]
+pub struct AuditEntry {
+    pub at: String,
+    pub actor: String,
+    pub role: String,
+    pub action: String,
+    pub target: String,
+    pub query: String,
+    pub status: i32,
+}
+
+/// The latest entries (of one actor, or all), newest first; what is still pending is written
+/// first by the caller (`flush`).
+pub(crate) fn entries(
+    store: &ingest::Store,
+    actor: Option<&str>,
+    limit: usize,
+) -> duckdb::Result<Vec<AuditEntry>> {
+    let mut stmt = store
+        .conn()
+        .prepare(&format!(
+            "SELECT strftime(occurred_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ'), actor, role, action, target, query, status
+             FROM audit_log WHERE ? IS NULL OR actor = ? ORDER BY occurred_at DESC LIMIT {limit}"
+        ))?;
+    let rows = stmt.query_map([actor, actor], |r| {
+        Ok(AuditEntry {
+            at: r.get(0)?,
+            actor: r.get(1)?,
+            role: r.get(2)?,
+            action: r.get(3)?,
+            target: r.get(4)?,
+            query: r.get(5)?,
+            status: r.get(6)?,
+        })
+    })?;
+    rows.collect::<Result<Vec<_>, _>>()
+}

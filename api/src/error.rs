@@ -53,6 +53,12 @@ impl From<ingest::Error> for ApiError {
     }
 }
 
+impl From<duckdb::Error> for ApiError {
+    fn from(e: duckdb::Error) -> Self {
+        haven_core::Error::from(e).into()
+    }
+}
+
 impl From<haven_core::Error> for ApiError {
     fn from(e: haven_core::Error) -> Self {
         use haven_core::Error as E;

@@ -15,7 +15,6 @@ mod published;
 pub mod query;
 pub mod tiles;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -446,16 +445,7 @@ struct Status {
 async fn status(State(s): State<AppState>) -> Result<Json<Status>, ApiError> {
     let status = s
         .with_store(|store| {
-            let mut last: HashMap<String, String> = HashMap::new();
-            let mut stmt = store.conn().prepare(
-                "SELECT dataset, strftime(max(finished_at), '%Y-%m-%d %H:%M UTC') FROM ingest_batches
-                 WHERE outcome IN ('loaded', 'loaded_with_rejections') GROUP BY dataset",
-            ).map_err(ingest::Error::from)?;
-            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(ingest::Error::from)?;
-            for row in rows {
-                let (k, v) = row.map_err(ingest::Error::from)?;
-                last.insert(k, v);
-            }
+            let last = store.last_loaded()?;
             let datasets = store
                 .dataset_counts()?
                 .into_iter()
@@ -469,14 +459,22 @@ async fn status(State(s): State<AppState>) -> Result<Json<Status>, ApiError> {
                         privacy: schema.privacy,
                         rows: (!personal).then_some(rows as u64),
                         withheld: personal,
-                        last_loaded_at: if personal { None } else { last.get(&name).cloned() },
+                        last_loaded_at: if personal {
+                            None
+                        } else {
+                            last.get(&name).cloned()
+                        },
                         name,
                     })
                 })
                 .collect::<Result<Vec<_>, ingest::Error>>()?;
             Ok(Status {
                 version: env!("CARGO_PKG_VERSION"),
-                database: store.path().file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+                database: store
+                    .path()
+                    .file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
                 datasets,
                 overview: analytics::overview(store.conn())?,
                 freshness: jobs::freshness(store)?

@@ -7,13 +7,12 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path as UrlPath, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use duckdb::types::Value as Db;
+use haven_core::read::indicators::IndicatorQuery;
+use haven_core::read::limit_of;
+use haven_core::read::officer::{self, PropertiesQuery};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use crate::query::{
-    IndicatorQuery, Page, decode_cursor, encode_cursor, indicators_from, json_value, limit_of,
-};
+use crate::query::indicators_from;
 use crate::{ApiError, AppState};
 use haven_core::users::{Role, UserInfo};
 
@@ -27,23 +26,6 @@ pub async fn indicators(
     indicators_from(state, headers, q, true).await
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PropertiesQuery {
-    /// Only this district.
-    pub district: Option<String>,
-    /// Only this status (e.g. vacant, owner_contacted).
-    pub status: Option<String>,
-    /// Only this owner type (e.g. municipal, private).
-    pub owner_type: Option<String>,
-    /// Only this condition (e.g. ready, minor_renovation).
-    pub condition: Option<String>,
-    /// Only properties vacant for at least this many months.
-    pub min_months_vacant: Option<u32>,
-    pub cursor: Option<String>,
-    pub limit: Option<usize>,
-}
-
 /// `GET /api/v1/officer/vacant-properties`: vacant property rows with address and location,
 /// ordered by property id and paged by keyset.
 pub async fn vacant_properties(
@@ -52,96 +34,15 @@ pub async fn vacant_properties(
 ) -> Result<Response, ApiError> {
     let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let limit = limit_of(q.limit)?;
-    if q.min_months_vacant.is_some_and(|m| m > 1200) {
-        return Err(ApiError::BadRequest(
-            "min_months_vacant must be from 0 to 1200".into(),
-        ));
-    }
-    let after = q
-        .cursor
-        .as_deref()
-        .map(|c| {
-            decode_cursor(c).and_then(|k| {
-                k.into_iter()
-                    .next()
-                    .ok_or_else(|| ApiError::BadRequest("bad cursor".into()))
-            })
-        })
-        .transpose()?;
+    let after = q.check()?;
     let page = s
         .with_store(move |store| {
-            let schema = ingest::schema::get("vacant_properties")?;
-            let columns: Vec<&str> = schema.fields.iter().map(|f| f.name.as_str()).collect();
-            let mut filters = vec!["TRUE"];
-            let mut params: Vec<Db> = Vec::new();
-            for (sql, v) in [
-                ("district_code = ?", &q.district),
-                ("status = ?", &q.status),
-                ("owner_type = ?", &q.owner_type),
-                ("condition = ?", &q.condition),
-            ] {
-                if let Some(v) = v {
-                    filters.push(sql);
-                    params.push(Db::Text(v.clone()));
-                }
-            }
-            if let Some(months) = q.min_months_vacant {
-                filters.push("vacant_since <= current_date - to_months(?::INTEGER)");
-                params.push(Db::BigInt(i64::from(months)));
-            }
-            let conn = store.conn();
-            let total: i64 = conn
-                .query_row(
-                    &format!(
-                        "SELECT count(*) FROM vacant_properties WHERE {}",
-                        filters.join(" AND ")
-                    ),
-                    duckdb::params_from_iter(params.iter()),
-                    |r| r.get(0),
-                )
-                .map_err(ingest::Error::from)?;
-            if let Some(a) = &after {
-                filters.push("property_id > ?");
-                params.push(Db::Text(a.clone()));
-            }
-            let sql = format!(
-                "SELECT {} FROM vacant_properties WHERE {} ORDER BY property_id LIMIT {}",
-                columns
-                    .iter()
-                    .map(|c| format!("\"{c}\""))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                filters.join(" AND "),
-                limit + 1
-            );
-            let mut stmt = conn.prepare(&sql).map_err(ingest::Error::from)?;
-            let mut rows = stmt
-                .query(duckdb::params_from_iter(params.iter()))
-                .map_err(ingest::Error::from)?;
-            let mut items = Vec::new();
-            while let Some(r) = rows.next().map_err(ingest::Error::from)? {
-                let mut o = serde_json::Map::new();
-                for (i, c) in columns.iter().enumerate() {
-                    o.insert(
-                        c.to_string(),
-                        json_value(&r.get(i).map_err(ingest::Error::from)?),
-                    );
-                }
-                items.push(Value::Object(o));
-            }
-            let next_cursor = (items.len() > limit).then(|| {
-                items.truncate(limit);
-                encode_cursor(&[
-                    items[limit - 1]["property_id"].as_str().unwrap_or(""),
-                    "",
-                    "",
-                ])
-            });
-            Ok(Page {
-                items,
-                total: total as u64,
-                next_cursor,
-            })
+            Ok(officer::vacant_properties(
+                store,
+                &q,
+                after.as_deref(),
+                limit,
+            )?)
         })
         .await?;
     Ok(private(Json(page)))
@@ -229,17 +130,6 @@ pub struct AuditQuery {
     pub limit: Option<usize>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct AuditEntry {
-    pub at: String,
-    pub actor: String,
-    pub role: String,
-    pub action: String,
-    pub target: String,
-    pub query: String,
-    pub status: i32,
-}
-
 /// `GET /api/v1/admin/audit`: the latest restricted reads and uploads, newest first.
 pub async fn audit(
     State(s): State<AppState>,
@@ -251,29 +141,7 @@ pub async fn audit(
     let entries = s
         .with_writer(move |store| {
             crate::audit::flush(&log, store)?;
-            let mut stmt = store
-                .conn()
-                .prepare(&format!(
-                    "SELECT strftime(occurred_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ'), actor, role, action, target, query, status
-                     FROM audit_log WHERE ? IS NULL OR actor = ? ORDER BY occurred_at DESC LIMIT {limit}"
-                ))
-                .map_err(ingest::Error::from)?;
-            let rows = stmt
-                .query_map([&q.actor, &q.actor], |r| {
-                    Ok(AuditEntry {
-                        at: r.get(0)?,
-                        actor: r.get(1)?,
-                        role: r.get(2)?,
-                        action: r.get(3)?,
-                        target: r.get(4)?,
-                        query: r.get(5)?,
-                        status: r.get(6)?,
-                    })
-                })
-                .map_err(ingest::Error::from)?;
-            Ok(rows
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(ingest::Error::from)?)
+            Ok(crate::audit::entries(store, q.actor.as_deref(), limit)?)
         })
         .await?;
     Ok(private(Json(entries)))

@@ -12,24 +12,7 @@ use serde_json::Value;
 use crate::query::holds;
 use crate::{ApiError, AppState};
 use haven_core::catalog::{Syntax, catalog as catalog_text};
-use haven_core::publish::{FileEntry, Manifest};
-
-/// Every release's manifest, oldest first.
-fn manifests(store: &ingest::Store) -> Result<Vec<Manifest>, ApiError> {
-    let mut stmt = store
-        .conn()
-        .prepare("SELECT manifest FROM releases ORDER BY version")
-        .map_err(ingest::Error::from)?;
-    let rows = stmt
-        .query_map([], |r| r.get::<_, String>(0))
-        .map_err(ingest::Error::from)?;
-    rows.map(|r| {
-        let text = r.map_err(ingest::Error::from)?;
-        serde_json::from_str(&text)
-            .map_err(|e| ApiError::Internal(format!("release manifest: {e}")))
-    })
-    .collect()
-}
+use haven_core::publish::FileEntry;
 
 /// Scheme and host the client used (IRIs in the catalogue are absolute).
 fn base_url(configured: Option<&str>, headers: &HeaderMap) -> String {
@@ -98,7 +81,7 @@ pub async fn catalog(
                     },
                 })
                 .collect::<Vec<_>>();
-            Ok((manifests(store)?, stale))
+            Ok((haven_core::publish::manifests(store)?, stale))
         })
         .await?;
     let base = base_url(s.settings().server.base_url.as_deref(), &headers);
@@ -160,7 +143,9 @@ pub struct ReleaseFile {
 
 /// `GET /api/v1/releases`: every release, newest first, with its files.
 pub async fn releases(State(s): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let all = s.with_store(manifests).await?;
+    let all = s
+        .with_store(|store| Ok(haven_core::publish::manifests(store)?))
+        .await?;
     let tag = format!("\"releases-{}\"", all.last().map_or(0, |m| m.version));
     let items: Vec<ReleaseItem> = all
         .into_iter()
@@ -216,7 +201,9 @@ pub async fn file(
             ApiError::BadRequest(format!("release '{v}' is not a number or latest"))
         })?),
     };
-    let all = s.with_store(manifests).await?;
+    let all = s
+        .with_store(|store| Ok(haven_core::publish::manifests(store)?))
+        .await?;
     let manifest = match wanted {
         None => all.last(),
         Some(v) => all.iter().find(|m| m.version == v),

@@ -8,13 +8,14 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use duckdb::types::Value as Db;
+use haven_core::read;
+use haven_core::read::tiles::{self, TileDistrict, TileWindow, VacantMark};
 use mvt::{GeomEncoder, GeomType, Tile};
 use pointy::BBox;
 
-use crate::query::{data_version, etag, holds};
+use crate::query::{etag, holds};
 use crate::{ApiError, AppState};
-use haven_core::geometry::{Area, Bbox};
+use haven_core::geometry::Bbox;
 
 const EXTENT: u32 = 4096;
 /// Geometry is clipped this far outside the tile, so edges join without seams.
@@ -104,70 +105,9 @@ fn mvt_error(e: mvt::Error) -> ApiError {
     ApiError::Internal(format!("tile encoding: {e:?}"))
 }
 
-/// A district as tiles draw it: boundary, box, and the published values of the latest month.
-pub(crate) struct TileDistrict {
-    code: String,
-    name: String,
-    area: Area,
-    bbox: Bbox,
-    values: Vec<(&'static str, Option<f64>)>,
-    withheld: String,
-    period: String,
-}
-
 /// The districts of the latest analysis, parsed once per data generation.
 pub(crate) fn load_districts(store: &ingest::Store) -> Result<Vec<TileDistrict>, ApiError> {
-    let ids: Vec<&'static str> = analytics::registry::INDICATORS
-        .iter()
-        .map(|i| i.id)
-        .collect();
-    let published = store.has_table("indicators_published")?;
-    let columns: String = ids
-        .iter()
-        .map(|i| {
-            if published {
-                format!(", p.\"{i}\"::DOUBLE")
-            } else {
-                ", NULL::DOUBLE".to_string()
-            }
-        })
-        .collect();
-    let sql = if published {
-        format!(
-            "SELECT d.district_code, d.name, d.geometry, coalesce(p.withheld, ''), coalesce(p.period, ''){columns}
-             FROM districts d LEFT JOIN indicators_published p ON p.area_code = d.district_code
-               AND p.level = 'district' AND p.period = (SELECT max(period) FROM indicators_published)
-             ORDER BY d.district_code"
-        )
-    } else {
-        format!(
-            "SELECT district_code, name, geometry, '', ''{columns} FROM districts ORDER BY district_code"
-        )
-    };
-    let mut stmt = store.conn().prepare(&sql).map_err(ingest::Error::from)?;
-    let mut rows = stmt.query([]).map_err(ingest::Error::from)?;
-    let mut out = Vec::new();
-    while let Some(r) = rows.next().map_err(ingest::Error::from)? {
-        let get = |i: usize| -> Result<String, ApiError> {
-            Ok(r.get::<_, String>(i).map_err(ingest::Error::from)?)
-        };
-        let area = Area::parse(&get(2)?)?;
-        let mut values = Vec::with_capacity(ids.len());
-        for (i, id) in ids.iter().enumerate() {
-            let v: Option<f64> = r.get(5 + i).map_err(ingest::Error::from)?;
-            values.push((*id, v.filter(|v| v.is_finite())));
-        }
-        out.push(TileDistrict {
-            code: get(0)?,
-            name: get(1)?,
-            bbox: area.bbox(),
-            area,
-            values,
-            withheld: get(3)?,
-            period: get(4)?,
-        });
-    }
-    Ok(out)
+    Ok(tiles::districts(store)?)
 }
 
 fn district_tile(t: TileId, districts: &[TileDistrict]) -> Result<Vec<u8>, ApiError> {
@@ -246,15 +186,13 @@ pub async fn districts(
 fn point_feature(
     layer: mvt::Layer,
     t: TileId,
-    r: &duckdb::Row<'_>,
+    x: f64,
+    y: f64,
     n: u64,
 ) -> Result<mvt::Feature, ApiError> {
     let geom = t
         .encoder(GeomType::Point)
-        .point(
-            r.get::<_, f64>(0).map_err(ingest::Error::from)?,
-            r.get::<_, f64>(1).map_err(ingest::Error::from)?,
-        )
+        .point(x, y)
         .and_then(GeomEncoder::encode)
         .map_err(mvt_error)?;
     let mut f = layer.into_feature(geom);
@@ -266,19 +204,6 @@ fn point_feature(
 pub const POINTS_FROM_ZOOM: u32 = 14;
 /// Clusters are cells of this many tile pixels.
 const CELL: f64 = 64.0;
-
-/// SQL for the tile pixel coordinates of `lon` and `lat`.
-fn pixel_sql(t: TileId) -> (String, String) {
-    let n = f64::from(1u32 << t.z);
-    let e = f64::from(EXTENT);
-    (
-        format!("((lon + 180) / 360 * {n} - {x}) * {e}", x = t.x),
-        format!(
-            "((1 - ln(tan(radians(lat)) + 1 / cos(radians(lat))) / pi()) / 2 * {n} - {y}) * {e}",
-            y = t.y
-        ),
-    )
-}
 
 /// `GET /tiles/vacant-properties/{z}/{x}/{y}.mvt` (officers): from zoom 14 the vacant
 /// properties as points with id, address, status, condition, owner type, units and cost;
@@ -293,61 +218,67 @@ pub async fn vacant_properties(
     let b = t.bbox();
     let (tag, bytes) = s
         .with_store(move |store| {
-            let conn = store.conn();
             let tag = etag(
-                &data_version(conn)?,
+                &read::data_version(store.conn())?,
                 &format!("vacant {}/{}/{}", t.z, t.x, t.y),
             );
-            let (px, py) = pixel_sql(t);
-            let open = "status NOT IN ('let', 'withdrawn')";
-            let within = "lon BETWEEN ? AND ? AND lat BETWEEN ? AND ?";
+            let window = TileWindow {
+                z: t.z,
+                x: t.x,
+                y: t.y,
+                extent: f64::from(EXTENT),
+                bbox: b,
+            };
+            let marks = tiles::vacant_properties(store, window, t.z >= POINTS_FROM_ZOOM, CELL)?;
             let mut tile = Tile::new(EXTENT);
             let mut layer = tile.create_layer("vacant_properties");
-            let params = [b[0], b[2], b[1], b[3]];
-            let detailed = t.z >= POINTS_FROM_ZOOM;
-            let sql = if detailed {
-                format!(
-                    "SELECT {px}, {py}, property_id, status, condition, owner_type, address, units, renovation_cost_eur
-                     FROM vacant_properties WHERE {within} AND {open} ORDER BY property_id"
-                )
-            } else {
-                format!(
-                    "SELECT avg(px), avg(py), count(*), sum(units), count(*) FILTER (WHERE condition = 'ready')
-                     FROM (SELECT {px} AS px, {py} AS py, units, condition FROM vacant_properties
-                           WHERE {within} AND {open})
-                     GROUP BY floor(px / {CELL}), floor(py / {CELL})
-                     ORDER BY floor(py / {CELL}), floor(px / {CELL})"
-                )
-            };
-            let mut stmt = conn.prepare(&sql).map_err(ingest::Error::from)?;
-            let mut rows = stmt.query(params).map_err(ingest::Error::from)?;
-            let mut n = 0u64;
-            while let Some(r) = rows.next().map_err(ingest::Error::from)? {
-                n += 1;
-                let mut f = point_feature(layer, t, r, n)?;
-                let value = |i: usize| r.get::<_, Db>(i).map_err(ingest::Error::from);
-                if detailed {
-                    for (i, key) in [(2, "property_id"), (3, "status"), (4, "condition"), (5, "owner_type"), (6, "address")] {
-                        if let Db::Text(v) = value(i)? {
-                            f.add_tag_string(key, &v);
+            for (n, mark) in (1u64..).zip(marks) {
+                layer = match mark {
+                    VacantMark::Property {
+                        x,
+                        y,
+                        property_id,
+                        status,
+                        condition,
+                        owner_type,
+                        address,
+                        units,
+                        renovation_cost_eur,
+                    } => {
+                        let mut f = point_feature(layer, t, x, y, n)?;
+                        for (key, v) in [
+                            ("property_id", property_id),
+                            ("status", status),
+                            ("condition", condition),
+                            ("owner_type", owner_type),
+                            ("address", address),
+                        ] {
+                            if let Some(v) = v {
+                                f.add_tag_string(key, &v);
+                            }
                         }
-                    }
-                    if let Db::BigInt(u) = value(7)? {
-                        f.add_tag_int("units", u);
-                    }
-                    if let Db::Double(c) = value(8)? {
-                        f.add_tag_double("renovation_cost_eur", c);
-                    }
-                } else {
-                    for (i, key) in [(2, "properties"), (3, "units"), (4, "ready")] {
-                        match value(i)? {
-                            Db::BigInt(v) => f.add_tag_int(key, v),
-                            Db::HugeInt(v) => f.add_tag_int(key, v as i64),
-                            _ => f.add_tag_int(key, 0),
+                        if let Some(u) = units {
+                            f.add_tag_int("units", u);
                         }
+                        if let Some(c) = renovation_cost_eur {
+                            f.add_tag_double("renovation_cost_eur", c);
+                        }
+                        f.into_layer()
                     }
-                }
-                layer = f.into_layer();
+                    VacantMark::Cluster {
+                        x,
+                        y,
+                        properties,
+                        units,
+                        ready,
+                    } => {
+                        let mut f = point_feature(layer, t, x, y, n)?;
+                        f.add_tag_int("properties", properties);
+                        f.add_tag_int("units", units);
+                        f.add_tag_int("ready", ready);
+                        f.into_layer()
+                    }
+                };
             }
             tile.add_layer(layer).map_err(mvt_error)?;
             Ok((tag, tile.to_bytes().map_err(mvt_error)?))
@@ -375,7 +306,7 @@ impl AppState {
             return Ok((version.clone(), Arc::clone(d)));
         }
         let (version, districts) = self
-            .with_store(|store| Ok((data_version(store.conn())?, load_districts(store)?)))
+            .with_store(|store| Ok((read::data_version(store.conn())?, load_districts(store)?)))
             .await?;
         let districts = Arc::new(districts);
         if let Ok(mut c) = self.tile_cache.inner.lock() {

@@ -12,6 +12,7 @@ pub mod handoff;
 pub mod pipeline;
 mod pool;
 pub mod publish;
+pub mod read;
 pub mod scenario;
 pub mod settings;
 pub mod users;

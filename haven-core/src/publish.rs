@@ -285,6 +285,22 @@ fn entry(path: &Path, format: &str, media_type: &str) -> Result<FileEntry, Error
 const CSV: &str = "FORMAT CSV, HEADER";
 const PARQUET: &str = "FORMAT PARQUET, COMPRESSION ZSTD";
 
+/// Every release's manifest, oldest first.
+pub fn manifests(store: &ingest::Store) -> Result<Vec<Manifest>, Error> {
+    let mut stmt = store
+        .conn()
+        .prepare("SELECT manifest FROM releases ORDER BY version")?;
+    let texts: Vec<String> = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    texts
+        .iter()
+        .map(|t| {
+            serde_json::from_str(t).map_err(|e| Error::Internal(format!("release manifest: {e}")))
+        })
+        .collect()
+}
+
 /// Publishes a new release unless nothing changed since the last one (or `force`).
 pub fn publish(store: &ingest::Store, opts: &PublishOptions) -> Result<Release, Error> {
     crate::migrate(store)?;

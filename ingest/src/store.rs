@@ -121,6 +121,16 @@ impl Store {
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
+    /// When each dataset last loaded rows (`YYYY-MM-DD HH:MM UTC`).
+    pub fn last_loaded(&self) -> Result<std::collections::HashMap<String, String>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT dataset, strftime(max(finished_at), '%Y-%m-%d %H:%M UTC') FROM ingest_batches
+             WHERE outcome IN ('loaded', 'loaded_with_rejections') GROUP BY dataset",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
     /// The rejected rows of a load, in line order; `None` when there is no such load.
     pub fn rejected_rows(&self, batch_id: i64) -> Result<Option<Vec<RejectedRow>>> {
         let known: i64 = self.conn.query_row(
