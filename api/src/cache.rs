@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use http_body::Body as _;
 
 use crate::AppState;
-use crate::query::holds;
+use crate::http::holds;
 
 /// At most this much is kept, and no single answer above a sixteenth of it.
 const MAX_BYTES: usize = 64 << 20;

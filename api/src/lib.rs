@@ -1,40 +1,29 @@
-//! Haven HTTP API: the status page and its JSON, and the loopback hand-off through which
-//! `haven ingest` loads files while this server holds the database.
-#![recursion_limit = "512"] // the OpenAPI document is one json! literal
+//! Haven's HTTP layer: the resources of `routes/` (one file each, with their OpenAPI
+//! operations), the guard every route passes, the answer caches, and `serve`. Behaviour lives
+//! in the core; handlers parse, call it and answer.
+#![recursion_limit = "512"] // the OpenAPI components are one json! literal
 
-pub mod admin;
 mod audit;
 pub mod auth;
 mod cache;
 mod error;
-pub mod explore;
-pub mod officer;
-pub mod open_data;
+mod http;
 pub mod openapi;
 mod published;
-pub mod query;
-pub mod tiles;
+pub mod routes;
 
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path as UrlPath, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{MethodRouter, get, post};
-use axum::{Json, Router};
-use serde::Serialize;
+use axum::Router;
 
 pub use audit::MIGRATIONS;
 pub use error::ApiError;
 use haven_core::handoff::{ServerFile, server_file_path, write_server_file};
 use haven_core::users::random_hex;
 use haven_core::{Database, Settings};
-
-/// Uploads larger than this are refused (the largest benchmark file is about 150 MB).
-const MAX_UPLOAD: usize = 1 << 30;
+pub use routes::{Access, ROUTES, Route};
 
 /// Shared state: the database (one writer, readers beside it), the settings, and the secret
 /// of the local hand-off. One `Arc`: every request and layer clones it.
@@ -56,7 +45,7 @@ pub struct Shared {
     instance: Arc<String>,
     gate: Arc<auth::Gate>,
     cache: Arc<cache::Cache>,
-    tile_cache: Arc<tiles::DistrictCache>,
+    tile_cache: Arc<routes::tiles::DistrictCache>,
     /// The published indicators in memory, per data generation.
     published: Arc<published::Slot>,
     audit: Arc<audit::Log>,
@@ -65,7 +54,7 @@ pub struct Shared {
     /// Requests per second per client (0: no limit); a client may burst ten seconds' worth.
     rate_limit: f64,
     /// Runs a scheduled job by name, when this server has jobs.
-    jobs: Option<admin::JobRunner>,
+    jobs: Option<routes::admin::JobRunner>,
 }
 
 impl AppState {
@@ -84,7 +73,7 @@ impl AppState {
             instance: Arc::new(random_hex(8)),
             gate: Arc::new(auth::Gate::default()),
             cache: Arc::new(cache::Cache::default()),
-            tile_cache: Arc::new(tiles::DistrictCache::default()),
+            tile_cache: Arc::new(routes::tiles::DistrictCache::default()),
             published: Arc::new(published::Slot::default()),
             audit: Arc::new(audit::Log::default()),
             generation: Arc::new(std::sync::atomic::AtomicU64::new(0)),
@@ -98,12 +87,12 @@ impl AppState {
     }
 
     /// Lets admins (and `haven jobs run` beside the server) run the scheduled jobs by name.
-    pub fn with_job_runner(mut self, runner: admin::JobRunner) -> AppState {
+    pub fn with_job_runner(mut self, runner: routes::admin::JobRunner) -> AppState {
         self.setup().jobs = Some(runner);
         self
     }
 
-    fn job_runner(&self) -> Option<admin::JobRunner> {
+    fn job_runner(&self) -> Option<routes::admin::JobRunner> {
         self.jobs.clone()
     }
 
@@ -194,146 +183,6 @@ impl AppState {
     }
 }
 
-/// Who may call a route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// Anyone, signed in or not.
-    Public,
-    /// Signed-in officers and admins (and `haven ingest` handing a load to this server).
-    Officer,
-    /// Admins only.
-    Admin,
-}
-
-/// A route: method, path (axum syntax), who may call it, and its handler. The router is built
-/// from [`ROUTES`] alone, so a route is declared once; the OpenAPI document is checked against
-/// the same table (a route without its operation fails the tests).
-#[derive(Clone, Copy)]
-pub struct Route {
-    pub method: &'static str,
-    pub path: &'static str,
-    pub access: Access,
-    handler: fn() -> MethodRouter<AppState>,
-}
-
-impl std::fmt::Debug for Route {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {} ({:?})", self.method, self.path, self.access)
-    }
-}
-
-impl Route {
-    /// Reads whose answers depend only on the request and the data, kept in memory: the public
-    /// ones, and the tiles (an officer's tile is any officer's; the guard checks access before
-    /// the cache answers). Release files are immutable files already, served from disk.
-    fn cacheable(&self) -> bool {
-        self.method == "GET"
-            && !self.path.starts_with("/api/v1/releases/")
-            && (self.access == Public || self.path.starts_with("/tiles/"))
-    }
-}
-
-const fn route(
-    method: &'static str,
-    path: &'static str,
-    access: Access,
-    handler: fn() -> MethodRouter<AppState>,
-) -> Route {
-    Route {
-        method,
-        path,
-        access,
-        handler,
-    }
-}
-
-use Access::{Admin, Officer, Public};
-
-/// Every route the server answers.
-pub static ROUTES: &[Route] = &[
-    route("GET", "/", Public, || get(index)),
-    route("GET", "/assets/{file}", Public, || get(asset)),
-    route("GET", "/api/v1/health", Public, || get(health)),
-    route("GET", "/api/v1/status", Public, || get(status)),
-    route("GET", "/api/v1/openapi.json", Public, || get(openapi_json)),
-    route("GET", "/api/v1/indicators", Public, || {
-        get(query::indicators)
-    }),
-    route("GET", "/api/v1/indicators/registry", Public, || {
-        get(query::registry)
-    }),
-    route("GET", "/api/v1/districts", Public, || {
-        get(explore::districts)
-    }),
-    route("GET", "/api/v1/segregation", Public, || {
-        get(explore::segregation)
-    }),
-    route(
-        "GET",
-        "/api/v1/segregation/location-quotients",
-        Public,
-        || get(explore::location_quotients),
-    ),
-    route("GET", "/api/v1/scenario", Public, || get(explore::scenario)),
-    route("GET", "/api/v1/catalog", Public, || get(open_data::catalog)),
-    route("GET", "/api/v1/releases", Public, || {
-        get(open_data::releases)
-    }),
-    route("GET", "/api/v1/releases/{version}/{file}", Public, || {
-        get(open_data::file)
-    }),
-    route("GET", "/tiles/districts/{z}/{x}/{y}", Public, || {
-        get(tiles::districts)
-    }),
-    route(
-        "GET",
-        "/tiles/vacant-properties/{z}/{x}/{y}",
-        Officer,
-        || get(tiles::vacant_properties),
-    ),
-    route("POST", "/api/v1/ingest/{dataset}", Officer, || {
-        post(ingest_upload).layer(DefaultBodyLimit::max(MAX_UPLOAD))
-    }),
-    route("GET", "/api/v1/officer/indicators", Officer, || {
-        get(officer::indicators)
-    }),
-    route("GET", "/api/v1/officer/vacant-properties", Officer, || {
-        get(officer::vacant_properties)
-    }),
-    route("GET", "/api/v1/officer/jobs", Officer, || {
-        get(officer::job_runs)
-    }),
-    route("GET", "/api/v1/officer/batches", Officer, || {
-        get(officer::batches)
-    }),
-    route(
-        "GET",
-        "/api/v1/officer/batches/{batch}/rejected",
-        Officer,
-        || get(officer::rejected_rows),
-    ),
-    route("GET", "/api/v1/admin/users", Admin, || get(officer::users)),
-    route("POST", "/api/v1/admin/users", Admin, || {
-        post(officer::add_user)
-    }),
-    route("DELETE", "/api/v1/admin/users/{name}", Admin, || {
-        axum::routing::delete(officer::remove_user)
-    }),
-    route("GET", "/api/v1/admin/audit", Admin, || get(officer::audit)),
-    route("POST", "/api/v1/admin/analyze", Admin, || {
-        post(admin::analyze)
-    }),
-    route("POST", "/api/v1/admin/publish", Admin, || {
-        post(admin::publish)
-    }),
-    route("GET", "/api/v1/admin/scenario", Admin, || {
-        get(admin::scenario)
-    }),
-    route("POST", "/api/v1/admin/jobs/{name}/run", Admin, || {
-        post(admin::run_job)
-    }),
-];
-
 /// The API's routes; the test seam (`router(state).oneshot(request)`).
 pub fn router(state: AppState) -> Router {
     ROUTES
@@ -356,181 +205,6 @@ pub fn router(state: AppState) -> Router {
         })
         .fallback(|| async { ApiError::NotFound("no such resource".into()) })
         .with_state(state)
-}
-
-async fn openapi_json() -> Json<serde_json::Value> {
-    static DOC: std::sync::LazyLock<serde_json::Value> =
-        std::sync::LazyLock::new(openapi::document);
-    Json(DOC.clone())
-}
-
-/// The dashboard's page, with the basemap style URL of the deployment (the server settings'
-/// `basemap_style`; empty: the districts over a plain background, nothing fetched from outside).
-async fn index(State(s): State<AppState>) -> impl IntoResponse {
-    (
-        [(header::CACHE_CONTROL, "no-cache")],
-        Html(dashboard::index_html(&s.settings.server.basemap_style)),
-    )
-}
-
-/// The dashboard's scripts and styles, gzipped when the client takes it, revalidated by ETag.
-async fn asset(UrlPath(file): UrlPath<String>, headers: HeaderMap) -> Response {
-    let Some(a) = dashboard::asset(&file) else {
-        return ApiError::NotFound(format!("no asset {file:?}")).into_response();
-    };
-    let common = [
-        (header::CONTENT_TYPE, a.content_type),
-        (header::ETAG, a.etag),
-        (header::CACHE_CONTROL, "no-cache"),
-        (header::VARY, "Accept-Encoding"),
-    ];
-    if query::holds(&headers, a.etag) {
-        return (StatusCode::NOT_MODIFIED, common).into_response();
-    }
-    let gzip = headers
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
-    if gzip {
-        (common, [(header::CONTENT_ENCODING, "gzip")], a.gzip).into_response()
-    } else {
-        (common, a.body).into_response()
-    }
-}
-
-#[derive(Serialize)]
-struct Health {
-    status: &'static str,
-    instance: String,
-    version: &'static str,
-}
-
-async fn health(State(s): State<AppState>) -> Json<Health> {
-    Json(Health {
-        status: "ok",
-        instance: s.instance.to_string(),
-        version: env!("CARGO_PKG_VERSION"),
-    })
-}
-
-#[derive(Serialize)]
-struct DatasetStatus {
-    name: String,
-    title: String,
-    privacy: ingest::schema::Privacy,
-    /// Row count; never shown for a personal register (null, `withheld`).
-    rows: Option<u64>,
-    withheld: bool,
-    last_loaded_at: Option<String>,
-}
-
-/// Whether a dataset fed by a scheduled import is current (the public part: no job details).
-#[derive(Serialize)]
-struct DatasetFreshness {
-    dataset: String,
-    stale: bool,
-    last_change: Option<String>,
-}
-
-#[derive(Serialize)]
-struct Status {
-    version: &'static str,
-    database: String,
-    datasets: Vec<DatasetStatus>,
-    overview: analytics::Overview,
-    /// Datasets fed by scheduled imports, and whether they are current.
-    freshness: Vec<DatasetFreshness>,
-}
-
-async fn status(State(s): State<AppState>) -> Result<Json<Status>, ApiError> {
-    let status = s
-        .with_store(|store| {
-            let last = store.last_loaded()?;
-            let datasets = store
-                .dataset_counts()?
-                .into_iter()
-                .map(|(name, rows)| {
-                    let schema = ingest::schema::get(&name)?;
-                    // A personal register's size, or when it was last loaded, would tell
-                    // between two looks how many records a load added: neither is shown.
-                    let personal = schema.privacy == ingest::schema::Privacy::Personal;
-                    Ok(DatasetStatus {
-                        title: schema.title.clone(),
-                        privacy: schema.privacy,
-                        rows: (!personal).then_some(rows as u64),
-                        withheld: personal,
-                        last_loaded_at: if personal {
-                            None
-                        } else {
-                            last.get(&name).cloned()
-                        },
-                        name,
-                    })
-                })
-                .collect::<Result<Vec<_>, ingest::Error>>()?;
-            Ok(Status {
-                version: env!("CARGO_PKG_VERSION"),
-                database: store
-                    .path()
-                    .file_name()
-                    .map(|f| f.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-                datasets,
-                overview: analytics::overview(store.conn())?,
-                freshness: jobs::freshness(store)?
-                    .into_iter()
-                    .map(|f| DatasetFreshness {
-                        dataset: f.dataset,
-                        stale: f.stale,
-                        last_change: f.last_change,
-                    })
-                    .collect(),
-            })
-        })
-        .await?;
-    Ok(Json(status))
-}
-
-async fn ingest_upload(
-    State(s): State<AppState>,
-    UrlPath(dataset): UrlPath<String>,
-    params: Result<
-        Query<haven_core::pipeline::LoadParams>,
-        axum::extract::rejection::QueryRejection,
-    >,
-    body: Bytes,
-) -> Result<Json<ingest::Report>, ApiError> {
-    let Query(params) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    ingest::schema::get(&dataset)?;
-    let opts = params.to_options("server")?;
-    let input = ingest::Input {
-        name: params
-            .source
-            .clone()
-            .unwrap_or_else(|| format!("upload.{dataset}")),
-        path: None,
-        bytes: body.to_vec(),
-    };
-    let settings = s.settings.clone();
-    let report = s
-        .with_store_mut(move |store| {
-            // The pipeline's policy: the indicators catch up; what the public sees changes at
-            // the next release, never after one upload (two releases around it would
-            // describe it).
-            let (report, _) = haven_core::pipeline::load(
-                store,
-                &settings,
-                &dataset,
-                &input,
-                &opts,
-                haven_core::pipeline::After::Analyze,
-            )?;
-            Ok(report)
-        })
-        .await?;
-    tracing::info!(dataset = %report.dataset, batch = report.batch_id, outcome = report.outcome.as_str(),
-        read = report.rows_read, rejected = report.rows_rejected, "upload loaded");
-    Ok(Json(report))
 }
 
 /// Serves until Ctrl-C or SIGTERM; announces the server for local hand-offs meanwhile.
@@ -585,7 +259,7 @@ async fn shutdown() {
 mod tests {
     use super::*;
     use axum::body::Body;
-    use axum::http::{Request, StatusCode};
+    use axum::http::{Request, StatusCode, header};
     use http_body_util::BodyExt;
     use tower::ServiceExt;
 
@@ -601,7 +275,8 @@ mod tests {
         (status, ctype, String::from_utf8(body.to_vec()).unwrap())
     }
 
-    /// The OpenAPI document describes exactly the routes the router serves.
+    /// The OpenAPI document describes exactly the routes the router serves, each operation
+    /// named once, summarised, and with its answers.
     #[test]
     fn the_openapi_document_describes_every_route() {
         let mut routes: Vec<(String, String)> = ROUTES
@@ -612,6 +287,19 @@ mod tests {
         assert_eq!(openapi::operations(), routes);
         let doc = openapi::document();
         assert_eq!(doc["openapi"], "3.1.0");
+        let mut ids = std::collections::HashSet::new();
+        for r in ROUTES.iter() {
+            let op = &doc["paths"][r.path][r.method.to_lowercase()];
+            let id = op["operationId"].as_str().unwrap_or_default();
+            assert!(
+                ids.insert(id.to_string()),
+                "{r:?}: operationId {id:?} twice or missing"
+            );
+            assert!(
+                op["summary"].is_string() && op["responses"].is_object(),
+                "{r:?}"
+            );
+        }
     }
 
     fn upload(dataset: &str, token: &str, body: &'static str) -> Request<Body> {

@@ -156,7 +156,7 @@ fn case(method: &str, path: &str, demo: &std::path::Path) -> Option<Case> {
 async fn every_route_answers_each_role_as_the_matrix_says() {
     let s = setup();
     let callers = [None, Some(s.officer.as_str()), Some(s.admin.as_str())];
-    for route in ROUTES {
+    for route in ROUTES.iter() {
         let (uri, body, expected) = case(route.method, route.path, &s.demo).unwrap_or_else(|| {
             panic!(
                 "{} {} has no entry in the access matrix: add one to api/tests/auth.rs",

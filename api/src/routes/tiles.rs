@@ -8,14 +8,18 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use haven_core::geometry::Bbox;
 use haven_core::read;
 use haven_core::read::tiles::{self, TileDistrict, TileWindow, VacantMark};
 use mvt::{GeomEncoder, GeomType, Tile};
 use pointy::BBox;
+use serde_json::{Value, json};
 
-use crate::query::{etag, holds};
-use crate::{ApiError, AppState};
-use haven_core::geometry::Bbox;
+use super::Access::{Officer, Public};
+use super::{Route, route};
+use crate::http::{etag, holds};
+use crate::{ApiError, AppState, openapi};
 
 const EXTENT: u32 = 4096;
 /// Geometry is clipped this far outside the tile, so edges join without seams.
@@ -314,6 +318,49 @@ impl AppState {
         }
         Ok((version, districts))
     }
+}
+
+/// The routes of this resource, each with its OpenAPI operation.
+pub(crate) const ROUTES: &[Route] = &[
+    route(
+        "GET",
+        "/tiles/districts/{z}/{x}/{y}",
+        Public,
+        || get(districts),
+        district_tile_doc,
+    ),
+    route(
+        "GET",
+        "/tiles/vacant-properties/{z}/{x}/{y}",
+        Officer,
+        || get(vacant_properties),
+        vacant_property_tile_doc,
+    ),
+];
+
+/// The OpenAPI operation of `GET /tiles/districts/{z}/{x}/{y}`.
+fn district_tile_doc() -> Value {
+    json!({
+        "operationId": "districtTile", "summary": "A vector tile (MVT, web mercator) of the districts with the published indicators of the latest month; y is written N.mvt.",
+        "parameters": openapi::tile_params(),
+        "responses": {
+            "200": {"description": "The tile.", "headers": {"ETag": {"$ref": "#/components/headers/ETag"}}, "content": {"application/vnd.mapbox-vector-tile": {"schema": {"type": "string", "contentMediaType": "application/vnd.mapbox-vector-tile"}}}},
+            "304": openapi::not_modified(), "400": openapi::problem(),
+        },
+    })
+}
+
+/// The OpenAPI operation of `GET /tiles/vacant-properties/{z}/{x}/{y}`.
+fn vacant_property_tile_doc() -> Value {
+    json!({
+        "operationId": "vacantPropertyTile", "summary": "Officers: a vector tile of the vacant properties as points, with address.",
+        "security": [{"bearer": []}],
+        "parameters": openapi::tile_params(),
+        "responses": {
+            "200": {"description": "The tile.", "content": {"application/vnd.mapbox-vector-tile": {"schema": {"type": "string", "contentMediaType": "application/vnd.mapbox-vector-tile"}}}},
+            "304": openapi::not_modified(), "400": openapi::problem(), "403": openapi::problem(),
+        },
+    })
 }
 
 #[cfg(test)]

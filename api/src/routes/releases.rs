@@ -6,13 +6,16 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path as UrlPath, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
-
-use crate::query::holds;
-use crate::{ApiError, AppState};
+use axum::routing::get;
 use haven_core::catalog::{Syntax, catalog as catalog_text};
 use haven_core::publish::FileEntry;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::Access::Public;
+use super::{Route, route};
+use crate::http::holds;
+use crate::{ApiError, AppState, openapi};
 
 /// Scheme and host the client used (IRIs in the catalogue are absolute).
 fn base_url(configured: Option<&str>, headers: &HeaderMap) -> String {
@@ -176,7 +179,7 @@ pub async fn releases(State(s): State<AppState>, headers: HeaderMap) -> Result<R
             }
         })
         .collect();
-    Ok(crate::query::cached(&headers, &tag, || items))
+    Ok(crate::http::cached(&headers, &tag, || items))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -310,4 +313,85 @@ fn with_hxl_row(csv: &[u8], package: &[u8], name: &str) -> Result<Vec<u8>, ApiEr
     out.push(b'\n');
     out.extend_from_slice(&csv[end..]);
     Ok(out)
+}
+
+/// The routes of this resource, each with its OpenAPI operation.
+pub(crate) const ROUTES: &[Route] = &[
+    route(
+        "GET",
+        "/api/v1/catalog",
+        Public,
+        || get(catalog),
+        catalog_doc,
+    ),
+    route(
+        "GET",
+        "/api/v1/releases",
+        Public,
+        || get(releases),
+        releases_doc,
+    ),
+    route(
+        "GET",
+        "/api/v1/releases/{version}/{file}",
+        Public,
+        || get(file),
+        release_file_doc,
+    ),
+];
+
+/// The OpenAPI operation of `GET /api/v1/catalog`.
+fn catalog_doc() -> Value {
+    json!({
+        "operationId": "catalog", "summary": "The DCAT-AP 3 catalogue of the releases; Turtle with Accept: text/turtle or format=ttl.",
+        "parameters": [openapi::query("format", "jsonld or ttl (default: by Accept, JSON-LD).", json!({"type": "string", "enum": ["jsonld", "ttl"]}))],
+        "responses": {
+            "200": {
+                "description": "The catalogue.",
+                "headers": {"ETag": {"$ref": "#/components/headers/ETag"}},
+                "content": {
+                    "application/ld+json": {"schema": {"type": "object", "required": ["@context", "@graph"]}},
+                    "text/turtle": {"schema": {"type": "string"}},
+                },
+            },
+            "304": openapi::not_modified(), "400": openapi::problem(),
+        },
+    })
+}
+
+/// The OpenAPI operation of `GET /api/v1/releases`.
+fn releases_doc() -> Value {
+    json!({
+        "operationId": "releases", "summary": "Every open-data release, newest first, with its files.",
+        "responses": {
+            "200": openapi::ok("The releases.", "application/json", json!({"type": "array", "items": {"$ref": "#/components/schemas/Release"}})),
+            "304": openapi::not_modified(),
+        },
+    })
+}
+
+/// The OpenAPI operation of `GET /api/v1/releases/{version}/{file}`.
+fn release_file_doc() -> Value {
+    let files = openapi::release_files();
+    json!({
+        "operationId": "releaseFile", "summary": "A file of a release (immutable; ETag is its SHA-256).",
+        "parameters": [
+            {"name": "version", "in": "path", "required": true, "description": "A release number, or latest.", "schema": {"type": "string", "pattern": "^(latest|[0-9]{1,6})$"}},
+            {"name": "file", "in": "path", "required": true, "schema": {"type": "string", "enum": files}},
+            openapi::query("hxl", "CSV only: add the HXL hashtag row under the header.", json!({"type": "boolean", "default": false})),
+        ],
+        "responses": {
+            "200": {
+                "description": "The file.",
+                "headers": {"ETag": {"$ref": "#/components/headers/ETag"}, "Cache-Control": {"$ref": "#/components/headers/CacheControl"}},
+                "content": {
+                    "text/csv": {"schema": {"type": "string"}},
+                    "application/geo+json": {"schema": {"type": "object"}},
+                    "application/vnd.apache.parquet": {"schema": {"type": "string", "contentMediaType": "application/vnd.apache.parquet"}},
+                    "application/json": {"schema": {"type": "object"}},
+                },
+            },
+            "304": openapi::not_modified(), "400": openapi::problem(), "404": openapi::problem(),
+        },
+    })
 }

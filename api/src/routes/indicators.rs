@@ -1,69 +1,44 @@
-//! The query API the dashboard and researchers read: published indicators with keyset paging,
-//! and the indicator registry. Every answer carries an ETag derived from the analysis run it
-//! was read from, answers 304 to a matching If-None-Match, and sets Cache-Control.
+//! The indicator query (published values for everyone, values as computed for officers) and
+//! the indicator registry. Public answers come from the read model when it is ready.
 
-use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use haven_core::read::indicators::{self, IndicatorQuery};
-use haven_core::read::{self, decode_cursor, indicator_ids, limit_of};
-use serde::Serialize;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::Response;
+use axum::routing::get;
+use haven_core::read::indicators::IndicatorQuery;
+use haven_core::read::{decode_cursor, indicator_ids, indicators, limit_of};
+use serde_json::{Value, json};
 
-use crate::{ApiError, AppState};
+use super::Access::{Officer, Public};
+use super::{Route, route};
+use crate::http::{analysis_etag, cached, etag, not_modified};
+use crate::{ApiError, AppState, openapi};
 
-const CACHE_CONTROL: &str = "public, max-age=60, must-revalidate";
-
-/// A strong ETag over the data version and the request (FNV-1a).
-pub(crate) fn etag(version: &str, request: &str) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in version.bytes().chain([0u8]).chain(request.bytes()) {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("\"{h:016x}\"")
-}
-
-/// The ETag of a request over the published analysis; 404 while no analysis has run.
-pub(crate) fn analysis_etag(store: &ingest::Store, request: &str) -> Result<String, ApiError> {
-    Ok(etag(&read::released_version(store)?, request))
-}
-
-/// 304 with the validators when the client holds this ETag already; `None` to answer in full.
-pub(crate) fn not_modified(headers: &HeaderMap, tag: &str) -> Option<Response> {
-    holds(headers, tag).then(|| cached(headers, tag, || ()))
-}
-
-/// Whether the client's If-None-Match names this ETag.
-pub(crate) fn holds(headers: &HeaderMap, tag: &str) -> bool {
-    headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"))
-}
-
-/// The answer with its validators, or 304 when the client holds it already.
-pub(crate) fn cached<T: Serialize>(
-    headers: &HeaderMap,
-    tag: &str,
-    body: impl FnOnce() -> T,
-) -> Response {
-    let matches = holds(headers, tag);
-    let tag_value = HeaderValue::from_str(tag).unwrap_or(HeaderValue::from_static("\"0\""));
-    let validators = [
-        (header::ETAG, tag_value),
-        (
-            header::CACHE_CONTROL,
-            HeaderValue::from_static(CACHE_CONTROL),
-        ),
-    ];
-    if matches {
-        (StatusCode::NOT_MODIFIED, validators).into_response()
-    } else {
-        (validators, Json(body())).into_response()
-    }
-}
+/// The routes of this resource, each with its OpenAPI operation.
+pub(crate) const ROUTES: &[Route] = &[
+    route(
+        "GET",
+        "/api/v1/indicators",
+        Public,
+        || get(indicators),
+        indicators_doc,
+    ),
+    route(
+        "GET",
+        "/api/v1/indicators/registry",
+        Public,
+        || get(registry),
+        registry_doc,
+    ),
+    route(
+        "GET",
+        "/api/v1/officer/indicators",
+        Officer,
+        || get(officer_indicators),
+        officer_indicators_doc,
+    ),
+];
 
 /// `GET /api/v1/indicators`: published indicator values, one item per area, month and
 /// indicator, ordered by (area, period, indicator) and paged by keyset.
@@ -73,6 +48,16 @@ pub async fn indicators(
     q: Result<Query<IndicatorQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     indicators_from(state, headers, q, false).await
+}
+
+/// `GET /api/v1/officer/indicators`: the same query as the public one, on every value before
+/// suppression (the `indicators_monthly` view).
+pub async fn officer_indicators(
+    state: State<AppState>,
+    headers: HeaderMap,
+    q: Result<Query<IndicatorQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    indicators_from(state, headers, q, true).await
 }
 
 /// The indicator query on the published values, or (`restricted`, for officers) on every value
@@ -153,4 +138,42 @@ async fn sql_answer(
 pub async fn registry(headers: HeaderMap) -> Response {
     let tag = etag(env!("CARGO_PKG_VERSION"), "registry");
     cached(&headers, &tag, || analytics::registry::INDICATORS)
+}
+
+/// The OpenAPI operation of `GET /api/v1/indicators`.
+fn indicators_doc() -> Value {
+    let ids = openapi::indicator_ids();
+    json!({
+        "operationId": "indicators", "summary": "Published indicator values per area, month and indicator, paged by keyset.",
+        "parameters": openapi::indicator_params(&ids),
+        "responses": {
+            "200": openapi::ok("A page.", "application/json", json!({"$ref": "#/components/schemas/IndicatorPage"})),
+            "304": openapi::not_modified(), "400": openapi::problem(), "404": openapi::problem(),
+        },
+    })
+}
+
+/// The OpenAPI operation of `GET /api/v1/indicators/registry`.
+fn registry_doc() -> Value {
+    json!({
+        "operationId": "registry", "summary": "Every indicator: id, unit, English and Dutch text, sources, privacy class, aggregation.",
+        "responses": {
+            "200": openapi::ok("The registry.", "application/json", json!({"type": "array", "items": {"$ref": "#/components/schemas/Indicator"}})),
+            "304": openapi::not_modified(),
+        },
+    })
+}
+
+/// The OpenAPI operation of `GET /api/v1/officer/indicators`.
+fn officer_indicators_doc() -> Value {
+    let ids = openapi::indicator_ids();
+    json!({
+        "operationId": "officerIndicators", "summary": "Officers: every indicator value before suppression, as /api/v1/indicators.",
+        "security": [{"bearer": []}],
+        "parameters": openapi::indicator_params(&ids),
+        "responses": {
+            "200": openapi::ok("A page.", "application/json", json!({"$ref": "#/components/schemas/IndicatorPage"})),
+            "304": openapi::not_modified(), "400": openapi::problem(), "403": openapi::problem(), "404": openapi::problem(),
+        },
+    })
 }

@@ -1,0 +1,67 @@
+//! What every answer shares: ETags derived from the data version it was read from, 304 to a
+//! matching If-None-Match, Cache-Control for public answers, and `private` for restricted ones.
+
+use axum::Json;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use haven_core::read;
+use serde::Serialize;
+
+use crate::ApiError;
+
+const CACHE_CONTROL: &str = "public, max-age=60, must-revalidate";
+
+/// A strong ETag over the data version and the request (FNV-1a).
+pub(crate) fn etag(version: &str, request: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in version.bytes().chain([0u8]).chain(request.bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("\"{h:016x}\"")
+}
+
+/// The ETag of a request over the published analysis; 404 while no analysis has run.
+pub(crate) fn analysis_etag(store: &ingest::Store, request: &str) -> Result<String, ApiError> {
+    Ok(etag(&read::released_version(store)?, request))
+}
+
+/// 304 with the validators when the client holds this ETag already; `None` to answer in full.
+pub(crate) fn not_modified(headers: &HeaderMap, tag: &str) -> Option<Response> {
+    holds(headers, tag).then(|| cached(headers, tag, || ()))
+}
+
+/// Whether the client's If-None-Match names this ETag.
+pub(crate) fn holds(headers: &HeaderMap, tag: &str) -> bool {
+    headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"))
+}
+
+/// The answer with its validators, or 304 when the client holds it already.
+pub(crate) fn cached<T: Serialize>(
+    headers: &HeaderMap,
+    tag: &str,
+    body: impl FnOnce() -> T,
+) -> Response {
+    let matches = holds(headers, tag);
+    let tag_value = HeaderValue::from_str(tag).unwrap_or(HeaderValue::from_static("\"0\""));
+    let validators = [
+        (header::ETAG, tag_value),
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(CACHE_CONTROL),
+        ),
+    ];
+    if matches {
+        (StatusCode::NOT_MODIFIED, validators).into_response()
+    } else {
+        (validators, Json(body())).into_response()
+    }
+}
+
+/// Restricted answers are never stored by shared caches.
+pub(crate) fn private(body: impl IntoResponse) -> Response {
+    ([(header::CACHE_CONTROL, "private, no-store")], body).into_response()
+}

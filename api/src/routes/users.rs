@@ -1,0 +1,136 @@
+//! Users, for admins: list, add (the token answered once), remove.
+
+use axum::Json;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use haven_core::users::{Role, UserInfo};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::Access::Admin;
+use super::{Route, route};
+use crate::http::private;
+use crate::{ApiError, AppState, openapi};
+
+/// The routes of this resource, each with its OpenAPI operation.
+pub(crate) const ROUTES: &[Route] = &[
+    route(
+        "GET",
+        "/api/v1/admin/users",
+        Admin,
+        || get(users),
+        list_users_doc,
+    ),
+    route(
+        "POST",
+        "/api/v1/admin/users",
+        Admin,
+        || post(add_user),
+        add_user_doc,
+    ),
+    route(
+        "DELETE",
+        "/api/v1/admin/users/{name}",
+        Admin,
+        || delete(remove_user),
+        remove_user_doc,
+    ),
+];
+
+/// `GET /api/v1/admin/users`.
+pub async fn users(State(s): State<AppState>) -> Result<Response, ApiError> {
+    let users: Vec<UserInfo> = s
+        .with_store(|store| Ok(haven_core::users::list_users(store)?))
+        .await?;
+    Ok(private(Json(users)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    pub name: String,
+    pub role: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CreatedUser {
+    pub name: String,
+    pub role: Role,
+    /// Shown once: only its hash is stored.
+    pub token: String,
+}
+
+/// `POST /api/v1/admin/users` with `{"name": …, "role": "officer"|"admin"}`: the new user's
+/// token, shown once.
+pub async fn add_user(
+    State(s): State<AppState>,
+    body: Result<Json<NewUser>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(u) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let role: Role = u.role.parse()?;
+    let name = u.name.clone();
+    let token = s
+        .with_writer(move |store| Ok(haven_core::users::add_user(store, &name, role)?))
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        private(Json(CreatedUser {
+            name: u.name,
+            role,
+            token,
+        })),
+    )
+        .into_response())
+}
+
+/// `DELETE /api/v1/admin/users/{name}`: the user's token stops working at once. Admins cannot
+/// remove themselves (so an instance always keeps the admin who manages it).
+pub async fn remove_user(
+    State(s): State<AppState>,
+    UrlPath(name): UrlPath<String>,
+    caller: Option<axum::Extension<crate::auth::Caller>>,
+) -> Result<Response, ApiError> {
+    if let Some(axum::Extension(crate::auth::Caller::User { name: me, .. })) = &caller
+        && *me == name
+    {
+        return Err(ApiError::BadRequest(
+            "you cannot remove your own account; another admin can".into(),
+        ));
+    }
+    s.with_writer(move |store| Ok(haven_core::users::remove_user(store, &name)?))
+        .await?;
+    s.forget_verified_tokens();
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The OpenAPI operation of `GET /api/v1/admin/users`.
+fn list_users_doc() -> Value {
+    json!({
+        "operationId": "listUsers", "summary": "Admins: the users (never tokens).",
+        "security": [{"bearer": []}],
+        "responses": {"200": {"description": "Users.", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/User"}}}}}, "403": openapi::problem()},
+    })
+}
+
+/// The OpenAPI operation of `POST /api/v1/admin/users`.
+fn add_user_doc() -> Value {
+    json!({
+        "operationId": "addUser", "summary": "Admins: add a user; the token is in the answer, once.",
+        "security": [{"bearer": []}],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["name", "role"], "additionalProperties": false, "properties": {
+            "name": {"type": "string", "pattern": "^[a-z0-9._@-]{1,64}$"}, "role": {"type": "string", "enum": ["officer", "admin"]}}}}}},
+        "responses": {"201": {"description": "Added.", "content": {"application/json": {"schema": {"type": "object", "required": ["name", "role", "token"]}}}}, "400": openapi::problem(), "403": openapi::problem()},
+    })
+}
+
+/// The OpenAPI operation of `DELETE /api/v1/admin/users/{name}`.
+fn remove_user_doc() -> Value {
+    json!({
+        "operationId": "removeUser", "summary": "Admins: remove a user; its token stops working.",
+        "security": [{"bearer": []}],
+        "parameters": [{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}}],
+        "responses": {"204": {"description": "Removed."}, "400": openapi::problem(), "403": openapi::problem(), "404": openapi::problem()},
+    })
+}
