@@ -5,6 +5,9 @@ mod cli_ingest;
 mod cli_jobs;
 mod cli_publish;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;

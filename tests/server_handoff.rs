@@ -273,3 +273,79 @@ fn analyze_publish_and_jobs_run_beside_a_running_server() {
         .unwrap();
     assert!(jobs.contains("\"job\":\"waiting\""), "{jobs}");
 }
+
+/// The demo's register (Windows-1252, ';') repeated under new identifiers until it has `rows`
+/// rows; the demo's invalid rows come along and are rejected as there.
+fn big_register(demo: &std::path::Path, rows: usize) -> Vec<u8> {
+    let bytes = std::fs::read(demo.join("leegstand_vacant_properties.csv")).unwrap();
+    let mut lines = bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty());
+    let mut out = lines.next().unwrap().to_vec();
+    out.push(b'\n');
+    let body: Vec<&[u8]> = lines.collect();
+    for i in 0..rows {
+        let line = body[i % body.len()];
+        let at = line.iter().position(|b| *b == b';').unwrap();
+        out.extend_from_slice(format!("BULK-{i:06}").as_bytes());
+        out.extend_from_slice(&line[at..]);
+        out.push(b'\n');
+    }
+    out
+}
+
+/// Across processes, as an officer meets it: while `haven ingest` (another process) loads
+/// 40,000 rows through the running server, an officer polling the register sees the count
+/// before the load or after it, never part of it, and is answered meanwhile.
+#[test]
+fn readers_beside_a_command_line_load_see_the_old_or_the_new_state() {
+    let env = Env::new();
+    env.with_demo();
+    let (_server, url) = env.serve();
+    let token = env.add_user("olivia", "officer");
+    let file = common::write(
+        &env.path("bulk.csv"),
+        &big_register(&env.demo_files(), 40_000),
+    );
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    let total = || -> i64 {
+        let mut res = agent
+            .get(format!("{url}/api/v1/officer/vacant-properties?limit=1"))
+            .header("Authorization", format!("Bearer {token}"))
+            .call()
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 200);
+        let v: serde_json::Value =
+            serde_json::from_str(&res.body_mut().read_to_string().unwrap()).unwrap();
+        v["total"].as_i64().unwrap()
+    };
+    let before = total();
+    let mut load = env
+        .haven()
+        .args(["ingest", "vacant_properties", file.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut seen = Vec::new();
+    while load.try_wait().unwrap().is_none() {
+        seen.push(total());
+    }
+    let out = load.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(stderr.contains("handing the load to it"), "{stderr}");
+    let after = total();
+    assert!(after > before + 30_000, "{before} → {after}: {stderr}");
+    let mixed: Vec<&i64> = seen
+        .iter()
+        .filter(|n| **n != before && **n != after)
+        .collect();
+    assert!(
+        mixed.is_empty(),
+        "a reader saw part of a load: {mixed:?} (before {before}, after {after})"
+    );
+    // The reads went on during the load (a reader waiting for the writer would have made one
+    // or two).
+    assert!(seen.len() >= 5, "{} reads during the load", seen.len());
+}
