@@ -31,9 +31,17 @@ pub struct IngestArgs {
     /// Decimal mark of numbers: point or comma; detected.
     #[arg(long)]
     pub decimal: Option<String>,
-    /// Worksheet of an Excel file (default: the first).
+    /// Worksheet of an Excel file (default: the first with the dataset's columns).
     #[arg(long)]
     pub sheet: Option<String>,
+    /// The header's line (CSV) or row (Excel), 1 for the first; found by itself when absent
+    /// (the row that names the dataset's columns, under any title and note rows).
+    #[arg(long, value_name = "N")]
+    pub header_row: Option<u64>,
+    /// Map a column of the file to a column of the dataset, e.g. --map "Adres=address"
+    /// (repeat for several); a refused file suggests the mappings it needs.
+    #[arg(long = "map", value_name = "FILE_COLUMN=COLUMN")]
+    pub map: Vec<String>,
     /// CRS of coordinates, e.g. EPSG:31370; detected from the values.
     #[arg(long)]
     pub crs: Option<String>,
@@ -189,6 +197,13 @@ fn upload(
     if let Some(s) = &r.sheet {
         query.push(("sheet", s.clone()));
     }
+    if let Some(n) = r.header_row {
+        query.push(("header_row", n.to_string()));
+    }
+    if !opts.map.is_empty() {
+        let pairs: Vec<String> = opts.map.iter().map(|(f, c)| format!("{f}={c}")).collect();
+        query.push(("map", pairs.join(",")));
+    }
     if let Some(c) = opts.crs {
         query.push(("crs", format!("EPSG:{}", c.epsg())));
     }
@@ -298,9 +313,15 @@ pub fn print_report(r: &ingest::Report) {
     if let Some(dec) = d.decimal {
         how.push(format!("decimal {}", format!("{dec:?}").to_lowercase()));
     }
+    if let Some(n) = d.header_row.filter(|n| *n > 1) {
+        how.push(format!("header on {} {n}", r.unit));
+    }
     eprintln!("\n{} ← {}", r.dataset, r.source);
     if !how.is_empty() {
         eprintln!("  {}", how.join(" · "));
+    }
+    for note in &d.skipped {
+        eprintln!("  {note}");
     }
     if r.outcome != ingest::Outcome::Unchanged {
         eprintln!(
@@ -355,6 +376,8 @@ pub fn ingest(settings: &Settings, args: &IngestArgs) -> Result<ExitCode> {
         encoding: args.encoding.clone(),
         decimal: args.decimal.clone(),
         sheet: args.sheet.clone(),
+        header_row: args.header_row,
+        map: (!args.map.is_empty()).then(|| args.map.join(",")),
         crs: args.crs.clone(),
         strict: args.strict,
         allow_extra_columns: args.allow_extra_columns,
@@ -439,6 +462,12 @@ pub fn print_analysis(r: &analytics::AnalyzeReport) {
         s.index_rows,
         kept("segregation")
     );
+    if !s.partition.is_empty() {
+        eprintln!("analyze: multigroup indices of {}", s.partition.join(" + "));
+    }
+    for p in &s.partition_problems {
+        eprintln!("analyze: multigroup indices: {p}");
+    }
     eprintln!(
         "analyze: {} in {:.2} s",
         if r.computed.is_empty() {

@@ -60,17 +60,43 @@ impl Months {
 const PERIOD_MONTH: &str =
     "(CAST(substr(period, 1, 4) AS BIGINT) * 12 + CAST(substr(period, 6, 2) AS BIGINT) - 1)";
 
+/// The months the indicators cover, from the first to the last month the data reaches, at
+/// most the last `MAX_MONTHS`. The months come from the most precise dates the municipality
+/// has: monthly periods, placements and incentives; else periods given by year (`YYYY`, as
+/// statistics offices publish population: a year covers January to December, up to the
+/// current month); else the vacancy register's own vacancy and status dates, up to today. So
+/// a municipality with only districts and a register still gets its vacancy indicators, and
+/// one with monthly data never gets months its data does not reach.
 fn coverage(conn: &Connection) -> Result<Option<Months>> {
+    let current = "(year(current_date) * 12 + month(current_date) - 1)";
     let sql = format!(
-        "SELECT min(m), max(m) FROM (
-            SELECT {PERIOD_MONTH} AS m FROM population WHERE length(period) = 7
-            UNION ALL SELECT {PERIOD_MONTH} FROM social_housing_waiting_list WHERE length(period) = 7
-            UNION ALL SELECT year(referral_date) * 12 + month(referral_date) - 1 FROM placements
-            UNION ALL SELECT year(start_date) * 12 + month(start_date) - 1 FROM landlord_incentives
-        )"
+        "WITH monthly AS (
+             SELECT {PERIOD_MONTH} AS m FROM population WHERE length(period) = 7
+             UNION ALL SELECT {PERIOD_MONTH} FROM social_housing_waiting_list WHERE length(period) = 7
+             UNION ALL SELECT year(referral_date) * 12 + month(referral_date) - 1 FROM placements
+             UNION ALL SELECT year(start_date) * 12 + month(start_date) - 1 FROM landlord_incentives),
+         years AS (
+             SELECT CAST(period AS BIGINT) AS y FROM population WHERE length(period) = 4
+             UNION ALL SELECT CAST(period AS BIGINT) FROM social_housing_waiting_list WHERE length(period) = 4),
+         yearly AS (
+             SELECT least(y * 12 + k, {current}) AS m FROM years, (VALUES (0), (11)) t(k)),
+         register AS (
+             SELECT year(d) * 12 + month(d) - 1 AS m FROM (
+                 SELECT vacant_since AS d FROM vacant_properties
+                 UNION ALL SELECT status_date FROM vacant_properties) WHERE d <= current_date)
+         SELECT 1 AS tier, min(m), max(m) FROM monthly
+         UNION ALL SELECT 2, min(m), max(m) FROM yearly
+         UNION ALL SELECT 3, min(m), max(m) FROM register
+         ORDER BY tier"
     );
-    let (lo, hi): (Option<i64>, Option<i64>) =
-        conn.query_row(&sql, [], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let tiers: Vec<(Option<i64>, Option<i64>)> = conn
+        .prepare(&sql)?
+        .query_map([], |r| Ok((r.get(1)?, r.get(2)?)))?
+        .collect::<std::result::Result<_, _>>()?;
+    let (lo, hi) = tiers
+        .into_iter()
+        .find(|(lo, hi)| lo.is_some() && hi.is_some())
+        .unwrap_or((None, None));
     Ok(match (lo, hi) {
         (Some(lo), Some(hi)) if hi >= lo => {
             let lo = lo.max(hi - MAX_MONTHS + 1);

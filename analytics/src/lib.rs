@@ -144,7 +144,9 @@ pub fn analyze_with(
         "permutations={} seed={} partition={}",
         s.permutations,
         s.seed,
-        s.partition.join(",")
+        s.partition
+            .as_ref()
+            .map_or("from the data".to_string(), |p| p.join(","))
     );
     let avail_print = fingerprint(conn, AVAILABILITY_INPUTS, "")?;
     let seg_print = fingerprint(conn, SEGREGATION_INPUTS, &seg_options)?;

@@ -15,8 +15,10 @@ use ingest::validate::days_from_civil;
 /// Choices of a segregation run.
 #[derive(Debug, Clone)]
 pub struct SegregationOptions {
-    /// Groups that together make up the total, for the multigroup indices.
-    pub partition: Vec<String>,
+    /// Groups that together make up the total, for the multigroup indices; `None`: found in
+    /// the data (the largest set of the population's groups whose counts add up to `total` in
+    /// every district).
+    pub partition: Option<Vec<String>>,
     /// Permutations of the significance tests (0 to skip them).
     pub permutations: usize,
     pub seed: u64,
@@ -25,11 +27,7 @@ pub struct SegregationOptions {
 impl Default for SegregationOptions {
     fn default() -> Self {
         SegregationOptions {
-            partition: vec![
-                "national".into(),
-                "eu_national".into(),
-                "non_eu_national".into(),
-            ],
+            partition: None,
             permutations: 999,
             seed: 20_261_122,
         }
@@ -43,6 +41,13 @@ pub struct SegregationSummary {
     pub groups: Vec<String>,
     pub index_rows: usize,
     pub latest_period: Option<String>,
+    /// The groups of the multigroup indices.
+    #[serde(default)]
+    pub partition: Vec<String>,
+    /// Where the partition does not add up to the total (districts and periods), or why there
+    /// is none: the multigroup indices are left out there, and this says so.
+    #[serde(default)]
+    pub partition_problems: Vec<String>,
 }
 
 /// The group name under which persons in active placements are measured.
@@ -374,6 +379,13 @@ pub fn run_segregation(
             .collect(),
         _ => HashMap::new(),
     };
+    let partition = partition_of(
+        &counts,
+        &grid.codes,
+        &periods,
+        &groups,
+        opts.partition.as_deref(),
+    );
     let mut rows: Vec<IndexRow> = Vec::new();
     let mut lqs: Vec<PeriodLqs> = Vec::new();
     for period in &periods {
@@ -404,16 +416,20 @@ pub fn run_segregation(
             period_lqs.insert(group.clone(), seg::location_quotients(x, t));
         }
         lqs.push((period.clone(), period_lqs));
-        let parts: Vec<&[f64]> = opts
-            .partition
-            .iter()
-            .filter_map(|g| {
-                counts
-                    .groups
-                    .get(&(period.clone(), g.clone()))
-                    .map(Vec::as_slice)
-            })
-            .collect();
+        let parts: Vec<&[f64]> = if partition.periods.contains(period) {
+            partition
+                .groups
+                .iter()
+                .filter_map(|g| {
+                    counts
+                        .groups
+                        .get(&(period.clone(), g.clone()))
+                        .map(Vec::as_slice)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         if parts.len() >= 2 {
             rows.push(IndexRow {
                 period: period.clone(),
@@ -444,7 +460,149 @@ pub fn run_segregation(
         groups,
         index_rows: rows.len(),
         latest_period: latest,
+        partition: partition.groups,
+        partition_problems: partition.problems,
     })
+}
+
+/// The groups of the multigroup indices, the periods where they add up to the total, and what
+/// went wrong elsewhere.
+struct Partition {
+    groups: Vec<String>,
+    periods: std::collections::HashSet<String>,
+    problems: Vec<String>,
+}
+
+/// Groups found in the data are tried in every combination up to this many groups.
+const MAX_SEARCHED_GROUPS: usize = 12;
+
+/// Districts where `parts` do not add up to the total in `period`: (district, parts, total).
+fn mismatches(counts: &Counts, period: &str, parts: &[String]) -> Option<Vec<(usize, f64, f64)>> {
+    let t = counts.totals.get(period)?;
+    let mut sum = vec![0.0; t.len()];
+    for g in parts {
+        let x = counts.groups.get(&(period.to_string(), g.clone()))?;
+        for (s, v) in sum.iter_mut().zip(x) {
+            *s += v;
+        }
+    }
+    Some(
+        sum.into_iter()
+            .zip(t)
+            .enumerate()
+            .filter(|(_, (s, t))| (s - **t).abs() > 0.5)
+            .map(|(d, (s, t))| (d, s, *t))
+            .collect(),
+    )
+}
+
+/// The partition of the multigroup indices: `given` (haven.toml), checked period by period; or
+/// the largest set of groups that adds up to the total in every district of the latest period,
+/// then checked on every period. Periods where it does not add up are named with their
+/// districts, never skipped in silence.
+fn partition_of(
+    counts: &Counts,
+    codes: &[String],
+    periods: &[String],
+    groups: &[String],
+    given: Option<&[String]>,
+) -> Partition {
+    let candidates: Vec<String> = groups.iter().filter(|g| *g != PLACED).cloned().collect();
+    let mut problems = Vec::new();
+    let chosen: Vec<String> = match given {
+        Some(g) => g.to_vec(),
+        None => {
+            let Some(latest) = periods.last() else {
+                return Partition {
+                    groups: Vec::new(),
+                    periods: Default::default(),
+                    problems,
+                };
+            };
+            let n = candidates.len();
+            let fits =
+                |set: &[String]| mismatches(counts, latest, set).is_some_and(|m| m.is_empty());
+            let mut found = None;
+            if n <= MAX_SEARCHED_GROUPS {
+                'size: for k in (2..=n).rev() {
+                    for mask in 0u32..(1 << n) {
+                        if mask.count_ones() as usize != k {
+                            continue;
+                        }
+                        let set: Vec<String> = (0..n)
+                            .filter(|i| mask & (1 << i) != 0)
+                            .map(|i| candidates[i].clone())
+                            .collect();
+                        if fits(&set) {
+                            found = Some(set);
+                            break 'size;
+                        }
+                    }
+                }
+            } else if fits(&candidates) {
+                found = Some(candidates.clone());
+            }
+            match found {
+                Some(set) => set,
+                None => {
+                    if n >= 2 {
+                        problems.push(format!(
+                            "no set of the groups ({}) adds up to total in {latest}, so there are no \
+                             multigroup indices; name the groups that do in haven.toml \
+                             ([analysis] groups)",
+                            candidates.join(", ")
+                        ));
+                    }
+                    return Partition {
+                        groups: Vec::new(),
+                        periods: Default::default(),
+                        problems,
+                    };
+                }
+            }
+        }
+    };
+    let mut ok = std::collections::HashSet::new();
+    let mut failing = 0usize;
+    for period in periods {
+        let found = mismatches(counts, period, &chosen);
+        if found.as_ref().is_some_and(|m| m.is_empty()) {
+            ok.insert(period.clone());
+            continue;
+        }
+        failing += 1;
+        if failing > 6 {
+            continue;
+        }
+        match found {
+            Some(m) => {
+                let shown: Vec<String> = m
+                    .iter()
+                    .take(5)
+                    .map(|(d, s, t)| format!("{} ({s} against {t})", codes[*d]))
+                    .collect();
+                problems.push(format!(
+                    "{period}: {} do not add up to total in {} districts: {}{}",
+                    chosen.join(" + "),
+                    m.len(),
+                    shown.join(", "),
+                    if m.len() > 5 { ", …" } else { "" }
+                ));
+            }
+            None => problems.push(format!(
+                "{period}: not every group of {} is given",
+                chosen.join(" + ")
+            )),
+        }
+    }
+    if failing > 6 {
+        problems.push(format!("and {} more periods", failing - 6));
+    }
+    Partition {
+        groups: chosen,
+        periods: ok,
+        problems,
+    }
 }
 
 /// The change of D from a year before the latest period to the latest, with its 95% bootstrap

@@ -60,6 +60,10 @@ pub struct LoadParams {
     pub encoding: Option<String>,
     pub decimal: Option<String>,
     pub sheet: Option<String>,
+    /// The header's line (CSV) or row (Excel), when it is not found by itself.
+    pub header_row: Option<u64>,
+    /// File columns mapped to dataset columns: `FILE_COLUMN=COLUMN`, comma-separated.
+    pub map: Option<String>,
     pub crs: Option<String>,
     #[serde(default)]
     pub strict: bool,
@@ -67,6 +71,24 @@ pub struct LoadParams {
     pub allow_extra_columns: bool,
     #[serde(default)]
     pub force: bool,
+}
+
+/// `FILE_COLUMN=COLUMN` pairs, comma-separated (a file column may hold `=`: the last one
+/// splits).
+pub fn parse_map(text: &str) -> Result<Vec<(String, String)>, Error> {
+    text.split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(|pair| {
+            pair.rsplit_once('=')
+                .map(|(f, c)| (f.trim().to_string(), c.trim().to_string()))
+                .filter(|(f, c)| !f.is_empty() && !c.is_empty())
+                .ok_or_else(|| {
+                    Error::Invalid(format!(
+                        "--map {pair}: write FILE_COLUMN=COLUMN, e.g. --map \"Adres=address\""
+                    ))
+                })
+        })
+        .collect()
 }
 
 impl LoadParams {
@@ -79,6 +101,8 @@ impl LoadParams {
                 encoding: self.encoding.clone(),
                 decimal: self.decimal.as_deref().map(str::parse).transpose()?,
                 sheet: self.sheet.clone(),
+                header_row: self.header_row,
+                known_columns: Vec::new(),
             },
             crs: self
                 .crs
@@ -92,6 +116,12 @@ impl LoadParams {
                     })
                 })
                 .transpose()?,
+            map: self
+                .map
+                .as_deref()
+                .map(parse_map)
+                .transpose()?
+                .unwrap_or_default(),
             strict: self.strict,
             allow_extra_columns: self.allow_extra_columns,
             force: self.force,

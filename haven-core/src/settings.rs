@@ -17,6 +17,8 @@
 //!
 //! [analysis]
 //! permutations = 999             # of the segregation significance tests
+//! groups = ["national", "eu_national", "non_eu_national"]  # the multigroup partition;
+//!                                # absent: the groups of the data that add up to total
 //!
 //! [server]
 //! rate_limit = 100               # requests per second per client; 0: none
@@ -46,6 +48,9 @@ pub struct Settings {
 pub struct AnalysisSettings {
     /// Permutations of the segregation significance tests.
     pub permutations: usize,
+    /// The population groups that make up the total, for the multigroup indices; `None`:
+    /// found in the data.
+    pub groups: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -106,6 +111,7 @@ struct ReleaseSection {
 #[serde(deny_unknown_fields)]
 struct AnalysisSection {
     permutations: Option<usize>,
+    groups: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -130,7 +136,10 @@ impl Settings {
         Settings {
             database: database.to_path_buf(),
             release: PublishOptions::new(default_published(database)),
-            analysis: AnalysisSettings { permutations: 999 },
+            analysis: AnalysisSettings {
+                permutations: 999,
+                groups: None,
+            },
             server: ServerSettings {
                 rate_limit: DEFAULT_RATE_LIMIT,
                 basemap_style: String::new(),
@@ -160,6 +169,15 @@ impl Settings {
                 .map_err(|e| Error::Settings(format!("{}: [release] {e}", path.display())))?;
             if let Some(n) = f.analysis.permutations {
                 s.analysis.permutations = n;
+            }
+            if let Some(g) = f.analysis.groups {
+                if g.len() < 2 || g.iter().any(|x| x == "total") {
+                    return Err(Error::Settings(format!(
+                        "{}: [analysis] groups: name two or more population groups that add up to total (not total itself)",
+                        path.display()
+                    )));
+                }
+                s.analysis.groups = Some(g);
             }
             s.set_server(
                 f.server.rate_limit,
@@ -298,6 +316,7 @@ impl Settings {
         analytics::AnalyzeOptions {
             segregation: analytics::SegregationOptions {
                 permutations: self.analysis.permutations,
+                partition: self.analysis.groups.clone(),
                 ..Default::default()
             },
             full,

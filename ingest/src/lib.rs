@@ -12,6 +12,7 @@ pub mod read;
 pub mod rng;
 pub mod schema;
 pub mod store;
+pub mod suggest;
 pub mod validate;
 
 use std::path::{Path, PathBuf};

@@ -37,6 +37,9 @@ pub struct IngestOptions {
     pub force: bool,
     /// Who started the load: cli, server, demo, job.
     pub origin: String,
+    /// File columns mapped to dataset columns (`--map FILE_COLUMN=COLUMN`), for headers the
+    /// dataset does not know by name or alias.
+    pub map: Vec<(String, String)>,
 }
 
 impl IngestOptions {
@@ -45,14 +48,23 @@ impl IngestOptions {
     fn read_key(&self) -> String {
         let r = &self.read;
         format!(
-            "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}",
+            "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}{}",
             r.format,
             r.delimiter,
             r.encoding,
             r.decimal,
             r.sheet,
             self.crs.map(Crs::epsg),
-            self.allow_extra_columns
+            self.allow_extra_columns,
+            // Absent unless given, so the keys of earlier loads stay the same.
+            r.header_row
+                .map(|n| format!("|header {n}"))
+                .unwrap_or_default()
+                + &self
+                    .map
+                    .iter()
+                    .map(|(f, c)| format!("|map {f}={c}"))
+                    .collect::<String>()
         )
     }
 }
@@ -240,11 +252,24 @@ fn load(
 ) -> Result<()> {
     let conn = store.conn();
     let t0 = Instant::now();
-    let mut table = read::open(input, &opts.read)?;
+    let mut read_options = opts.read.clone();
+    read_options.known_columns = schema
+        .fields
+        .iter()
+        .flat_map(|f| std::iter::once(&f.name).chain(&f.aliases))
+        .map(|n| read::layout::normalise(n))
+        .collect();
+    let mut table = read::open(input, &read_options)?;
     report.unit = table.rows.unit().to_string();
     let headers = table.rows.headers().to_vec();
     let is_geojson = table.details.format == Some(read::Format::Geojson);
-    let cols = map_columns(schema, &headers, opts.allow_extra_columns, is_geojson)?;
+    let cols = map_columns(
+        schema,
+        &headers,
+        opts.allow_extra_columns,
+        is_geojson,
+        &opts.map,
+    )?;
     let ctx = context(store, schema)?;
     let sample = table.rows.sample(2000);
     let decimal = opts
@@ -288,9 +313,10 @@ fn load(
         [],
         |r| r.get(0),
     )?;
-    let (read_rows, rejects) = std::thread::scope(|scope| -> Result<(u64, Vec<RejectRow>)> {
+    type Read = (u64, Vec<RejectRow>, Vec<String>);
+    let (read_rows, rejects, notes) = std::thread::scope(|scope| -> Result<Read> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<RecordBatch>(4);
-        let worker = scope.spawn(move || -> Result<(u64, Vec<RejectRow>)> {
+        let worker = scope.spawn(move || -> Result<Read> {
             let mut rec = StringRecord::new();
             let mut rejects: Vec<RejectRow> = Vec::new();
             let (mut read_rows, mut first) = (0u64, true);
@@ -328,7 +354,7 @@ fn load(
             }
             progress.advance(source.progress().1);
             tracing::debug!(ms = t0.elapsed().as_millis() as u64, "validation finished");
-            Ok((read_rows, rejects))
+            Ok((read_rows, rejects, source.notes()))
         });
         let mut appender = conn.appender(&schema.name)?;
         let mut appending = std::time::Duration::ZERO;
@@ -353,6 +379,7 @@ fn load(
         "validated and appended"
     );
     report.details = details;
+    report.details.skipped.extend(notes);
     report.rows_read = read_rows;
     report.rows_rejected = rejects.iter().map(|r| r.line).collect::<HashSet<_>>().len() as u64;
     report.rows_accepted = report.rows_read - report.rows_rejected;
@@ -498,13 +525,6 @@ fn summarise(report: &mut Report, rejects: &[RejectRow]) {
         .collect();
 }
 
-fn normalise_header(h: &str) -> String {
-    h.trim_start_matches('\u{feff}')
-        .trim()
-        .to_lowercase()
-        .replace([' ', '-', '.'], "_")
-}
-
 /// Matches the file's columns to the schema's fields, or refuses the file with one message
 /// naming every missing and unknown column.
 fn map_columns(
@@ -512,20 +532,33 @@ fn map_columns(
     headers: &[String],
     allow_extra: bool,
     geojson: bool,
+    map: &[(String, String)],
 ) -> Result<Vec<Option<usize>>> {
+    for (from, to) in map {
+        if schema.field_index(to).is_none() {
+            return Err(Error::Invalid(format!(
+                "--map {from}={to}: the {} dataset has no column {to}; its columns are: {}",
+                schema.name,
+                schema.field_names().collect::<Vec<_>>().join(", ")
+            )));
+        }
+    }
     let mut cols: Vec<Option<usize>> = vec![None; schema.fields.len()];
     let mut unknown = Vec::new();
     let mut doubled = Vec::new();
     for (c, h) in headers.iter().enumerate() {
-        let n = normalise_header(h);
+        let n = read::layout::normalise(h);
         if n.is_empty() {
             continue;
         }
-        match schema
-            .fields
+        let mapped = map
             .iter()
-            .position(|f| f.name == n || f.aliases.contains(&n))
-        {
+            .find(|(from, _)| read::layout::normalise(from) == n)
+            .map(|(_, to)| to.as_str());
+        match schema.fields.iter().position(|f| match mapped {
+            Some(to) => f.name == to,
+            None => f.name == n || f.aliases.contains(&n),
+        }) {
             Some(i) if cols[i].is_none() => cols[i] = Some(c),
             Some(i) => doubled.push(format!("{h} (again {})", schema.fields[i].name)),
             // GeoJSON geometry and point coordinates come with every feature.
@@ -561,9 +594,17 @@ fn map_columns(
         parts.push(format!("missing required columns: {}", missing.join(", ")));
     }
     if !unknown.is_empty() && !allow_extra {
+        let free = |f: &str| schema.field_index(f).is_some_and(|i| cols[i].is_none());
+        let named: Vec<String> = unknown
+            .iter()
+            .map(|h| match crate::suggest::column_for(h, schema, free) {
+                Some(c) => format!("{h} (probably {c}: --map \"{h}={c}\")"),
+                None => h.clone(),
+            })
+            .collect();
         parts.push(format!(
-            "unknown columns: {} (use --allow-extra-columns to ignore them)",
-            unknown.join(", ")
+            "unknown columns: {} (map them with --map FILE_COLUMN=COLUMN, or ignore them with --allow-extra-columns)",
+            named.join(", ")
         ));
     }
     if !doubled.is_empty() {

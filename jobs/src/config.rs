@@ -120,6 +120,10 @@ pub struct Format {
     pub encoding: Option<String>,
     pub decimal: Option<String>,
     pub sheet: Option<String>,
+    pub header_row: Option<u64>,
+    /// File columns mapped to dataset columns, `FILE_COLUMN=COLUMN` each.
+    #[serde(default)]
+    pub map: Vec<String>,
     pub crs: Option<String>,
 }
 
@@ -328,6 +332,8 @@ mod tests {
             "encoding",
             "decimal",
             "sheet",
+            "header_row",
+            "map",
             "crs",
         ];
         let lines: Vec<&str> = EXAMPLE.lines().collect();

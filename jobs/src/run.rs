@@ -235,6 +235,8 @@ fn execute(
         encoding: f.encoding.clone(),
         decimal: f.decimal.clone(),
         sheet: f.sheet.clone(),
+        header_row: f.header_row,
+        map: (!f.map.is_empty()).then(|| f.map.join(",")),
         crs: f.crs.clone(),
         strict: job.on_rejected == OnRejected::LoadNothing,
         ..Default::default()

@@ -3,6 +3,7 @@
 
 mod csv_file;
 mod geojson_file;
+pub(crate) mod layout;
 mod parquet_file;
 mod xlsx;
 
@@ -49,6 +50,11 @@ pub struct ReadOptions {
     pub encoding: Option<String>,
     pub decimal: Option<Decimal>,
     pub sheet: Option<String>,
+    /// The header's line (CSV) or row (Excel) number; found when absent.
+    pub header_row: Option<u64>,
+    /// The dataset's column names and aliases (normalised), to find the header by; set by the
+    /// load from the schema.
+    pub known_columns: Vec<String>,
 }
 
 /// A file's bytes and where they came from.
@@ -86,6 +92,12 @@ pub struct Details {
     pub sheet: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub crs: Option<String>,
+    /// The header's line (CSV) or row (Excel).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header_row: Option<u64>,
+    /// What was left out around the table, and why: title rows, a totals row, notes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<String>,
 }
 
 /// Where a record is in its file: a line (CSV), a sheet row (XLSX), a feature or a row.
@@ -108,6 +120,10 @@ pub trait RowSource: Send {
     fn progress(&self) -> (u64, u64);
     /// What `Loc::line` counts: "line", "row" or "feature".
     fn unit(&self) -> &'static str;
+    /// What reading left out once the records are read (a trailing block, empty rows).
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// An opened file: its details and its records.

@@ -95,6 +95,8 @@ export async function render(main) {
   }
   const latest = releases[0];
   const stale = (status.freshness ?? []).filter((f) => f.stale);
+  // Datasets with no rows yet (registers of personal data never say how many rows they hold).
+  const missing = (status.datasets ?? []).filter((d) => !d.withheld && d.rows === 0);
   main.innerHTML = `
     <h1>${esc(t('overview_title'))}</h1>
     <p class="lead">${esc(t('overview_lead'))}</p>
@@ -102,6 +104,13 @@ export async function render(main) {
       stale.length
         ? `<div class="notice" role="status"><strong>${esc(t('stale_title'))}</strong> ${esc(
             stale.map((f) => `${datasetName(f.dataset)}${f.last_change ? ` (${t('last_change', { when: dateTime(f.last_change) })})` : ''}`).join('; '),
+          )}</div>`
+        : ''
+    }
+    ${
+      missing.length
+        ? `<div class="notice" role="status"><strong>${esc(t('missing_title'))}</strong> ${esc(
+            missing.map((d) => datasetName(d.name)).join(', '),
           )}</div>`
         : ''
     }
