@@ -279,3 +279,52 @@ fn a_file_with_the_municipalitys_own_headers_is_told_how_to_map_them() {
         run.stderr()
     );
 }
+
+#[test]
+fn a_header_over_two_rows_with_merged_cells_is_read_as_one() {
+    let env = Env::new();
+    env.with_districts();
+    let book = env.path("kop.xlsx");
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let s = wb.add_worksheet();
+    let plain = rust_xlsxwriter::Format::new();
+    s.write_string(0, 0, "Wachtlijst per wijk").unwrap();
+    // Labels merged down over both header rows, one label across two columns above theirs.
+    for (c, label) in [(0, "district_code"), (1, "period"), (4, "median_wait_days")] {
+        s.merge_range(1, c, 2, c, label, &plain).unwrap();
+    }
+    s.merge_range(1, 2, 1, 3, "Kandidaten", &plain).unwrap();
+    s.write_string(2, 2, "applicants").unwrap();
+    s.write_string(2, 3, "applicants_international_protection")
+        .unwrap();
+    for (i, (d, p, a, ip, w)) in [
+        ("BE12099004", "2025-06", 40.0, 9.0, 380.5),
+        ("BE12099005", "2025-06", 12.0, 3.0, 200.0),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let r = 3 + i as u32;
+        s.write_string(r, 0, *d).unwrap();
+        s.write_string(r, 1, *p).unwrap();
+        s.write_number(r, 2, *a).unwrap();
+        s.write_number(r, 3, *ip).unwrap();
+        s.write_number(r, 4, *w).unwrap();
+    }
+    wb.save(&book).unwrap();
+    let run = env
+        .run(&[
+            "ingest",
+            "social_housing_waiting_list",
+            book.to_str().unwrap(),
+        ])
+        .ok();
+    says(
+        &run.stderr(),
+        &[
+            "header on row 3",
+            "rows 1–2 above the header skipped",
+            "read 2 · accepted 2 · rejected 0",
+        ],
+    );
+}

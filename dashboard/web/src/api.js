@@ -72,8 +72,11 @@ export async function all(path, opts = {}) {
   return items;
 }
 
-export function upload(dataset, file) {
-  return request(`/api/v1/ingest/${encodeURIComponent(dataset)}?source=${encodeURIComponent(file.name)}`, {
+export function upload(dataset, file, options = {}) {
+  const query = new URLSearchParams({ source: file.name });
+  if (options.map) query.set('map', options.map);
+  if (options.headerRow) query.set('header_row', options.headerRow);
+  return request(`/api/v1/ingest/${encodeURIComponent(dataset)}?${query}`, {
     officer: true,
     method: 'POST',
     body: file,

@@ -102,3 +102,31 @@ fn json_text(v: &Value) -> String {
         other => other.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A geometry nested a million levels deep is refused by the JSON reader's depth limit
+    /// (128), not by a stack overflow.
+    #[test]
+    fn deeply_nested_json_is_refused() {
+        let depth = 1_000_000;
+        let mut text = String::from(
+            r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},"geometry":{"type":"Polygon","coordinates":"#,
+        );
+        text.push_str(&"[".repeat(depth));
+        text.push_str(&"]".repeat(depth));
+        text.push_str("}}]}");
+        let input = Input {
+            name: "deep.geojson".into(),
+            path: None,
+            bytes: text.into_bytes(),
+        };
+        let e = open(&input).err().expect("refused").to_string();
+        assert!(
+            e.contains("not valid JSON") && e.contains("recursion"),
+            "{e}"
+        );
+    }
+}

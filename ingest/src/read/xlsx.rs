@@ -8,7 +8,7 @@
 //! are counted and left out.
 
 use std::collections::{BTreeMap, HashSet};
-use std::io::Cursor;
+use std::io::{Cursor, Read};
 
 use calamine::{Data, Reader, Sheets, open_workbook_auto_from_rs};
 use csv::StringRecord;
@@ -25,7 +25,41 @@ pub const MAX_CELLS: usize = 25_000_000;
 /// A sheet as its cells: row number (1-based, as Excel shows it) to the row's cells by column.
 type Cells = BTreeMap<u32, Vec<(u32, String)>>;
 
+/// What a workbook may unpack to, at most, all its parts together (a sheet of 25 million
+/// cells is about 1 GB of XML). A zip bomb is refused while it is measured, before any part
+/// of it is held.
+pub const MAX_UNPACKED: u64 = 2 << 30;
+
+/// Unpacks every part of a zip-based workbook (`.xlsx`, `.ods`) into nothing, counting bytes,
+/// and refuses the file past `limit`; declared sizes are not trusted.
+fn check_unpacked(input: &Input, limit: u64) -> Result<()> {
+    if !input.bytes.starts_with(b"PK\x03\x04") {
+        return Ok(());
+    }
+    let mut zip = zip::ZipArchive::new(Cursor::new(input.bytes.as_slice()))
+        .map_err(|e| Error::Format(format!("{}: not a readable workbook: {e}", input.name)))?;
+    let mut total = 0u64;
+    for i in 0..zip.len() {
+        let mut part = zip
+            .by_index(i)
+            .map_err(|e| Error::Format(format!("{}: not a readable workbook: {e}", input.name)))?;
+        let left = limit.saturating_sub(total);
+        let n = std::io::copy(&mut (&mut part).take(left + 1), &mut std::io::sink())
+            .map_err(|e| Error::Format(format!("{}: a damaged workbook part: {e}", input.name)))?;
+        total += n;
+        if total > limit {
+            return Err(Error::Refused(format!(
+                "{}: the workbook unpacks to more than {} MiB; split it, or save it as CSV",
+                input.name,
+                limit >> 20
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn open(input: &Input, opts: &ReadOptions) -> Result<Table> {
+    check_unpacked(input, MAX_UNPACKED)?;
     let mut book = open_workbook_auto_from_rs(Cursor::new(input.bytes.clone()))
         .map_err(|e| Error::Format(format!("{}: not a readable workbook: {e}", input.name)))?;
     let names = book.sheet_names();
@@ -124,6 +158,9 @@ fn read_sheet(book: &mut Sheets<Cursor<Vec<u8>>>, sheet: &str, file: &str) -> Re
                 let (row, col) = cell.get_position();
                 put(row, col, cell_text(&Data::from(cell.get_value().clone())))?;
             }
+            drop(reader);
+            let merged = x.merge_cells_by_sheet_name(sheet).map_err(|e| bad(&e))?;
+            spread_merged_headers(&mut cells, &merged);
         }
         // The older formats come as a range: refused when its rectangle is beyond the bound
         // before a cell of it is kept.
@@ -143,6 +180,44 @@ fn read_sheet(book: &mut Sheets<Cursor<Vec<u8>>>, sheet: &str, file: &str) -> Re
         row.sort_by_key(|(c, _)| *c);
     }
     Ok(cells)
+}
+
+/// Header rows, at most, into which merged cells are spread.
+const MERGED_ROWS: u32 = layout::HEADER_SEARCH as u32 * 2;
+/// Columns, at most, a merged header cell is spread over.
+const MERGED_COLUMNS: u32 = 1024;
+
+/// A merged header cell shows its text over every cell it spans (a label over two header rows,
+/// or over two columns): each spanned cell of the first rows gets that text. Only the rows
+/// where a header can be, and never more than [`MERGED_COLUMNS`] columns, so a merge over the
+/// whole sheet costs nothing.
+fn spread_merged_headers(cells: &mut Cells, merged: &[calamine::Dimensions]) {
+    let Some(&top) = cells.keys().next() else {
+        return;
+    };
+    let last = top + MERGED_ROWS;
+    for m in merged {
+        let (r0, c0) = (m.start.0 + 1, m.start.1);
+        if r0 > last {
+            continue;
+        }
+        let Some(text) = cells
+            .get(&r0)
+            .and_then(|row| row.iter().find(|(c, _)| *c == c0))
+            .map(|(_, t)| t.clone())
+        else {
+            continue;
+        };
+        for r in r0..=(m.end.0 + 1).min(last) {
+            let row = cells.entry(r).or_default();
+            for c in c0..=m.end.1.min(c0 + MERGED_COLUMNS) {
+                if !row.iter().any(|(k, _)| *k == c) {
+                    row.push((c, text.clone()));
+                }
+            }
+            row.sort_by_key(|(c, _)| *c);
+        }
+    }
 }
 
 /// A sheet's table: its header, the data records with their row numbers, the header's row.
@@ -259,6 +334,33 @@ fn cell_text(cell: &Data) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A part that unpacks far beyond its packed size is refused while it is measured.
+    #[test]
+    fn a_workbook_that_unpacks_beyond_the_bound_is_refused() {
+        use std::io::Write;
+        let mut bytes = Vec::new();
+        {
+            let mut z = zip::ZipWriter::new(Cursor::new(&mut bytes));
+            let deflate = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated);
+            z.start_file("xl/sharedStrings.xml", deflate).unwrap();
+            let zeros = vec![b'0'; 1 << 20];
+            for _ in 0..8 {
+                z.write_all(&zeros).unwrap();
+            }
+            z.finish().unwrap();
+        }
+        assert!(bytes.len() < 100_000, "{} bytes packed", bytes.len());
+        let input = Input {
+            name: "bomb.xlsx".into(),
+            path: None,
+            bytes,
+        };
+        let e = check_unpacked(&input, 4 << 20).unwrap_err().to_string();
+        assert!(e.contains("unpacks to more than 4 MiB"), "{e}");
+        check_unpacked(&input, 16 << 20).unwrap();
+    }
 
     #[test]
     fn columns_are_named_as_excel_names_them() {

@@ -276,6 +276,9 @@ function report(r) {
   const outcome = `<p class="outcome outcome-${esc(r.outcome)}" role="status"><strong>${esc(word(r.outcome))}</strong>: ${esc(
     t('report_counts', { read: number(r.rows_read), accepted: number(r.rows_accepted), rejected: number(r.rows_rejected), unit: r.unit }),
   )}${r.message ? ` ${esc(r.message)}` : ''}</p>`;
+  // What reading left out around the table (title rows, a totals row, notes), as the server says it.
+  const notes = r.details?.skipped ?? [];
+  const skipped = notes.length ? `<ul class="skipped">${notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : '';
   const rejected = r.rejected.length
     ? table({
         caption: t('rejected_caption', { n: number(r.rows_rejected), shown: number(r.rejected.length) }),
@@ -284,7 +287,7 @@ function report(r) {
         className: 'rejected',
       })
     : '';
-  return outcome + rejected;
+  return outcome + skipped + rejected;
 }
 
 async function uploadTab(box) {
@@ -297,6 +300,12 @@ async function uploadTab(box) {
       <div class="field"><label for="file">${esc(t('file'))}</label>
         <input id="file" type="file" required accept=".csv,.tsv,.txt,.xlsx,.parquet,.geojson,.json" aria-describedby="file-help">
         <small id="file-help">${esc(t('file_help'))}</small></div>
+      <div class="field"><label for="map">${esc(t('mapping_label'))}</label>
+        <input id="map" type="text" placeholder="Adres=address, Wijk=district_code" aria-describedby="map-help">
+        <small id="map-help">${esc(t('mapping_help'))}</small></div>
+      <div class="field"><label for="header-row">${esc(t('header_row_label'))}</label>
+        <input id="header-row" type="number" min="1" step="1" aria-describedby="header-row-help">
+        <small id="header-row-help">${esc(t('header_row_help'))}</small></div>
       <div class="field"><button type="submit" class="primary">${esc(t('upload'))}</button></div>
     </form>
     <div id="report" aria-live="polite"></div>`;
@@ -307,7 +316,11 @@ async function uploadTab(box) {
     if (!file) return;
     out.innerHTML = `<p class="loading" role="status">${esc(t('uploading', { name: file.name }))}</p>`;
     try {
-      out.innerHTML = report(await upload(box.querySelector('#dataset').value, file));
+      const options = {
+        map: box.querySelector('#map').value.trim(),
+        headerRow: box.querySelector('#header-row').value.trim(),
+      };
+      out.innerHTML = report(await upload(box.querySelector('#dataset').value, file, options));
     } catch (err) {
       out.innerHTML = `<p class="error" role="alert">${esc(err.message)}</p>`;
     }
