@@ -16,6 +16,9 @@ pub enum ApiError {
     Forbidden(String),
     #[error("too many requests from this client: slow down")]
     TooManyRequests,
+    /// A request body past the server's limit.
+    #[error("{0}")]
+    TooLarge(String),
     /// A release the disclosure step refused or held back.
     #[error("{0}")]
     Refused(String),
@@ -41,6 +44,7 @@ impl ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Refused(_) => StatusCode::CONFLICT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

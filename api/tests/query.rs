@@ -540,3 +540,51 @@ async fn location_quotients_match_the_population_and_withhold_what_placements_wi
     .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 }
+
+/// A body that never ends: 64 KiB of `a` after 64 KiB, forever.
+struct Endless;
+
+impl http_body::Body for Endless {
+    type Data = axum::body::Bytes;
+    type Error = std::convert::Infallible;
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::task::Poll::Ready(Some(Ok(http_body::Frame::data(
+            axum::body::Bytes::from_static(&[b'a'; 65_536]),
+        ))))
+    }
+}
+
+/// An upload that never ends is refused once it passes the server's limit, with the problem
+/// shape, and nothing was loaded: the server stops reading, it does not wait for the end.
+#[tokio::test]
+async fn an_endless_upload_is_refused_at_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ingest::Store::open(dir.path().join("haven.duckdb")).unwrap();
+    let token =
+        haven_core::users::add_user(&store, "olivia", haven_core::users::Role::Officer).unwrap();
+    let mut settings = haven_core::Settings::defaults(store.path());
+    settings.server.max_upload = 1 << 20;
+    let state = AppState::new(store, settings).unwrap().with_rate_limit(0.0);
+    let req = Request::post("/api/v1/ingest/districts?source=endless.geojson")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::new(Endless))
+        .unwrap();
+    let res = router(state.clone()).oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        res.headers()[header::CONTENT_TYPE],
+        "application/problem+json"
+    );
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    let problem: Value = serde_json::from_slice(&body).unwrap();
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("larger than the server takes (1 MiB"),
+        "{problem}"
+    );
+}

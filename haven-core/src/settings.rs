@@ -24,6 +24,7 @@
 //! rate_limit = 100               # requests per second per client; 0: none
 //! basemap_style = ""             # a MapLibre style URL; empty: no outside basemap
 //! base_url = ""                  # the public address, for absolute IRIs in the catalogue
+//! max_upload_megabytes = 1024    # larger uploads are refused while they arrive
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -61,7 +62,13 @@ pub struct ServerSettings {
     pub basemap_style: String,
     /// The public address (scheme and host) for absolute IRIs; `None`: the request's Host.
     pub base_url: Option<String>,
+    /// Uploads larger than this many bytes are refused while they arrive.
+    pub max_upload: usize,
 }
+
+/// Uploads refused above this unless the settings say otherwise (1 GiB; the largest benchmark
+/// file is about 150 MB).
+pub const DEFAULT_MAX_UPLOAD: usize = 1 << 30;
 
 /// Requests per second per client unless the settings say otherwise.
 pub const DEFAULT_RATE_LIMIT: f64 = 100.0;
@@ -120,6 +127,7 @@ struct ServerSection {
     rate_limit: Option<f64>,
     basemap_style: Option<String>,
     base_url: Option<String>,
+    max_upload_megabytes: Option<u64>,
 }
 
 /// Where releases go by default: `published/` beside the database file.
@@ -144,6 +152,7 @@ impl Settings {
                 rate_limit: DEFAULT_RATE_LIMIT,
                 basemap_style: String::new(),
                 base_url: None,
+                max_upload: DEFAULT_MAX_UPLOAD,
             },
         }
     }
@@ -185,6 +194,16 @@ impl Settings {
                 f.server.base_url,
             )
             .map_err(|e| Error::Settings(format!("{}: [server] {e}", path.display())))?;
+            if let Some(mb) = f.server.max_upload_megabytes {
+                if mb == 0 {
+                    return Err(Error::Settings(format!(
+                        "{}: [server] max_upload_megabytes must be 1 or more",
+                        path.display()
+                    )));
+                }
+                s.server.max_upload =
+                    usize::try_from(mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
+            }
         }
         let var = |k: &str| env(k).filter(|v| !v.trim().is_empty());
         fn number<T: std::str::FromStr>(k: &str, v: Option<String>) -> Result<Option<T>, Error> {

@@ -1,7 +1,7 @@
 //! Loading a file: the upload route, also the loopback hand-off of `haven ingest`.
 
 use axum::Json;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Path as UrlPath, Query, State};
 use axum::routing::post;
 use serde_json::{Value, json};
@@ -15,12 +15,10 @@ pub(crate) const ROUTES: &[Route] = &[route(
     "POST",
     "/api/v1/ingest/{dataset}",
     Officer,
-    || post(ingest_upload).layer(DefaultBodyLimit::max(MAX_UPLOAD)),
+    // The limit is the server's setting, applied while the body arrives (below).
+    || post(ingest_upload).layer(DefaultBodyLimit::disable()),
     ingest_doc,
 )];
-
-/// Uploads larger than this are refused (the largest benchmark file is about 150 MB).
-const MAX_UPLOAD: usize = 1 << 30;
 
 async fn ingest_upload(
     State(s): State<AppState>,
@@ -29,11 +27,19 @@ async fn ingest_upload(
         Query<haven_core::pipeline::LoadParams>,
         axum::extract::rejection::QueryRejection,
     >,
-    body: Bytes,
+    body: Body,
 ) -> Result<Json<ingest::Report>, ApiError> {
     let Query(params) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     ingest::schema::get(&dataset)?;
     let opts = params.to_options("server")?;
+    // Read as it arrives, and refused past the limit: an endless upload holds at most that.
+    let limit = s.settings.server.max_upload;
+    let body = axum::body::to_bytes(body, limit).await.map_err(|_| {
+        ApiError::TooLarge(format!(
+            "the upload is larger than the server takes ({} MiB: [server] max_upload_megabytes)",
+            limit >> 20
+        ))
+    })?;
     let input = ingest::Input {
         name: params
             .source
@@ -72,6 +78,6 @@ fn ingest_doc() -> Value {
         "security": [{"bearer": []}],
         "parameters": [{"name": "dataset", "in": "path", "required": true, "schema": {"type": "string", "enum": datasets}}],
         "requestBody": {"required": true, "content": {"application/octet-stream": {"schema": {"type": "string", "contentMediaType": "application/octet-stream"}}}},
-        "responses": {"200": {"description": "The load report.", "content": {"application/json": {"schema": {"type": "object"}}}}, "400": openapi::problem(), "401": openapi::problem(), "413": {"description": "Too large."}},
+        "responses": {"200": {"description": "The load report.", "content": {"application/json": {"schema": {"type": "object"}}}}, "400": openapi::problem(), "401": openapi::problem(), "413": openapi::problem()},
     })
 }
