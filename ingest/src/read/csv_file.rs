@@ -228,6 +228,10 @@ fn detect_delimiter(text: &str) -> u8 {
         .unwrap_or(b',')
 }
 
+/// The longest record read (a line of a register is well under a kilobyte); a longer one is
+/// a damaged or hostile file, refused with its line.
+pub const MAX_RECORD_BYTES: usize = 16 << 20;
+
 /// Rows read ahead at most to tell a trailing block (totals, notes) from data.
 const LOOKAHEAD: usize = 1000;
 
@@ -266,6 +270,14 @@ impl CsvSource {
         );
         let end = self.reader.position().byte() as usize;
         let line = self.lines.at(self.reader.get_ref().get_ref(), start);
+        if end.saturating_sub(start) > MAX_RECORD_BYTES {
+            return Err(Error::Refused(format!(
+                "line {line}: a record of {} MiB, longer than the {} MiB Haven reads; \
+                 is a quote left open, or is this not a table?",
+                (end - start) >> 20,
+                MAX_RECORD_BYTES >> 20
+            )));
+        }
         Ok(Some(Loc {
             line,
             span: Some((start, end)),
