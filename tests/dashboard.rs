@@ -64,3 +64,40 @@ fn the_dashboard_in_headless_chromium() {
         }
     }
 }
+
+/// A municipality with only districts and a vacancy register, in the browser
+/// (tests/browser/vacancy_only.test.mjs): the overview says what is missing and shows its
+/// vacancy figures.
+#[test]
+fn a_vacancy_only_municipality_in_headless_chromium() {
+    let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    assert!(
+        tests.join("node_modules/playwright-core").exists(),
+        "the browser tests' packages are missing: npm ci --prefix tests/browser (make test does)"
+    );
+    let env = Env::new();
+    let demo = env.with_districts();
+    env.run(&[
+        "ingest",
+        "vacant_properties",
+        demo.join("leegstand_vacant_properties.csv")
+            .to_str()
+            .unwrap(),
+    ])
+    .code_is(2); // the demo register's mistyped rows
+    env.run(&["publish"]).ok();
+    let (_server, url) = env.serve();
+    let out = Command::new("node")
+        .args(["--test", "--test-reporter=spec", "vacancy_only.test.mjs"])
+        .current_dir(&tests)
+        .env("HAVEN_URL", &url)
+        .env("HAVEN_CHROMIUM", chromium())
+        .output()
+        .expect("node runs the browser tests");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "browser tests failed:\n{report}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
