@@ -76,15 +76,7 @@ fn a_vacancy_only_municipality_in_headless_chromium() {
         "the browser tests' packages are missing: npm ci --prefix tests/browser (make test does)"
     );
     let env = Env::new();
-    let demo = env.with_districts();
-    env.run(&[
-        "ingest",
-        "vacant_properties",
-        demo.join("leegstand_vacant_properties.csv")
-            .to_str()
-            .unwrap(),
-    ])
-    .code_is(2); // the demo register's mistyped rows
+    env.with_vacancy_register(&[]);
     env.run(&["publish"]).ok();
     let (_server, url) = env.serve();
     let out = Command::new("node")

@@ -9,16 +9,7 @@ use common::Env;
 #[test]
 fn a_vacancy_only_municipality_gets_its_vacancy_indicators() {
     let env = Env::new();
-    let demo = env.with_districts();
-    env.run(&[
-        "ingest",
-        "vacant_properties",
-        demo.join("leegstand_vacant_properties.csv")
-            .to_str()
-            .unwrap(),
-        "--no-analyze",
-    ])
-    .code_is(2); // the demo register's mistyped rows
+    env.with_vacancy_register(&["--no-analyze"]);
     let run = env.run(&["analyze"]).ok();
     assert!(!run.stderr().contains("0 months"), "{}", run.stderr());
     let months = env.count("SELECT count(DISTINCT period) FROM indicators_monthly");

@@ -76,6 +76,16 @@ impl Env {
         demo
     }
 
+    /// A municipality on its first day: the demo districts and the demo's vacancy register
+    /// (its mistyped rows rejected), loaded with `flags`; nothing else.
+    pub fn with_vacancy_register(&self, flags: &[&str]) -> Run {
+        let demo = self.with_districts();
+        let register = demo.join("leegstand_vacant_properties.csv");
+        let mut args = vec!["ingest", "vacant_properties", register.to_str().unwrap()];
+        args.extend_from_slice(flags);
+        self.run(&args).code_is(2)
+    }
+
     /// A read-only connection (the haven process has exited).
     pub fn query(&self) -> Connection {
         let config = Config::default().access_mode(AccessMode::ReadOnly).unwrap();
