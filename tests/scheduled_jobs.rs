@@ -9,9 +9,9 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::Env;
+use common::{Env, wait_for};
 
 /// A loopback source of one file; `slow` makes each answer take 3 s. Counts requests, and
 /// whether two were ever served at once.
@@ -99,17 +99,6 @@ fn demo_with_officer(env: &Env) -> (String, String) {
         .query_row("SELECT min(district_code) FROM districts", [], |r| r.get(0))
         .unwrap();
     (token, code)
-}
-
-fn wait_for(what: &str, secs: u64, mut done: impl FnMut() -> bool) {
-    let t = Instant::now();
-    while !done() {
-        assert!(
-            t.elapsed() < Duration::from_secs(secs),
-            "waited too long for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 #[test]
@@ -209,46 +198,18 @@ fn the_server_runs_jobs_on_schedule_once_at_a_time_and_survives_a_kill() {
 /// A loopback source answering by path: `/flaky` fails once with 500 then serves `flaky`,
 /// `/bad` serves `bad`, `/slow` answers after 5 s, `/big` sends 2 MB. Counts `/flaky` requests.
 fn scripted(flaky: String, bad: Vec<u8>) -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
     let flaky_hits = Arc::new(AtomicUsize::new(0));
     let hits = Arc::clone(&flaky_hits);
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let (hits, flaky, bad) = (Arc::clone(&hits), flaky.clone(), bad.clone());
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut first = String::new();
-                let _ = reader.read_line(&mut first);
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                        break;
-                    }
-                }
-                let path = first.split_whitespace().nth(1).unwrap_or("/").to_string();
-                let (status, body): (u16, Vec<u8>) = match path.as_str() {
-                    "/flaky.tsv" if hits.fetch_add(1, Ordering::SeqCst) == 0 => {
-                        (500, b"down".to_vec())
-                    }
-                    "/flaky.tsv" => (200, flaky.into_bytes()),
-                    "/bad.csv" => (200, bad),
-                    "/slow" => {
-                        std::thread::sleep(Duration::from_secs(5));
-                        (200, b"late".to_vec())
-                    }
-                    "/big" => (200, vec![b'x'; 2_000_000]),
-                    _ => (404, Vec::new()),
-                };
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = stream.write_all(&body);
-            });
+    let base = common::http_source(move |path| match path {
+        "/flaky.tsv" if hits.fetch_add(1, Ordering::SeqCst) == 0 => (500, b"down".to_vec()),
+        "/flaky.tsv" => (200, flaky.clone().into_bytes()),
+        "/bad.csv" => (200, bad.clone()),
+        "/slow" => {
+            std::thread::sleep(Duration::from_secs(5));
+            (200, b"late".to_vec())
         }
+        "/big" => (200, vec![b'x'; 2_000_000]),
+        _ => (404, Vec::new()),
     });
     (base, flaky_hits)
 }

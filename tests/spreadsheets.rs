@@ -351,34 +351,3 @@ fn a_header_over_two_rows_with_merged_cells_is_read_as_one() {
         ],
     );
 }
-
-/// A line of 20 MiB (a quote left open over the rest of a file, or not a table at all) is
-/// refused with its line, and nothing of the file is kept.
-#[test]
-fn a_record_longer_than_any_register_line_is_refused_with_its_line() {
-    let env = Env::new();
-    env.with_districts();
-    let mut text = String::from(
-        "district_code,period,applicants,applicants_international_protection,median_wait_days\n\
-         BE12099004,2025-06,40,9,380.5\n\
-         BE12099005,2025-06,12,3,\"",
-    );
-    text.push_str(&"x".repeat(20 << 20));
-    text.push_str("\"\n");
-    let file = common::write(&env.path("long.csv"), text.as_bytes());
-    let run = env
-        .run(&[
-            "ingest",
-            "social_housing_waiting_list",
-            file.to_str().unwrap(),
-        ])
-        .code_is(2);
-    says(
-        &run.stderr(),
-        &["line 3: a record of 20 MiB, longer than the 16 MiB Haven reads"],
-    );
-    assert_eq!(
-        env.count("SELECT count(*) FROM social_housing_waiting_list"),
-        0
-    );
-}

@@ -8,7 +8,58 @@ use super::{Details, Input, Table, VecSource};
 use crate::error::{Error, Result};
 use crate::geo::Crs;
 
+/// JSON values (numbers, strings, arrays, objects) a GeoJSON file may hold: read into memory,
+/// each costs about 40 bytes, so about 0.7 GB at most (eight million coordinate pairs;
+/// boundaries more detailed than that are simplified first).
+pub const MAX_JSON_VALUES: u64 = 16_000_000;
+
+/// Nesting a GeoJSON file may have (a MultiPolygon is four levels inside its feature).
+pub const MAX_JSON_DEPTH: u32 = 64;
+
+/// Counts the file's values and its nesting in one pass over its bytes, holding nothing, and
+/// refuses it past [`MAX_JSON_VALUES`] or [`MAX_JSON_DEPTH`] before it is parsed.
+fn measure(input: &Input, max_values: u64, max_depth: u32) -> Result<()> {
+    let (mut values, mut depth, mut in_string, mut escaped) = (1u64, 0u32, false, false);
+    for (i, &b) in input.bytes.iter().enumerate() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                values += 1;
+                if depth > max_depth {
+                    return Err(Error::Refused(format!(
+                        "{}: JSON nested deeper than {max_depth} levels (at byte {i}); GeoJSON \
+                         needs at most six",
+                        input.name
+                    )));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            b',' => values += 1,
+            _ => continue,
+        }
+        if values > max_values {
+            return Err(Error::Refused(format!(
+                "{}: more than {max_values} JSON values (coordinates and properties); simplify \
+                 the boundaries (for example `mapshaper -simplify 10%`) or split the file",
+                input.name
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn open(input: &Input) -> Result<Table> {
+    measure(input, MAX_JSON_VALUES, MAX_JSON_DEPTH)?;
     let doc: Value = serde_json::from_slice(&input.bytes)
         .map_err(|e| Error::Format(format!("{}: not valid JSON: {e}", input.name)))?;
     let features = match doc.get("type").and_then(Value::as_str) {
@@ -107,8 +158,8 @@ fn json_text(v: &Value) -> String {
 mod tests {
     use super::*;
 
-    /// A geometry nested a million levels deep is refused by the JSON reader's depth limit
-    /// (128), not by a stack overflow.
+    /// A geometry nested a million levels deep is refused before it is parsed, not by a
+    /// stack overflow.
     #[test]
     fn deeply_nested_json_is_refused() {
         let depth = 1_000_000;
@@ -125,8 +176,27 @@ mod tests {
         };
         let e = open(&input).err().expect("refused").to_string();
         assert!(
-            e.contains("not valid JSON") && e.contains("recursion"),
+            e.contains("nested deeper than 64 levels (at byte 177)"),
             "{e}"
         );
+        // Past the measure, the JSON reader's own limit (128) still holds.
+        let e = serde_json::from_slice::<Value>(&input.bytes).unwrap_err();
+        assert!(e.to_string().contains("recursion"), "{e}");
+    }
+
+    /// Values are counted outside strings only: commas and brackets in a name are text.
+    #[test]
+    fn values_are_counted_outside_strings() {
+        let input = |s: &str| Input {
+            name: "v.geojson".into(),
+            path: None,
+            bytes: s.as_bytes().to_vec(),
+        };
+        let doc = r#"{"a":[1,2,3],"b":"x,[{,\",y","c":{"d":[]}}"#;
+        // The document, {, [, two commas, two more commas, {, [: at most 9 values.
+        measure(&input(doc), 9, 64).unwrap();
+        assert!(measure(&input(doc), 8, 64).is_err());
+        measure(&input(doc), 9, 3).unwrap();
+        assert!(measure(&input(doc), 9, 2).is_err());
     }
 }

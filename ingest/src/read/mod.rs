@@ -4,6 +4,7 @@
 mod csv_file;
 mod geojson_file;
 pub(crate) mod layout;
+mod legacy;
 mod parquet_file;
 mod xlsx;
 

@@ -2,7 +2,7 @@
 //! whose rows name the dataset's columns; the header found under title and note rows; a totals
 //! row and notes below the data left out (and said so). Row numbers are the sheet's own.
 //!
-//! Only the cells a sheet holds are read (`.xlsx` streams them), never the rectangle its
+//! Only the cells a sheet holds are read (`.xlsx` and `.xlsb` stream them), never the rectangle its
 //! corners span: a 1.6 KB workbook with cells at A1 and XFD1048576 is two cells, not 1.7e10.
 //! At most [`MAX_CELLS`] cells are read from a sheet; cells right of the header's last column
 //! are counted and left out.
@@ -60,6 +60,7 @@ fn check_unpacked(input: &Input, limit: u64) -> Result<()> {
 
 pub(super) fn open(input: &Input, opts: &ReadOptions) -> Result<Table> {
     check_unpacked(input, MAX_UNPACKED)?;
+    super::legacy::check(input, super::legacy::MAX_LEGACY_CELLS)?;
     let mut book = open_workbook_auto_from_rs(Cursor::new(input.bytes.clone()))
         .map_err(|e| Error::Format(format!("{}: not a readable workbook: {e}", input.name)))?;
     let names = book.sheet_names();
@@ -162,8 +163,15 @@ fn read_sheet(book: &mut Sheets<Cursor<Vec<u8>>>, sheet: &str, file: &str) -> Re
             let merged = x.merge_cells_by_sheet_name(sheet).map_err(|e| bad(&e))?;
             spread_merged_headers(&mut cells, &merged);
         }
-        // The older formats come as a range: refused when its rectangle is beyond the bound
-        // before a cell of it is kept.
+        Sheets::Xlsb(x) => {
+            let mut reader = x.worksheet_cells_reader(sheet).map_err(|e| bad(&e))?;
+            while let Some(cell) = reader.next_cell().map_err(|e| bad(&e))? {
+                let (row, col) = cell.get_position();
+                put(row, col, cell_text(&Data::from(cell.get_value().clone())))?;
+            }
+        }
+        // `.xls` and `.ods` come as a range, read whole when the workbook was opened (after
+        // `legacy::check` measured it).
         other => {
             let range = other.worksheet_range(sheet).map_err(|e| bad(&e))?;
             let (h, w) = range.get_size();
