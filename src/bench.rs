@@ -409,7 +409,8 @@ fn api_suite(dir: &Path, vacant: usize, runs: usize) -> Result<String> {
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
         let _ = haven_core::users::remove_user(&store, "bench");
-        let token = haven_core::users::add_user(&store, "bench", haven_core::users::Role::Officer)?;
+        let token =
+            haven_core::users::add_user(&store, "bench", haven_core::users::Role::Officer, 1)?;
         // The z12 tile with the most vacant properties: the heaviest a map asks for.
         let densest: (i64, i64, i64) = conn.query_row(
             "SELECT floor((lon + 180) / 360 * 4096)::BIGINT AS x,

@@ -3,6 +3,7 @@
 mod bench;
 mod cli_ingest;
 mod cli_jobs;
+mod cli_ops;
 mod cli_publish;
 
 #[global_allocator]
@@ -77,6 +78,15 @@ enum Command {
     Jobs(cli_jobs::JobsCmd),
     /// Show recent loads, or the rejected rows of one load.
     Batches(cli_ingest::BatchesArgs),
+    /// Erase personal data: one household on its request, or the placements past the
+    /// retention period. Recorded in `erasures` (and, beside a server, in the audit log).
+    Erase(cli_ops::EraseCmd),
+    /// Take a consistent backup (the database and the releases, with checksums) into a new
+    /// folder, also while `haven serve` runs. Schedule it with cron or a systemd timer.
+    Backup(cli_ops::BackupArgs),
+    /// Check a backup and restore it into the database path (`--db`) and the releases folder,
+    /// neither of which may exist yet.
+    Restore(cli_ops::RestoreArgs),
     /// Measure ingest, indicators and segregation against their outside references and record
     /// the figures in BENCHMARKS.md.
     Bench(BenchArgs),
@@ -107,8 +117,18 @@ enum UsersAction {
         /// officer: restricted views and uploads; admin: also user management and the audit log.
         #[arg(long, value_parser = ["officer", "admin"])]
         role: String,
+        /// Days the token works; 0: no expiry.
+        #[arg(long, default_value_t = users::DEFAULT_TOKEN_DAYS)]
+        expires_in_days: u32,
     },
-    /// List the users: names, roles and when they were added (never tokens).
+    /// Give a user a new token (printed on standard output, once); the old one stops working.
+    Rotate {
+        name: String,
+        /// Days the new token works; 0: no expiry.
+        #[arg(long, default_value_t = users::DEFAULT_TOKEN_DAYS)]
+        expires_in_days: u32,
+    },
+    /// List the users: names, roles, when they were added and when their tokens expire.
     List,
     /// Remove a user; its token stops working.
     Remove { name: String },
@@ -309,14 +329,30 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             let store = open_store(&cli.db)?;
             match cmd.action {
-                UsersAction::Add { name, role } => {
+                UsersAction::Add {
+                    name,
+                    role,
+                    expires_in_days,
+                } => {
                     let role: users::Role = role.parse()?;
-                    let token = users::add_user(&store, &name, role)?;
+                    let token = users::add_user(&store, &name, role, expires_in_days)?;
                     print_new_user(&name, role.as_str(), &token);
+                }
+                UsersAction::Rotate {
+                    name,
+                    expires_in_days,
+                } => {
+                    let token = users::rotate_token(&store, &name, expires_in_days)?;
+                    print_rotated(&name, &token);
                 }
                 UsersAction::List => {
                     for u in users::list_users(&store)? {
-                        print_user(&u.name, u.role.as_str(), &u.created_at);
+                        print_user(
+                            &u.name,
+                            u.role.as_str(),
+                            &u.created_at,
+                            u.expires_at.as_deref(),
+                        );
                     }
                 }
                 UsersAction::Remove { name } => {
@@ -385,6 +421,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Bench(args) => {
             bench::run(args.suite, &args.dir, args.rows, args.runs, &args.record)
         }
+        Command::Erase(cmd) => cli_ops::erase(&cli.db, &settings, &cmd),
+        Command::Backup(args) => cli_ops::backup(&cli.db, &settings, &args),
+        Command::Restore(args) => cli_ops::restore(&cli.db, &settings, &args),
     }
 }
 
@@ -416,6 +455,36 @@ fn serve(
         }));
     }
     runtime.block_on(async move {
+        if state.settings().retention.placements_months.is_some() {
+            // The retention period, applied at start and every day after.
+            let (db, settings, changed) =
+                (state.database(), state.shared_settings(), state.clone());
+            tokio::spawn(async move {
+                loop {
+                    let (db, settings) = (db.clone(), settings.clone());
+                    let done = tokio::task::spawn_blocking(move || {
+                        db.write(|store| {
+                            haven_core::erase::retention(store, &settings, "retention")
+                        })
+                    })
+                    .await;
+                    match done {
+                        Ok(Ok(Some(r))) if r.erased.placements > 0 => {
+                            tracing::info!(
+                                placements = r.erased.placements,
+                                "retention period applied"
+                            );
+                            changed.data_changed();
+                        }
+                        Ok(Err(e)) => {
+                            tracing::error!(cause = %e, "the retention period could not be applied")
+                        }
+                        _ => {}
+                    }
+                    tokio::time::sleep(std::time::Duration::from_secs(24 * 3600)).await;
+                }
+            });
+        }
         let _scheduler = match &config {
             Some(c) if !c.jobs.is_empty() => {
                 let changed = state.clone();
@@ -527,12 +596,18 @@ fn print_new_user(name: &str, role: &str, token: &str) {
     println!("{token}");
 }
 
-fn print_user(name: &str, role: &str, created_at: &str) {
-    println!("{name:<24} {role:<8} added {created_at}");
+fn print_user(name: &str, role: &str, created_at: &str, expires_at: Option<&str>) {
+    let expires = expires_at.map_or("never expires".to_string(), |t| format!("expires {t}"));
+    println!("{name:<24} {role:<8} added {created_at}  {expires}");
 }
 
-/// `haven users` while a server holds the database: the same commands through its admin API,
-/// as the local operator (the server's announcement file is readable only by its user).
+fn print_rotated(name: &str, token: &str) {
+    eprintln!(
+        "rotated {name}'s token: the old one no longer works. The new token below is shown once."
+    );
+    println!("{token}");
+}
+
 /// Opens (creating if needed) the database for writing with the tables of every crate up to
 /// date: the core's (ingest, analyses, releases, users), the scheduled imports' and the audit
 /// log. The binary is where all of them meet, so it applies them all.
@@ -543,14 +618,22 @@ pub(crate) fn open_store(db: &std::path::Path) -> Result<ingest::Store> {
     Ok(store)
 }
 
+/// `haven users` while a server holds the database: the same commands through its admin API,
+/// as the local operator (the server's announcement file is readable only by its user).
 fn users_on_server(info: &ServerFile, action: UsersAction) -> Result<ExitCode> {
     match action {
-        UsersAction::Add { name, role } => {
+        UsersAction::Add {
+            name,
+            role,
+            expires_in_days,
+        } => {
             let u = cli_ingest::server_call(
                 info,
                 "POST",
                 "/api/v1/admin/users",
-                Some(serde_json::json!({"name": name, "role": role})),
+                Some(
+                    serde_json::json!({"name": name, "role": role, "expires_in_days": expires_in_days}),
+                ),
             )?;
             print_new_user(
                 &name,
@@ -558,11 +641,32 @@ fn users_on_server(info: &ServerFile, action: UsersAction) -> Result<ExitCode> {
                 u["token"].as_str().context("the server gave no token")?,
             );
         }
+        UsersAction::Rotate {
+            name,
+            expires_in_days,
+        } => {
+            let path = format!("/api/v1/admin/users/{}/rotate", percent(&name));
+            let u = cli_ingest::server_call(
+                info,
+                "POST",
+                &path,
+                Some(serde_json::json!({"expires_in_days": expires_in_days})),
+            )?;
+            print_rotated(
+                &name,
+                u["token"].as_str().context("the server gave no token")?,
+            );
+        }
         UsersAction::List => {
             let users = cli_ingest::server_call(info, "GET", "/api/v1/admin/users", None)?;
             for u in users.as_array().map(Vec::as_slice).unwrap_or_default() {
                 let text = |k: &str| u[k].as_str().unwrap_or_default().to_string();
-                print_user(&text("name"), &text("role"), &text("created_at"));
+                print_user(
+                    &text("name"),
+                    &text("role"),
+                    &text("created_at"),
+                    u["expires_at"].as_str(),
+                );
             }
         }
         UsersAction::Remove { name } => {

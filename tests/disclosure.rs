@@ -268,6 +268,90 @@ fn releases_never_differ_by_a_few_records_and_consecutive_ones_are_attacked_toge
     assert!(report.contains("\"lp v1+v2\""), "{report}");
 }
 
+/// A household erased on its request is gone from every table and column of the database, a
+/// later file does not bring it back, and the next release, attacked together with the one
+/// before the erasure, gives nothing away.
+#[test]
+fn an_erased_household_is_gone_everywhere_and_the_next_release_withstands_the_attacker() {
+    let env = Env::new();
+    let files = demo(&env, &[]);
+    let household: String = env
+        .query()
+        .query_row(
+            "SELECT household_ref FROM placements GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let run = env.run(&["erase", "household", &household]).ok();
+    assert!(run.stderr().contains("erased "), "{}", run.stderr());
+    // Every text column of every table, searched for the reference.
+    let holding = |env: &Env| -> Vec<String> {
+        let c = env.query();
+        let mut stmt = c
+            .prepare(
+                "SELECT table_name, column_name FROM information_schema.columns
+                 WHERE table_schema = 'main' AND data_type = 'VARCHAR'",
+            )
+            .unwrap();
+        let cols: Vec<(String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        cols.into_iter()
+            .filter(|(t, col)| {
+                let n: i64 = c
+                    .query_row(
+                        &format!(
+                            "SELECT count(*) FROM main.\"{t}\" WHERE strpos(\"{col}\", ?) > 0"
+                        ),
+                        [&household],
+                        |r| r.get(0),
+                    )
+                    .unwrap();
+                n > 0
+            })
+            .map(|(t, col)| format!("{t}.{col}"))
+            .collect()
+    };
+    assert_eq!(holding(&env), Vec::<String>::new());
+    assert_eq!(
+        env.count(
+            "SELECT count(*) FROM erasures WHERE kind = 'request' AND subject_sha256 IS NOT NULL"
+        ),
+        1
+    );
+    // The municipality's placements file, loaded again (one more line, so it is new content):
+    // the household's rows are left out, and the load says so by line only.
+    let mut again = std::fs::read(files.join("placements.csv")).unwrap();
+    again.extend_from_slice(b"\n");
+    let file = common::write(&env.path("placements-again.csv"), &again);
+    let run = env.run(&["ingest", "placements", file.to_str().unwrap()]);
+    assert!(
+        run.stderr()
+            .contains("rows of households erased on request left out"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(holding(&env), Vec::<String>::new());
+    // Forty late placements make the next release; it is attacked with the first.
+    let late = env.path("forty.csv");
+    ingest::demo::write_late_placements(&env.query(), &late, 40).unwrap();
+    env.run(&["ingest", "placements", late.to_str().unwrap()])
+        .ok();
+    let run = env.run(&["publish"]).ok();
+    assert!(
+        run.stderr().contains("publish: release 2 in"),
+        "{}",
+        run.stderr()
+    );
+    let work = work(&env, &files);
+    let (code, report) = attack(&work, &[]);
+    assert_eq!(code, 0, "the attacker found disclosures: {report}");
+    assert!(report.contains("\"lp v1+v2\""), "{report}");
+}
+
 /// The same attacks on the demo's true figures with only the small counts withheld and the
 /// indices computed from the true counts (the protection switched off) find disclosures.
 #[test]

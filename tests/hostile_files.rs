@@ -296,7 +296,7 @@ fn the_server_refuses_each_hostile_file_from_uploads_and_sources_in_bounded_memo
         .iter()
         .map(|h| (format!("/{}", h.name), h.bytes.clone()))
         .collect();
-    let base = common::http_source(move |path| {
+    let base = common::http_source(move |path, _| {
         files
             .iter()
             .find(|(p, _)| p == path)

@@ -200,7 +200,7 @@ fn the_server_runs_jobs_on_schedule_once_at_a_time_and_survives_a_kill() {
 fn scripted(flaky: String, bad: Vec<u8>) -> (String, Arc<AtomicUsize>) {
     let flaky_hits = Arc::new(AtomicUsize::new(0));
     let hits = Arc::clone(&flaky_hits);
-    let base = common::http_source(move |path| match path {
+    let base = common::http_source(move |path, _| match path {
         "/flaky.tsv" if hits.fetch_add(1, Ordering::SeqCst) == 0 => (500, b"down".to_vec()),
         "/flaky.tsv" => (200, flaky.clone().into_bytes()),
         "/bad.csv" => (200, bad.clone()),
@@ -352,4 +352,90 @@ fn a_run_missed_while_the_server_was_down_is_made_once_at_start() {
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(runs_now(&url), 2);
     drop(server);
+}
+
+#[test]
+fn a_credential_never_follows_a_redirect_to_another_host_and_keyed_urls_stay_out_of_history() {
+    let env = Env::new();
+    env.with_districts();
+    let code: String = env
+        .query()
+        .query_row("SELECT min(district_code) FROM districts", [], |r| r.get(0))
+        .unwrap();
+    let file = format!(
+        "district_code\tperiod\tapplicants\tapplicants_international_protection\tmedian_wait_days\n{code}\t2028-02\t21\t4\t250\n"
+    );
+    let heads =
+        |v: &Arc<std::sync::Mutex<Vec<String>>>| v.lock().unwrap().join("\n").to_lowercase();
+    // The mirror, another origin, serves the file and notes what it was sent.
+    let mirror_seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = Arc::clone(&mirror_seen);
+    let mirror = common::http_source(move |_, head| {
+        seen.lock().unwrap().push(head.to_string());
+        (200, file.clone().into_bytes())
+    });
+    // The provider redirects its keyed URL to the mirror.
+    let provider_seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = Arc::clone(&provider_seen);
+    let provider = common::http_source(move |_, head| {
+        seen.lock().unwrap().push(head.to_string());
+        common::Reply {
+            status: 302,
+            headers: vec![("Location".into(), format!("{mirror}/waiting.tsv"))],
+            body: Vec::new(),
+        }
+    });
+    let config = env.path("haven.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[job]]\nname = \"keyed\"\ndataset = \"social_housing_waiting_list\"\nschedule = \"*/2 * * * * *\"\nafter = []\n\
+             [job.source]\nurl = \"{provider}/export?apikey=SECRET-IN-URL&format=tsv\"\nauth_header = \"X-API-Key\"\nauth_env = \"HAVEN_TEST_KEY\"\n"
+        ),
+    )
+    .unwrap();
+    let config_arg = config.to_str().unwrap().to_string();
+    let (server, _) = env.serve_with(
+        &[
+            ("HAVEN_CONFIG", &config_arg),
+            ("HAVEN_TEST_KEY", "key-from-the-environment"),
+        ],
+        None,
+    );
+    wait_for("the keyed job's load", 30, || {
+        !heads(&mirror_seen).is_empty()
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    drop(server);
+    assert!(
+        heads(&provider_seen).contains("x-api-key: key-from-the-environment"),
+        "the provider gets its key: {}",
+        heads(&provider_seen)
+    );
+    assert!(
+        !heads(&mirror_seen).contains("key-from-the-environment"),
+        "the mirror never does: {}",
+        heads(&mirror_seen)
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM social_housing_waiting_list WHERE period = '2028-02'"),
+        1
+    );
+    // The key in the URL is nowhere in the database, nor in what the command shows.
+    let stored = env.count(
+        "SELECT (SELECT count(*) FROM job_runs WHERE coalesce(message, '') LIKE '%SECRET-IN-URL%')
+              + (SELECT count(*) FROM ingest_batches WHERE source LIKE '%SECRET-IN-URL%')",
+    );
+    assert_eq!(stored, 0);
+    let listed = env
+        .haven()
+        .args(["jobs", "list"])
+        .env("HAVEN_CONFIG", &config_arg)
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+    assert!(
+        listed.contains("apikey=***") && !listed.contains("SECRET-IN-URL"),
+        "{listed}"
+    );
 }

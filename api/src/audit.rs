@@ -14,6 +14,7 @@ use crate::{ApiError, AppState};
 pub const MIGRATIONS: Migrations = ingest::migrations!(
     "api",
     1 => "the audit log", "0001_audit_log.sql";
+    2 => "the client address of each entry", "0002_audit_client.sql";
 );
 
 /// One restricted request.
@@ -22,6 +23,8 @@ pub(crate) struct Entry {
     pub micros: i64,
     pub actor: String,
     pub role: &'static str,
+    /// The client's address, as the rate limit sees it.
+    pub client: String,
     pub action: String,
     pub target: String,
     pub query: String,
@@ -59,20 +62,20 @@ pub(crate) fn flush(log: &Log, store: &ingest::Store) -> Result<usize, ApiError>
         conn.execute_batch(
             "BEGIN;
              CREATE TEMP TABLE IF NOT EXISTS audit_pending (micros BIGINT, actor VARCHAR, role VARCHAR,
-               action VARCHAR, target VARCHAR, query VARCHAR, status INTEGER);",
+               client VARCHAR, action VARCHAR, target VARCHAR, query VARCHAR, status INTEGER);",
         )?;
         {
             let mut app = conn.appender("audit_pending")?;
             for e in &entries {
                 app.append_row(duckdb::params![
-                    e.micros, e.actor, e.role, e.action, e.target, e.query, e.status
+                    e.micros, e.actor, e.role, e.client, e.action, e.target, e.query, e.status
                 ])?;
             }
             app.flush()?;
         }
         conn.execute_batch(
-            "INSERT INTO audit_log (occurred_at, actor, role, action, target, query, status)
-               SELECT to_timestamp(micros::DOUBLE / 1000000), actor, role, action, target, query, status
+            "INSERT INTO audit_log (occurred_at, actor, role, client, action, target, query, status)
+               SELECT to_timestamp(micros::DOUBLE / 1000000), actor, role, client, action, target, query, status
                FROM audit_pending;
              DELETE FROM audit_pending;
              COMMIT;",
@@ -130,6 +133,8 @@ pub struct AuditEntry {
     pub at: String,
     pub actor: String,
     pub role: String,
+    /// The client's address (absent on entries from before it was recorded).
+    pub client: Option<String>,
     pub action: String,
     pub target: String,
     pub query: String,
@@ -146,7 +151,7 @@ pub(crate) fn entries(
     let mut stmt = store
         .conn()
         .prepare(&format!(
-            "SELECT strftime(occurred_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ'), actor, role, action, target, query, status
+            "SELECT strftime(occurred_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ'), actor, role, action, target, query, status, client
              FROM audit_log WHERE ? IS NULL OR actor = ? ORDER BY occurred_at DESC LIMIT {limit}"
         ))?;
     let rows = stmt.query_map([actor, actor], |r| {
@@ -158,6 +163,7 @@ pub(crate) fn entries(
             target: r.get(4)?,
             query: r.get(5)?,
             status: r.get(6)?,
+            client: r.get(7)?,
         })
     })?;
     rows.collect::<Result<Vec<_>, _>>()

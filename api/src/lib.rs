@@ -263,7 +263,13 @@ mod tests {
     use http_body_util::BodyExt;
     use tower::ServiceExt;
 
-    async fn call(state: &AppState, req: Request<Body>) -> (StatusCode, String, String) {
+    /// A request as from a `haven` command on the server's machine (a loopback peer).
+    async fn call(state: &AppState, mut req: Request<Body>) -> (StatusCode, String, String) {
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(SocketAddr::from((
+                [127, 0, 0, 1],
+                40_000,
+            ))));
         let res = router(state.clone()).oneshot(req).await.unwrap();
         let status = res.status();
         let ctype = res
@@ -315,6 +321,23 @@ mod tests {
     }
 
     const DISTRICT: &str = r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"district_code":"BE1","name":"Centrum","dwellings_total":10},"geometry":{"type":"Polygon","coordinates":[[[4,51],[4.1,51],[4.1,51.1],[4,51],[4,51]]]}}]}"#;
+
+    /// The hand-off token of `haven` commands works only from the server's own machine.
+    #[tokio::test]
+    async fn the_hand_off_token_is_taken_only_from_a_loopback_peer() {
+        let state = AppState::with_defaults(ingest::Store::open_in_memory().unwrap());
+        let token = state.local_token.to_string();
+        let mut req = upload("districts", &token, DISTRICT);
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(SocketAddr::from((
+                [10, 0, 0, 5],
+                40_000,
+            ))));
+        let res = router(state.clone()).oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        let (code, _, body) = call(&state, upload("districts", &token, DISTRICT)).await;
+        assert_eq!(code, StatusCode::OK, "{body}");
+    }
 
     #[tokio::test]
     async fn status_counts_what_an_upload_loaded() {

@@ -11,6 +11,10 @@ use haven_core::users::{Role, add_user};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
+use std::net::SocketAddr;
+
+use axum::extract::ConnectInfo;
+
 async fn call(
     state: &AppState,
     method: &str,
@@ -18,7 +22,22 @@ async fn call(
     token: Option<&str>,
     body: Option<(&str, Vec<u8>)>,
 ) -> (StatusCode, String, String) {
-    let mut req = Request::builder().method(method).uri(uri);
+    call_from(state, [127, 0, 0, 1], method, uri, token, body).await
+}
+
+/// A request from the client at `peer`, as the server's socket gives it.
+async fn call_from(
+    state: &AppState,
+    peer: [u8; 4],
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<(&str, Vec<u8>)>,
+) -> (StatusCode, String, String) {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .extension(ConnectInfo(SocketAddr::from((peer, 40_000))));
     if let Some(t) = token {
         req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
     }
@@ -52,9 +71,10 @@ fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let (store, root) = common::published_demo(&dir);
     let demo = dir.path().join("demo");
-    let officer = add_user(&store, "olivia", Role::Officer).unwrap();
-    let admin = add_user(&store, "adam", Role::Admin).unwrap();
-    add_user(&store, "to-remove", Role::Officer).unwrap();
+    let officer = add_user(&store, "olivia", Role::Officer, 90).unwrap();
+    let admin = add_user(&store, "adam", Role::Admin, 90).unwrap();
+    add_user(&store, "to-remove", Role::Officer, 90).unwrap();
+    add_user(&store, "to-rotate", Role::Officer, 90).unwrap();
     Setup {
         state: AppState::with_defaults(store)
             .with_published(root)
@@ -132,6 +152,26 @@ fn case(method: &str, path: &str, demo: &std::path::Path) -> Option<Case> {
         ("DELETE", "/api/v1/admin/users/{name}") => {
             ("/api/v1/admin/users/to-remove", None, [401, 403, 204])
         }
+        ("POST", "/api/v1/admin/users/{name}/rotate") => (
+            "/api/v1/admin/users/to-rotate/rotate",
+            None,
+            [401, 403, 200],
+        ),
+        ("POST", "/api/v1/admin/erase") => (
+            "/api/v1/admin/erase",
+            Some((
+                "application/json",
+                br#"{"household_ref": "no-such-household"}"#.to_vec(),
+            )),
+            ADMIN,
+        ),
+        ("POST", "/api/v1/admin/retention") => ("/api/v1/admin/retention", None, ADMIN),
+        // Only the local operator chooses where the server writes a backup.
+        ("POST", "/api/v1/admin/backup") => (
+            "/api/v1/admin/backup",
+            Some(("application/json", br#"{"dir": "/tmp/x"}"#.to_vec())),
+            [401, 403, 403],
+        ),
         ("GET", "/api/v1/admin/audit") => ("/api/v1/admin/audit", None, ADMIN),
         ("GET", "/api/v1/admin/scenario") => ("/api/v1/admin/scenario?inflow=20", None, ADMIN),
         ("POST", "/api/v1/admin/analyze") => (
@@ -292,11 +332,29 @@ async fn a_client_over_its_rate_gets_429_and_when_to_retry() {
     );
     assert_eq!(statuses[24], StatusCode::TOO_MANY_REQUESTS);
     let res = router(state.clone())
-        .oneshot(Request::get("/api/v1/health").body(Body::empty()).unwrap())
+        .oneshot(
+            Request::get("/api/v1/health")
+                .extension(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 1))))
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(res.headers()[header::RETRY_AFTER], "1");
-    // Another client (by its token) has its own bucket.
-    let (status, _, _) = call(&state, "GET", "/api/v1/health", Some(&s.officer), None).await;
+    // A token, any token, is the same client: the bucket is the address's.
+    for token in [s.officer.as_str(), "hvn_1_made-up", "hvn_2_another"] {
+        let (status, _, _) = call(&state, "GET", "/api/v1/health", Some(token), None).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{token}");
+    }
+    // Another address has its own bucket.
+    let (status, _, _) = call_from(
+        &state,
+        [127, 0, 0, 2],
+        "GET",
+        "/api/v1/health",
+        Some(&s.officer),
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
 }

@@ -53,7 +53,7 @@ fn big_register(demo: &std::path::Path, rows: usize) -> Vec<u8> {
 async fn reads_during_an_upload_see_the_old_or_the_new_state_and_do_not_wait() {
     let dir = tempfile::tempdir().unwrap();
     let (store, root) = common::published_demo(&dir);
-    let token = add_user(&store, "olivia", Role::Officer).unwrap();
+    let token = add_user(&store, "olivia", Role::Officer, 90).unwrap();
     let state = AppState::with_defaults(store)
         .with_published(root)
         .with_rate_limit(0.0);

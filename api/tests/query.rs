@@ -563,8 +563,8 @@ impl http_body::Body for Endless {
 async fn an_endless_upload_is_refused_at_the_limit() {
     let dir = tempfile::tempdir().unwrap();
     let store = ingest::Store::open(dir.path().join("haven.duckdb")).unwrap();
-    let token =
-        haven_core::users::add_user(&store, "olivia", haven_core::users::Role::Officer).unwrap();
+    let token = haven_core::users::add_user(&store, "olivia", haven_core::users::Role::Officer, 90)
+        .unwrap();
     let mut settings = haven_core::Settings::defaults(store.path());
     settings.server.max_upload = 1 << 20;
     let state = AppState::new(store, settings).unwrap().with_rate_limit(0.0);

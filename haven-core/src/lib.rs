@@ -5,7 +5,9 @@
 //! and the command line ([`handoff`]) and the one [`Settings`]. It never reads the environment
 //! and knows nothing of HTTP.
 
+pub mod backup;
 pub mod catalog;
+pub mod erase;
 mod error;
 pub mod geometry;
 pub mod handoff;
@@ -28,6 +30,7 @@ pub const MIGRATIONS: Migrations = ingest::migrations!(
     "haven-core",
     1 => "open-data releases", "0001_releases.sql";
     2 => "users", "0002_users.sql";
+    3 => "token expiry and rotation", "0003_token_expiry.sql";
 );
 
 /// Brings the tables of every crate up to the core up to date: ingest's (applied on open),

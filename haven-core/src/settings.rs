@@ -25,6 +25,12 @@
 //! basemap_style = ""             # a MapLibre style URL; empty: no outside basemap
 //! base_url = ""                  # the public address, for absolute IRIs in the catalogue
 //! max_upload_megabytes = 1024    # larger uploads are refused while they arrive
+//! trusted_proxies = []           # addresses (or CIDR ranges) of reverse proxies whose
+//!                                # X-Forwarded-For names the client; none: the peer is
+//!
+//! [retention]
+//! placements_months = 60         # placements are deleted this long after they end; absent
+//!                                # or 0: kept
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -43,6 +49,14 @@ pub struct Settings {
     pub release: PublishOptions,
     pub analysis: AnalysisSettings,
     pub server: ServerSettings,
+    pub retention: RetentionSettings,
+}
+
+/// How long personal data is kept.
+#[derive(Debug, Clone, Default)]
+pub struct RetentionSettings {
+    /// Months after its end that a placement is deleted; `None`: kept.
+    pub placements_months: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -64,6 +78,54 @@ pub struct ServerSettings {
     pub base_url: Option<String>,
     /// Uploads larger than this many bytes are refused while they arrive.
     pub max_upload: usize,
+    /// Reverse proxies whose `X-Forwarded-For` is believed: the client of a request is the
+    /// address nearest the server in that header that is not one of them. Empty: the peer.
+    pub trusted_proxies: Vec<Cidr>,
+}
+
+/// An address range, `10.0.0.0/8` or one address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    addr: std::net::IpAddr,
+    bits: u8,
+}
+
+impl Cidr {
+    /// Whether `ip` is in the range (an IPv4 address mapped into IPv6 counts as IPv4).
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        use std::net::IpAddr::{V4, V6};
+        let ip = match ip {
+            V6(v6) => v6.to_ipv4_mapped().map_or(V6(v6), V4),
+            v4 => v4,
+        };
+        let (a, b, width) = match (self.addr, ip) {
+            (V4(a), V4(b)) => (u32::from(a) as u128, u32::from(b) as u128, 32),
+            (V6(a), V6(b)) => (u128::from(a), u128::from(b), 128),
+            _ => return false,
+        };
+        let bits = u32::from(self.bits.min(width as u8));
+        let shift = width - bits;
+        bits == 0 || (a >> shift) == (b >> shift)
+    }
+}
+
+impl std::str::FromStr for Cidr {
+    type Err = Error;
+    fn from_str(text: &str) -> Result<Cidr, Error> {
+        let bad = || Error::Settings(format!("{text:?} is not an address or CIDR range"));
+        let (addr, bits) = text.trim().split_once('/').unwrap_or((text.trim(), ""));
+        let addr: std::net::IpAddr = addr.parse().map_err(|_| bad())?;
+        let width = if addr.is_ipv4() { 32 } else { 128 };
+        let bits = if bits.is_empty() {
+            width
+        } else {
+            bits.parse::<u8>()
+                .ok()
+                .filter(|b| *b <= width)
+                .ok_or_else(bad)?
+        };
+        Ok(Cidr { addr, bits })
+    }
 }
 
 /// Uploads refused above this unless the settings say otherwise (1 GiB; the largest benchmark
@@ -86,6 +148,14 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("HAVEN_RATE_LIMIT", "server.rate_limit"),
     ("HAVEN_BASEMAP_STYLE", "server.basemap_style"),
     ("HAVEN_BASE_URL", "server.base_url"),
+    (
+        "HAVEN_TRUSTED_PROXIES",
+        "server.trusted_proxies (comma-separated)",
+    ),
+    (
+        "HAVEN_RETENTION_PLACEMENTS_MONTHS",
+        "retention.placements_months",
+    ),
 ];
 
 #[derive(Debug, Default, Deserialize)]
@@ -97,6 +167,8 @@ struct File {
     analysis: AnalysisSection,
     #[serde(default)]
     server: ServerSection,
+    #[serde(default)]
+    retention: RetentionSection,
     /// The scheduled imports: the `jobs` crate reads them.
     #[serde(default, rename = "job")]
     _jobs: Vec<toml::Value>,
@@ -123,11 +195,18 @@ struct AnalysisSection {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RetentionSection {
+    placements_months: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ServerSection {
     rate_limit: Option<f64>,
     basemap_style: Option<String>,
     base_url: Option<String>,
     max_upload_megabytes: Option<u64>,
+    trusted_proxies: Option<Vec<String>>,
 }
 
 /// Where releases go by default: `published/` beside the database file.
@@ -153,7 +232,9 @@ impl Settings {
                 basemap_style: String::new(),
                 base_url: None,
                 max_upload: DEFAULT_MAX_UPLOAD,
+                trusted_proxies: Vec::new(),
             },
+            retention: RetentionSettings::default(),
         }
     }
 
@@ -204,6 +285,19 @@ impl Settings {
                 s.server.max_upload =
                     usize::try_from(mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
             }
+            s.retention.placements_months = f.retention.placements_months.filter(|m| *m > 0);
+            if let Some(list) = f.server.trusted_proxies {
+                s.server.trusted_proxies = list
+                    .iter()
+                    .map(|p| p.parse())
+                    .collect::<Result<_, Error>>()
+                    .map_err(|e| {
+                        Error::Settings(format!(
+                            "{}: [server] trusted_proxies: {e}",
+                            path.display()
+                        ))
+                    })?;
+            }
         }
         let var = |k: &str| env(k).filter(|v| !v.trim().is_empty());
         fn number<T: std::str::FromStr>(k: &str, v: Option<String>) -> Result<Option<T>, Error> {
@@ -240,6 +334,20 @@ impl Settings {
             var("HAVEN_BASE_URL"),
         )
         .map_err(|e| Error::Settings(format!("environment: {e}")))?;
+        if let Some(m) = number::<u32>(
+            "HAVEN_RETENTION_PLACEMENTS_MONTHS",
+            var("HAVEN_RETENTION_PLACEMENTS_MONTHS"),
+        )? {
+            s.retention.placements_months = Some(m).filter(|m| *m > 0);
+        }
+        if let Some(list) = var("HAVEN_TRUSTED_PROXIES") {
+            s.server.trusted_proxies = list
+                .split(',')
+                .filter(|p| !p.trim().is_empty())
+                .map(str::parse)
+                .collect::<Result<_, Error>>()
+                .map_err(|e| Error::Settings(format!("HAVEN_TRUSTED_PROXIES: {e}")))?;
+        }
         s.set_permutations(s.analysis.permutations);
         Ok(s)
     }
@@ -346,6 +454,21 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn proxies_are_matched_by_range() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let net: Cidr = "10.1.0.0/16".parse().unwrap();
+        assert!(net.contains(ip("10.1.200.3")));
+        assert!(!net.contains(ip("10.2.0.1")));
+        assert!(net.contains(ip("::ffff:10.1.0.9")));
+        let one: Cidr = "127.0.0.1".parse().unwrap();
+        assert!(one.contains(ip("127.0.0.1")) && !one.contains(ip("127.0.0.2")));
+        let v6: Cidr = "fd00::/8".parse().unwrap();
+        assert!(v6.contains(ip("fd12::1")) && !v6.contains(ip("fe80::1")));
+        assert!("10.0.0.0/33".parse::<Cidr>().is_err());
+        assert!("proxy.local".parse::<Cidr>().is_err());
+    }
 
     fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
         move |k| {

@@ -1,6 +1,9 @@
 //! Users of the officer workspace and their tokens: a token is `hvn_<id>_<secret>`, stored
-//! only as an Argon2 hash. The HTTP layer checks tokens with [`verify`]; the command line and
-//! the admin API manage users with the rest.
+//! only as an Argon2 hash, valid until it expires ([`DEFAULT_TOKEN_DAYS`] unless told) or is
+//! rotated. The HTTP layer checks a token in two steps: [`lookup`] reads the user's row (a
+//! quick read), [`Candidate::check`] runs Argon2 (slow on purpose, so the caller runs it off
+//! any connection and lock, a bounded number at a time). The command line and the admin API
+//! manage users with the rest.
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -44,7 +47,12 @@ pub struct UserInfo {
     pub name: String,
     pub role: Role,
     pub created_at: String,
+    /// When the token stops working (UTC); `None`: never.
+    pub expires_at: Option<String>,
 }
+
+/// Days a new or rotated token works unless told otherwise.
+pub const DEFAULT_TOKEN_DAYS: u32 = 90;
 
 fn db(e: duckdb::Error) -> Error {
     Error::from(e)
@@ -65,8 +73,9 @@ fn valid_name(name: &str) -> Result<(), Error> {
     }
 }
 
-/// Creates a user and returns the token, which is stored only as a hash: show it once.
-pub fn add_user(store: &ingest::Store, name: &str, role: Role) -> Result<String, Error> {
+/// Creates a user whose token works for `days` (0: no expiry) and returns the token, which is
+/// stored only as a hash: show it once.
+pub fn add_user(store: &ingest::Store, name: &str, role: Role, days: u32) -> Result<String, Error> {
     valid_name(name)?;
     crate::migrate(store)?;
     let conn = store.conn();
@@ -83,6 +92,57 @@ pub fn add_user(store: &ingest::Store, name: &str, role: Role) -> Result<String,
             r.get(0)
         })
         .map_err(db)?;
+    let (secret, hash) = new_secret()?;
+    conn.execute(
+        &format!(
+            "INSERT INTO users (id, name, role, token_hash, created_at, expires_at)
+             VALUES (?, ?, ?, ?, now(), {})",
+            expiry(days)
+        ),
+        duckdb::params![id, name, role.as_str(), hash],
+    )
+    .map_err(db)?;
+    Ok(format!("hvn_{id}_{secret}"))
+}
+
+/// Gives a user a new token that works for `days` (0: no expiry); the old one stops working
+/// (at once on this server, within the cache time on another process's). The new token is
+/// returned, to be shown once.
+pub fn rotate_token(store: &ingest::Store, name: &str, days: u32) -> Result<String, Error> {
+    crate::migrate(store)?;
+    let (secret, hash) = new_secret()?;
+    let id: Option<i64> = store
+        .conn()
+        .query_row(
+            &format!(
+                "UPDATE users SET token_hash = ?, rotated_at = now(), expires_at = {}
+                 WHERE name = ? RETURNING id",
+                expiry(days)
+            ),
+            duckdb::params![hash, name],
+            |r| r.get(0),
+        )
+        .map(Some)
+        .or_else(|e| match e {
+            duckdb::Error::QueryReturnedNoRows => Ok(None),
+            e => Err(e),
+        })
+        .map_err(db)?;
+    let id = id.ok_or_else(|| Error::NotFound(format!("there is no user '{name}'")))?;
+    Ok(format!("hvn_{id}_{secret}"))
+}
+
+/// The SQL of an expiry `days` from now (0: none).
+fn expiry(days: u32) -> String {
+    if days == 0 {
+        "NULL".into()
+    } else {
+        format!("now() + INTERVAL {days} DAY")
+    }
+}
+
+/// A new secret and its Argon2 hash.
+fn new_secret() -> Result<(String, String), Error> {
     let secret = random_hex(32);
     let salt_bytes = hex_bytes(&random_hex(16));
     let salt =
@@ -91,12 +151,7 @@ pub fn add_user(store: &ingest::Store, name: &str, role: Role) -> Result<String,
         .hash_password(secret.as_bytes(), &salt)
         .map_err(|e| Error::Internal(format!("argon2: {e}")))?
         .to_string();
-    conn.execute(
-        "INSERT INTO users (id, name, role, token_hash, created_at) VALUES (?, ?, ?, ?, now())",
-        duckdb::params![id, name, role.as_str(), hash],
-    )
-    .map_err(db)?;
-    Ok(format!("hvn_{id}_{secret}"))
+    Ok((secret, hash))
 }
 
 fn hex_bytes(hex: &str) -> Vec<u8> {
@@ -109,19 +164,29 @@ pub fn list_users(store: &ingest::Store) -> Result<Vec<UserInfo>, Error> {
     crate::migrate(store)?;
     let mut stmt = store
         .conn()
-        .prepare("SELECT name, role, strftime(created_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ') FROM users ORDER BY name")
+        .prepare(
+            "SELECT name, role, strftime(created_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ'),
+                    strftime(expires_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ')
+             FROM users ORDER BY name",
+        )
         .map_err(db)?;
     let rows = stmt
         .query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get(2)?,
+                r.get(3)?,
+            ))
         })
         .map_err(db)?;
     rows.map(|r| {
-        let (name, role, created_at) = r.map_err(db)?;
+        let (name, role, created_at, expires_at) = r.map_err(db)?;
         Ok(UserInfo {
             name,
             role: role.parse()?,
             created_at,
+            expires_at,
         })
     })
     .collect()
@@ -141,21 +206,54 @@ pub fn remove_user(store: &ingest::Store, name: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// The user a token belongs to, if it is valid.
-pub fn verify(store: &ingest::Store, token: &str) -> Result<Option<(String, Role)>, Error> {
+/// What a token's user row says, before the Argon2 check.
+#[derive(Debug)]
+pub enum Lookup {
+    /// Not a Haven token, or no user has its id.
+    Unknown,
+    /// A user whose token this may be: [`Candidate::check`] says.
+    Candidate(Candidate),
+}
+
+/// A user row and the secret presented for it.
+#[derive(Debug)]
+pub struct Candidate {
+    pub name: String,
+    pub role: Role,
+    /// The user's token has expired (said only to whoever holds it: check first).
+    pub expired: bool,
+    hash: String,
+    secret: String,
+}
+
+impl Candidate {
+    /// Whether the secret is the user's (Argon2: tens of milliseconds of one core, on purpose;
+    /// constant-time in the hash comparison).
+    pub fn check(&self) -> Result<bool, Error> {
+        let parsed = PasswordHash::new(&self.hash)
+            .map_err(|e| Error::Internal(format!("stored hash: {e}")))?;
+        Ok(Argon2::default()
+            .verify_password(self.secret.as_bytes(), &parsed)
+            .is_ok())
+    }
+}
+
+/// Reads the row of the user a token names: a quick read, no Argon2.
+pub fn lookup(store: &ingest::Store, token: &str) -> Result<Lookup, Error> {
     let Some((id, secret)) = token
         .strip_prefix("hvn_")
         .and_then(|t| t.split_once('_'))
         .and_then(|(id, s)| Some((id.parse::<i64>().ok()?, s)))
     else {
-        return Ok(None);
+        return Ok(Lookup::Unknown);
     };
-    let row: Option<(String, String, String)> = store
+    let row: Option<(String, String, String, bool)> = store
         .conn()
         .query_row(
-            "SELECT name, role, token_hash FROM users WHERE id = ?",
+            "SELECT name, role, token_hash, coalesce(expires_at <= now(), false)
+             FROM users WHERE id = ?",
             [id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .map(Some)
         .or_else(|e| match e {
@@ -163,18 +261,23 @@ pub fn verify(store: &ingest::Store, token: &str) -> Result<Option<(String, Role
             e => Err(e),
         })
         .map_err(db)?;
-    let Some((name, role, hash)) = row else {
-        return Ok(None);
-    };
-    let parsed =
-        PasswordHash::new(&hash).map_err(|e| Error::Internal(format!("stored hash: {e}")))?;
-    if Argon2::default()
-        .verify_password(secret.as_bytes(), &parsed)
-        .is_ok()
-    {
-        Ok(Some((name, role.parse()?)))
-    } else {
-        Ok(None)
+    Ok(match row {
+        None => Lookup::Unknown,
+        Some((name, role, hash, expired)) => Lookup::Candidate(Candidate {
+            name,
+            role: role.parse()?,
+            expired,
+            hash,
+            secret: secret.to_string(),
+        }),
+    })
+}
+
+/// The user a token belongs to, if it is valid now (both steps on this thread).
+pub fn verify(store: &ingest::Store, token: &str) -> Result<Option<(String, Role)>, Error> {
+    match lookup(store, token)? {
+        Lookup::Candidate(c) if !c.expired && c.check()? => Ok(Some((c.name, c.role))),
+        _ => Ok(None),
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod demo;
+pub mod erase;
 pub mod error;
 pub mod geo;
 mod load;

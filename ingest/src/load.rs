@@ -288,6 +288,16 @@ fn load(
         table.details.crs = Some(c.label());
     }
     let reproject = crs.map(Reprojector::new).transpose()?.flatten();
+    // Households erased on request are not loaded again (found by their reference's digest).
+    let erased = if schema.name == "placements" {
+        crate::erase::erased_subjects(store)?
+    } else {
+        Default::default()
+    };
+    let erased_col = schema
+        .field_index("household_ref")
+        .and_then(|i| cols[i])
+        .filter(|_| !erased.is_empty());
     let mut validator = Validator::new(schema, cols, decimal, reproject, &ctx);
     tracing::debug!(
         ms = t0.elapsed().as_millis() as u64,
@@ -319,8 +329,15 @@ fn load(
         let worker = scope.spawn(move || -> Result<Read> {
             let mut rec = StringRecord::new();
             let mut rejects: Vec<RejectRow> = Vec::new();
+            let mut left_out: Vec<u64> = Vec::new();
             let (mut read_rows, mut first) = (0u64, true);
             while let Some(loc) = source.next_record(&mut rec)? {
+                if let Some(c) = erased_col
+                    && erased.contains(&crate::erase::subject_digest(rec.get(c).unwrap_or("")))
+                {
+                    left_out.push(loc.line);
+                    continue;
+                }
                 // An HXL hashtag row under the header is part of the header, not data.
                 if std::mem::take(&mut first)
                     && rec.iter().any(|c| !c.is_empty())
@@ -354,7 +371,18 @@ fn load(
             }
             progress.advance(source.progress().1);
             tracing::debug!(ms = t0.elapsed().as_millis() as u64, "validation finished");
-            Ok((read_rows, rejects, source.notes()))
+            let mut notes = source.notes();
+            if !left_out.is_empty() {
+                let lines: Vec<String> = left_out.iter().take(20).map(u64::to_string).collect();
+                notes.push(format!(
+                    "{} rows of households erased on request left out, not loaded again ({} {}{})",
+                    left_out.len(),
+                    source.unit(),
+                    lines.join(", "),
+                    if left_out.len() > 20 { ", …" } else { "" }
+                ));
+            }
+            Ok((read_rows, rejects, notes))
         });
         let mut appender = conn.appender(&schema.name)?;
         let mut appending = std::time::Duration::ZERO;

@@ -15,6 +15,7 @@ use crate::schema;
 pub const MIGRATIONS: Migrations = crate::migrations!(
     "ingest",
     1 => "ingest batches and rejected rows", "0001_batches.sql";
+    2 => "erasures", "0002_erasures.sql";
 );
 
 /// The default database file, relative to the working directory.

@@ -223,8 +223,9 @@ impl Config {
                 && !(url.starts_with("http://") || url.starts_with("https://"))
             {
                 return Err(Error::Invalid(format!(
-                    "line {}: job '{name}': url '{url}' is not http(s)",
-                    at(job.name.span())
+                    "line {}: job '{name}': url '{}' is not http(s)",
+                    at(job.name.span()),
+                    crate::http::redact_url(url)
                 )));
             }
             if s.auth_header.is_some() != s.auth_env.is_some() {
@@ -265,7 +266,7 @@ impl Job {
         match (&s.path, &s.watch, &s.url) {
             (Some(p), _, _) => format!("path {p}"),
             (_, Some(w), _) => format!("watch {w}"),
-            (_, _, Some(u)) => format!("url {u}"),
+            (_, _, Some(u)) => format!("url {}", crate::http::redact_url(u)),
             _ => String::new(),
         }
     }

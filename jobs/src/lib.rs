@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod history;
+pub mod http;
 pub mod run;
 pub mod schedule;
 

@@ -16,6 +16,7 @@ use haven_core::Settings;
 use haven_core::pipeline::{self, LoadParams};
 
 use crate::config::{After, Job, OnRejected};
+use crate::http;
 use crate::{Error, Result};
 
 /// How a run ended.
@@ -404,8 +405,12 @@ fn fetch(
     let agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(s.timeout_seconds)))
+        // Followed by hand (`http::get`): the credential never goes to another origin.
+        .max_redirects(0)
         .build()
         .new_agent();
+    // Shown and stored without its user info and query values.
+    let shown = http::redact_url(url);
     let limit = s.max_megabytes * 1_000_000;
     let mut wait = Duration::from_secs(1);
     let mut last_error = String::new();
@@ -415,22 +420,20 @@ fn fetch(
             std::thread::sleep(wait);
             wait *= 2;
         }
-        let mut req = agent.get(url);
+        let mut conditional = Vec::new();
         if let Some((etag, lm)) = &last {
             if let Some(e) = etag {
-                req = req.header("If-None-Match", e);
+                conditional.push(("If-None-Match", e.as_str()));
             }
             if let Some(l) = lm {
-                req = req.header("If-Modified-Since", l);
+                conditional.push(("If-Modified-Since", l.as_str()));
             }
         }
-        if let Some((h, v)) = &auth {
-            req = req.header(h.as_str(), v.as_str());
-        }
-        let mut res = match req.call() {
+        let credential = auth.as_ref().map(|(h, v)| (h.as_str(), v.as_str()));
+        let mut res = match http::get(&agent, url, &conditional, credential) {
             Ok(r) => r,
             Err(e) => {
-                last_error = format!("{url}: {e}");
+                last_error = e;
                 continue;
             }
         };
@@ -443,11 +446,11 @@ fn fetch(
             return Ok(Got::NotModified);
         }
         if status >= 500 || status == 429 {
-            last_error = format!("{url} answered {status}");
+            last_error = format!("{shown} answered {status}");
             continue;
         }
         if status >= 400 {
-            return Err(fail(format!("{url} answered {status}")));
+            return Err(fail(format!("{shown} answered {status}")));
         }
         if let Some(n) = res
             .headers()
@@ -457,7 +460,7 @@ fn fetch(
             && n > limit
         {
             return Err(fail(format!(
-                "{url} is {n} bytes, over the limit of {} MB",
+                "{shown} is {n} bytes, over the limit of {} MB",
                 s.max_megabytes
             )));
         }
@@ -476,12 +479,12 @@ fn fetch(
             .take(limit + 1)
             .read_to_end(&mut bytes);
         if let Err(e) = read {
-            last_error = format!("{url}: {e}");
+            last_error = format!("{shown}: {e}");
             continue;
         }
         if bytes.len() as u64 > limit {
             return Err(fail(format!(
-                "{url} is over the limit of {} MB",
+                "{shown} is over the limit of {} MB",
                 s.max_megabytes
             )));
         }

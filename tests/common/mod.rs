@@ -165,9 +165,28 @@ pub fn wait_for(what: &str, secs: u64, mut done: impl FnMut() -> bool) {
     }
 }
 
-/// An HTTP source on loopback: each request's path is answered with `answer`'s status and
-/// body, one connection per request. Its base URL.
-pub fn http_source(answer: impl Fn(&str) -> (u16, Vec<u8>) + Send + Sync + 'static) -> String {
+/// An answer of [`http_source`]: status, extra headers, body.
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl From<(u16, Vec<u8>)> for Reply {
+    fn from((status, body): (u16, Vec<u8>)) -> Reply {
+        Reply {
+            status,
+            headers: Vec::new(),
+            body,
+        }
+    }
+}
+
+/// An HTTP source on loopback: each request is answered with what `answer` makes of its path
+/// and its head (request line and headers), one connection per request. Its base URL.
+pub fn http_source<R: Into<Reply>>(
+    answer: impl Fn(&str, &str) -> R + Send + Sync + 'static,
+) -> String {
     use std::io::{BufRead, BufReader, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -178,21 +197,27 @@ pub fn http_source(answer: impl Fn(&str) -> (u16, Vec<u8>) + Send + Sync + 'stat
             let answer = std::sync::Arc::clone(&answer);
             std::thread::spawn(move || {
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut first = String::new();
-                let _ = reader.read_line(&mut first);
+                let mut head = String::new();
                 loop {
                     let mut line = String::new();
                     if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
                         break;
                     }
+                    head.push_str(&line);
                 }
-                let (status, body) = answer(first.split_whitespace().nth(1).unwrap_or("/"));
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
+                let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+                let reply: Reply = answer(&path, &head).into();
+                let mut out = format!(
+                    "HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+                    reply.status,
+                    reply.body.len()
                 );
-                let _ = stream.write_all(&body);
+                for (h, v) in &reply.headers {
+                    out.push_str(&format!("{h}: {v}\r\n"));
+                }
+                out.push_str("\r\n");
+                let _ = stream.write_all(out.as_bytes());
+                let _ = stream.write_all(&reply.body);
             });
         }
     });

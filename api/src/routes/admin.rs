@@ -40,7 +40,142 @@ pub(crate) const ROUTES: &[Route] = &[
         || post(run_job),
         run_job_doc,
     ),
+    route(
+        "POST",
+        "/api/v1/admin/erase",
+        Admin,
+        || post(erase),
+        erase_doc,
+    ),
+    route(
+        "POST",
+        "/api/v1/admin/retention",
+        Admin,
+        || post(retention),
+        retention_doc,
+    ),
+    route(
+        "POST",
+        "/api/v1/admin/backup",
+        Admin,
+        || post(backup),
+        backup_doc,
+    ),
 ];
+
+/// `POST /api/v1/admin/retention`: applies the retention period of placements now (the server
+/// also does every day); `null` when `haven.toml` sets none.
+pub async fn retention(
+    State(s): State<AppState>,
+    caller: Option<axum::Extension<crate::auth::Caller>>,
+) -> Result<Response, ApiError> {
+    let actor = caller.map_or("haven-cli".to_string(), |axum::Extension(c)| {
+        c.name().to_string()
+    });
+    let settings = s.settings().clone();
+    let report = s
+        .with_store_mut(move |store| Ok(haven_core::erase::retention(store, &settings, &actor)?))
+        .await?;
+    Ok(private(Json(report)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupRequest {
+    /// A new folder on the server's machine.
+    pub dir: String,
+}
+
+/// `POST /api/v1/admin/backup` with `{"dir": …}`: a consistent backup into a new folder on the
+/// server's machine (`haven backup DIR` beside a server). Only the local operator may ask:
+/// a remote admin never chooses where the server writes.
+pub async fn backup(
+    State(s): State<AppState>,
+    caller: Option<axum::Extension<crate::auth::Caller>>,
+    body: Result<Json<BackupRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    if !matches!(caller, Some(axum::Extension(crate::auth::Caller::Local))) {
+        return Err(ApiError::Forbidden(
+            "backups are taken with `haven backup DIR` on the server's machine".into(),
+        ));
+    }
+    let Json(req) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let published = s.settings().release.root.clone();
+    let manifest = s
+        .with_writer(move |store| {
+            Ok(haven_core::backup::backup(
+                store,
+                &published,
+                std::path::Path::new(&req.dir),
+            )?)
+        })
+        .await?;
+    Ok(private(Json(manifest)))
+}
+
+/// The OpenAPI operation of `POST /api/v1/admin/retention`.
+fn retention_doc() -> Value {
+    json!({
+        "operationId": "applyRetention", "summary": "Admins: delete the placements past the retention period of haven.toml now.",
+        "security": [{"bearer": []}],
+        "responses": {"200": {"description": "What was erased (null: no retention period is set).", "content": {"application/json": {"schema": {"type": ["object", "null"]}}}}, "403": openapi::problem()},
+    })
+}
+
+/// The OpenAPI operation of `POST /api/v1/admin/backup`.
+fn backup_doc() -> Value {
+    json!({
+        "operationId": "backup", "summary": "The local operator (haven backup): a consistent backup into a new folder on the server's machine.",
+        "security": [{"bearer": []}],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["dir"], "additionalProperties": false, "properties": {
+            "dir": {"type": "string", "minLength": 1}}}}}},
+        "responses": {"200": {"description": "The backup's manifest.", "content": {"application/json": {"schema": {"type": "object", "required": ["files", "tables"]}}}}, "400": openapi::problem(), "403": openapi::problem()},
+    })
+}
+
+/// The household to erase; in the body, so the reference never reaches a URL or a log.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EraseRequest {
+    pub household_ref: String,
+}
+
+/// `POST /api/v1/admin/erase` with `{"household_ref": …}`: a data subject's erasure (`haven
+/// erase household REF` beside a server). Audited like every admin request; the indicators
+/// are recomputed without the household at once.
+pub async fn erase(
+    State(s): State<AppState>,
+    caller: Option<axum::Extension<crate::auth::Caller>>,
+    body: Result<Json<EraseRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(req) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let actor = caller.map_or("haven-cli".to_string(), |axum::Extension(c)| {
+        c.name().to_string()
+    });
+    let settings = s.settings().clone();
+    let report = s
+        .with_store_mut(move |store| {
+            Ok(haven_core::erase::household(
+                store,
+                &settings,
+                &req.household_ref,
+                &actor,
+            )?)
+        })
+        .await?;
+    Ok(private(Json(report)))
+}
+
+/// The OpenAPI operation of `POST /api/v1/admin/erase`.
+fn erase_doc() -> Value {
+    json!({
+        "operationId": "eraseHousehold", "summary": "Admins: erase a household's personal data on its request (placements and rejected rows); it is not loaded again.",
+        "security": [{"bearer": []}],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["household_ref"], "additionalProperties": false, "properties": {
+            "household_ref": {"type": "string", "minLength": 1}}}}}},
+        "responses": {"200": {"description": "What was erased.", "content": {"application/json": {"schema": {"type": "object", "required": ["erased", "analysed"]}}}}, "400": openapi::problem(), "403": openapi::problem()},
+    })
+}
 
 /// Runs a scheduled job by name and answers its run report (JSON); set by the process that
 /// holds the jobs' configuration.

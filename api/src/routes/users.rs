@@ -1,11 +1,11 @@
-//! Users, for admins: list, add (the token answered once), remove.
+//! Users, for admins: list, add (the token answered once), rotate a token, remove.
 
 use axum::Json;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use haven_core::users::{Role, UserInfo};
+use haven_core::users::{DEFAULT_TOKEN_DAYS, Role, UserInfo};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -31,6 +31,13 @@ pub(crate) const ROUTES: &[Route] = &[
         add_user_doc,
     ),
     route(
+        "POST",
+        "/api/v1/admin/users/{name}/rotate",
+        Admin,
+        || post(rotate_token),
+        rotate_token_doc,
+    ),
+    route(
         "DELETE",
         "/api/v1/admin/users/{name}",
         Admin,
@@ -52,6 +59,16 @@ pub async fn users(State(s): State<AppState>) -> Result<Response, ApiError> {
 pub struct NewUser {
     pub name: String,
     pub role: String,
+    /// Days the token works (0: no expiry); absent: [`DEFAULT_TOKEN_DAYS`].
+    pub expires_in_days: Option<u32>,
+}
+
+/// The body of a rotation (optional).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rotation {
+    /// Days the new token works (0: no expiry); absent: [`DEFAULT_TOKEN_DAYS`].
+    pub expires_in_days: Option<u32>,
 }
 
 #[derive(Debug, Serialize)]
@@ -71,8 +88,9 @@ pub async fn add_user(
     let Json(u) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let role: Role = u.role.parse()?;
     let name = u.name.clone();
+    let days = u.expires_in_days.unwrap_or(DEFAULT_TOKEN_DAYS);
     let token = s
-        .with_writer(move |store| Ok(haven_core::users::add_user(store, &name, role)?))
+        .with_writer(move |store| Ok(haven_core::users::add_user(store, &name, role, days)?))
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -83,6 +101,24 @@ pub async fn add_user(
         })),
     )
         .into_response())
+}
+
+/// `POST /api/v1/admin/users/{name}/rotate`, optionally with `{"expires_in_days": n}`: a new
+/// token for the user, answered once; the old one stops working at once.
+pub async fn rotate_token(
+    State(s): State<AppState>,
+    UrlPath(name): UrlPath<String>,
+    body: Option<Json<Rotation>>,
+) -> Result<Response, ApiError> {
+    let days = body
+        .and_then(|Json(r)| r.expires_in_days)
+        .unwrap_or(DEFAULT_TOKEN_DAYS);
+    let user = name.clone();
+    let token = s
+        .with_writer(move |store| Ok(haven_core::users::rotate_token(store, &user, days)?))
+        .await?;
+    s.forget_verified_tokens();
+    Ok(private(Json(json!({"name": name, "token": token}))).into_response())
 }
 
 /// `DELETE /api/v1/admin/users/{name}`: the user's token stops working at once. Admins cannot
@@ -120,8 +156,21 @@ fn add_user_doc() -> Value {
         "operationId": "addUser", "summary": "Admins: add a user; the token is in the answer, once.",
         "security": [{"bearer": []}],
         "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["name", "role"], "additionalProperties": false, "properties": {
-            "name": {"type": "string", "pattern": "^[a-z0-9._@-]{1,64}$"}, "role": {"type": "string", "enum": ["officer", "admin"]}}}}}},
+            "name": {"type": "string", "pattern": "^[a-z0-9._@-]{1,64}$"}, "role": {"type": "string", "enum": ["officer", "admin"]},
+            "expires_in_days": {"type": "integer", "minimum": 0, "maximum": 36500, "description": "Days the token works; 0: no expiry; absent: 90."}}}}}},
         "responses": {"201": {"description": "Added.", "content": {"application/json": {"schema": {"type": "object", "required": ["name", "role", "token"]}}}}, "400": openapi::problem(), "403": openapi::problem()},
+    })
+}
+
+/// The OpenAPI operation of `POST /api/v1/admin/users/{name}/rotate`.
+fn rotate_token_doc() -> Value {
+    json!({
+        "operationId": "rotateToken", "summary": "Admins: a new token for a user, in the answer once; the old one stops working.",
+        "security": [{"bearer": []}],
+        "parameters": [{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}}],
+        "requestBody": {"required": false, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "properties": {
+            "expires_in_days": {"type": "integer", "minimum": 0, "maximum": 36500}}}}}},
+        "responses": {"200": {"description": "The new token.", "content": {"application/json": {"schema": {"type": "object", "required": ["name", "token"]}}}}, "400": openapi::problem(), "403": openapi::problem(), "404": openapi::problem()},
     })
 }
 
