@@ -30,7 +30,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use haven_core::settings::Cidr;
-use haven_core::users::{Lookup, Role, lookup};
+use haven_core::users::{Lookup, Role, UserRow, lookup_in, rows};
 
 use crate::{Access, ApiError, AppState};
 
@@ -68,6 +68,8 @@ impl Caller {
 /// buckets per client address; and the Argon2 slots.
 pub struct Gate {
     verified: Mutex<HashMap<[u8; 32], (String, Role, Instant)>>,
+    /// The users' rows, read once and again after any change to them.
+    users: Mutex<Option<std::sync::Arc<HashMap<i64, UserRow>>>>,
     buckets: Buckets,
     failures: Buckets,
     argon: Argon,
@@ -77,6 +79,7 @@ impl Default for Gate {
     fn default() -> Gate {
         Gate {
             verified: Mutex::default(),
+            users: Mutex::default(),
             buckets: Buckets::default(),
             failures: Buckets::default(),
             argon: Argon::start(argon_slots(), ARGON_QUEUE),
@@ -179,6 +182,9 @@ impl Gate {
     pub fn forget(&self) {
         if let Ok(mut v) = self.verified.lock() {
             v.clear();
+        }
+        if let Ok(mut u) = self.users.lock() {
+            *u = None;
         }
     }
 
@@ -287,13 +293,23 @@ async fn caller(
         state.gate.refused(client);
         (ApiError::Unauthorized, why)
     };
-    // The user's row, read on a reader that goes back to the pool at once.
-    let token = token.to_string();
-    let found = state
-        .with_store(move |store| Ok(lookup(store, &token)?))
-        .await
-        .map_err(|e| (e, Refusal::Unknown))?;
-    let candidate = match found {
+    // The users' rows, from memory (read on a reader the first time after a change).
+    let cached = state.gate.users.lock().ok().and_then(|u| u.clone());
+    let users = match cached {
+        Some(u) => u,
+        None => {
+            let read = state
+                .with_store(|store| Ok(rows(store)?))
+                .await
+                .map_err(|e| (e, Refusal::Unknown))?;
+            let read = std::sync::Arc::new(read);
+            if let Ok(mut u) = state.gate.users.lock() {
+                *u = Some(std::sync::Arc::clone(&read));
+            }
+            read
+        }
+    };
+    let candidate = match lookup_in(&users, token) {
         Lookup::Unknown => return Err(refuse(Refusal::Unknown)),
         Lookup::Candidate(c) => c,
     };

@@ -238,39 +238,77 @@ impl Candidate {
     }
 }
 
-/// Reads the row of the user a token names: a quick read, no Argon2.
-pub fn lookup(store: &ingest::Store, token: &str) -> Result<Lookup, Error> {
+/// A user's row as a token check needs it.
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    name: String,
+    role: Role,
+    hash: String,
+    /// Microseconds since 1970 when the token stops working; `None`: never.
+    expires_us: Option<i64>,
+}
+
+/// Every user's row by id: a server keeps them in memory (the table is small and changes only
+/// through the server), so a refused token costs no database read.
+pub fn rows(store: &ingest::Store) -> Result<std::collections::HashMap<i64, UserRow>, Error> {
+    crate::migrate(store)?;
+    let mut stmt = store
+        .conn()
+        .prepare("SELECT id, name, role, token_hash, epoch_us(expires_at) FROM users")
+        .map_err(db)?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<i64>>(4)?,
+            ))
+        })
+        .map_err(db)?;
+    rows.map(|r| {
+        let (id, name, role, hash, expires_us) = r.map_err(db)?;
+        Ok((
+            id,
+            UserRow {
+                name,
+                role: role.parse()?,
+                hash,
+                expires_us,
+            },
+        ))
+    })
+    .collect()
+}
+
+/// What the rows say of a token, before the Argon2 check.
+pub fn lookup_in(rows: &std::collections::HashMap<i64, UserRow>, token: &str) -> Lookup {
     let Some((id, secret)) = token
         .strip_prefix("hvn_")
         .and_then(|t| t.split_once('_'))
         .and_then(|(id, s)| Some((id.parse::<i64>().ok()?, s)))
     else {
-        return Ok(Lookup::Unknown);
+        return Lookup::Unknown;
     };
-    let row: Option<(String, String, String, bool)> = store
-        .conn()
-        .query_row(
-            "SELECT name, role, token_hash, coalesce(expires_at <= now(), false)
-             FROM users WHERE id = ?",
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .map(Some)
-        .or_else(|e| match e {
-            duckdb::Error::QueryReturnedNoRows => Ok(None),
-            e => Err(e),
-        })
-        .map_err(db)?;
-    Ok(match row {
-        None => Lookup::Unknown,
-        Some((name, role, hash, expired)) => Lookup::Candidate(Candidate {
-            name,
-            role: role.parse()?,
-            expired,
-            hash,
-            secret: secret.to_string(),
-        }),
+    let Some(row) = rows.get(&id) else {
+        return Lookup::Unknown;
+    };
+    let now_us = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64);
+    Lookup::Candidate(Candidate {
+        name: row.name.clone(),
+        role: row.role,
+        expired: row.expires_us.is_some_and(|e| e <= now_us),
+        hash: row.hash.clone(),
+        secret: secret.to_string(),
     })
+}
+
+/// Reads the row of the user a token names: no Argon2.
+pub fn lookup(store: &ingest::Store, token: &str) -> Result<Lookup, Error> {
+    Ok(lookup_in(&rows(store)?, token))
 }
 
 /// The user a token belongs to, if it is valid now (both steps on this thread).

@@ -79,7 +79,7 @@ pub fn get(
     url: &str,
     headers: &[(&str, &str)],
     credential: Option<(&str, &str)>,
-) -> Result<ureq::http::Response<ureq::Body>, String> {
+) -> crate::Result<ureq::http::Response<ureq::Body>> {
     let home = origin(url);
     let mut current = url.to_string();
     for _ in 0..=MAX_REDIRECTS {
@@ -94,7 +94,7 @@ pub fn get(
         }
         let res = req
             .call()
-            .map_err(|e| format!("{}: {e}", redact_url(&current)))?;
+            .map_err(|e| crate::Error::Run(format!("{}: {e}", redact_url(&current))))?;
         if !matches!(res.status().as_u16(), 301 | 302 | 303 | 307 | 308) {
             return Ok(res);
         }
@@ -103,17 +103,17 @@ pub fn get(
         };
         current = resolve(&current, location);
         if !(current.starts_with("http://") || current.starts_with("https://")) {
-            return Err(format!(
+            return Err(crate::Error::Run(format!(
                 "{} redirects to {}, which is not http(s)",
                 redact_url(url),
                 redact_url(&current)
-            ));
+            )));
         }
     }
-    Err(format!(
+    Err(crate::Error::Run(format!(
         "{}: more than {MAX_REDIRECTS} redirects",
         redact_url(url)
-    ))
+    )))
 }
 
 #[cfg(test)]

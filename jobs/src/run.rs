@@ -432,10 +432,11 @@ fn fetch(
         let credential = auth.as_ref().map(|(h, v)| (h.as_str(), v.as_str()));
         let mut res = match http::get(&agent, url, &conditional, credential) {
             Ok(r) => r,
-            Err(e) => {
+            Err(Error::Run(e)) => {
                 last_error = e;
                 continue;
             }
+            Err(e) => return Err(e),
         };
         let status = res.status().as_u16();
         if status == 304 {

@@ -92,6 +92,7 @@ pub async fn add_user(
     let token = s
         .with_writer(move |store| Ok(haven_core::users::add_user(store, &name, role, days)?))
         .await?;
+    s.forget_verified_tokens();
     Ok((
         StatusCode::CREATED,
         private(Json(CreatedUser {
@@ -108,11 +109,16 @@ pub async fn add_user(
 pub async fn rotate_token(
     State(s): State<AppState>,
     UrlPath(name): UrlPath<String>,
-    body: Option<Json<Rotation>>,
+    body: Result<Json<Rotation>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let days = body
-        .and_then(|Json(r)| r.expires_in_days)
-        .unwrap_or(DEFAULT_TOKEN_DAYS);
+    use axum::extract::rejection::JsonRejection;
+    let days = match body {
+        Ok(Json(r)) => r.expires_in_days,
+        // No body: the defaults.
+        Err(JsonRejection::MissingJsonContentType(_)) => None,
+        Err(e) => return Err(ApiError::BadRequest(e.body_text())),
+    }
+    .unwrap_or(DEFAULT_TOKEN_DAYS);
     let user = name.clone();
     let token = s
         .with_writer(move |store| Ok(haven_core::users::rotate_token(store, &user, days)?))
