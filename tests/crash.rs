@@ -1,8 +1,8 @@
-//! A load killed with SIGKILL leaves its whole batch or none of it, and a re-run completes.
+//! A load killed with SIGKILL leaves its whole batch or none of it, and a re-run completes; a
+//! release killed with SIGKILL leaves only whole, recorded releases, and the next one is made.
 
 mod common;
 
-use std::process::Stdio;
 use std::time::Instant;
 
 use common::Env;
@@ -42,19 +42,13 @@ fn sigkill_in_the_middle_of_a_large_load_keeps_the_batch_whole_or_absent() {
     for fraction in [0.3, 0.6, 0.9] {
         std::fs::write(env.db(), &base).unwrap();
         let _ = std::fs::remove_file(env.path("haven.duckdb.wal"));
-        let mut child = env
-            .haven()
-            .args(["ingest", "vacant_properties", vacant.to_str().unwrap()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(full.mul_f64(fraction));
-        if child.try_wait().unwrap().is_none() {
+        if common::kill_after(
+            &env,
+            &["ingest", "vacant_properties", vacant.to_str().unwrap()],
+            full.mul_f64(fraction),
+        ) {
             killed_mid_load += 1;
         }
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
 
         let n = env.count("SELECT count(*) FROM vacant_properties");
         assert!(
@@ -89,4 +83,97 @@ fn sigkill_in_the_middle_of_a_large_load_keeps_the_batch_whole_or_absent() {
         killed_mid_load >= 1,
         "at least one kill landed while the load was running"
     );
+}
+
+/// The release folders and the ledger agree: every recorded release has its folder, whole
+/// (every file its manifest lists, with its size and SHA-256), and every release folder is
+/// recorded.
+fn releases_whole(env: &Env) {
+    use sha2::{Digest, Sha256};
+    let recorded: Vec<u32> = {
+        let c = env.query();
+        let mut stmt = c
+            .prepare("SELECT version FROM releases ORDER BY 1")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let folders = common::release_versions(&env.path("published"));
+    assert_eq!(recorded, folders, "recorded releases and release folders");
+    for v in folders {
+        let dir = env.path(&format!("published/v{v}"));
+        let manifest: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap())
+                .unwrap();
+        let mut files: Vec<&serde_json::Value> = manifest["datasets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|d| d["files"].as_array().unwrap())
+            .collect();
+        files.push(&manifest["package"]);
+        for f in files {
+            let bytes = std::fs::read(dir.join(f["name"].as_str().unwrap())).unwrap();
+            assert_eq!(bytes.len() as u64, f["bytes"].as_u64().unwrap());
+            assert_eq!(
+                format!("{:x}", Sha256::digest(&bytes)),
+                f["sha256"].as_str().unwrap()
+            );
+        }
+    }
+}
+
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let target = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_tree(&p, &target);
+        } else {
+            std::fs::copy(&p, &target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn sigkill_during_a_release_leaves_whole_releases_and_the_next_one_succeeds() {
+    let env = Env::new();
+    env.with_demo();
+    let late = env.path("forty.csv");
+    ingest::demo::write_late_placements(&env.query(), &late, 40).unwrap();
+    env.run(&["ingest", "placements", late.to_str().unwrap()])
+        .ok();
+    let base_db = std::fs::read(env.db()).unwrap();
+    let base_published = env.path("published-before");
+    copy_tree(&env.path("published"), &base_published);
+
+    // One whole release first, to know how long one takes on this machine.
+    let t = Instant::now();
+    env.run(&["publish"]).ok();
+    let full = t.elapsed();
+    releases_whole(&env);
+
+    let mut killed = 0;
+    for fraction in [0.5, 0.9, 0.98] {
+        std::fs::write(env.db(), &base_db).unwrap();
+        let _ = std::fs::remove_file(env.path("haven.duckdb.wal"));
+        std::fs::remove_dir_all(env.path("published")).unwrap();
+        copy_tree(&base_published, &env.path("published"));
+        if common::kill_after(&env, &["publish"], full.mul_f64(fraction)) {
+            killed += 1;
+        }
+        // Whole releases only, recorded or absent; the next publish makes the release.
+        releases_whole(&env);
+        let run = env.run(&["publish"]).ok();
+        assert!(
+            run.stderr().contains("release 2"),
+            "after a kill at {fraction}: {}",
+            run.stderr()
+        );
+        releases_whole(&env);
+    }
+    assert!(killed >= 2, "only {killed} publishes were cut short");
 }

@@ -96,18 +96,7 @@ fn answers(env: &Env, work: &Path, url: &str) {
         assert_eq!(status, 200, "{path}");
         std::fs::write(api.join(name), body).unwrap();
     }
-    let mut versions: Vec<u32> = std::fs::read_dir(work.join("releases"))
-        .unwrap()
-        .filter_map(|e| {
-            e.unwrap()
-                .file_name()
-                .to_str()?
-                .strip_prefix('v')?
-                .parse()
-                .ok()
-        })
-        .collect();
-    versions.sort();
+    let versions = common::release_versions(&work.join("releases"));
     let latest = env
         .path("published")
         .join(format!("v{}", versions.last().expect("a release")));

@@ -352,10 +352,19 @@ pub fn publish(store: &ingest::Store, opts: &PublishOptions) -> Result<Release, 
     let version = last.map_or(1, |(v, _)| v + 1);
     let dir = opts.root.join(format!("v{version}"));
     if dir.exists() {
-        return Err(Error::Internal(format!(
-            "{} exists but is not a recorded release: move it away (releases are never overwritten)",
-            dir.display()
-        )));
+        // A release killed between renaming its folder and committing its record: the record
+        // (and the disclosure ledger with it) was rolled back, so the folder is no release and
+        // was never served (only recorded releases are). It is set aside, never reused.
+        let aside = opts.root.join(format!(".v{version}.unrecorded"));
+        if aside.exists() {
+            fs::remove_dir_all(&aside).map_err(io(&aside))?;
+        }
+        fs::rename(&dir, &aside).map_err(io(&dir))?;
+        tracing::warn!(
+            dir = %dir.display(),
+            aside = %aside.display(),
+            "a folder of an unrecorded release (a publish cut short) was set aside"
+        );
     }
     fs::create_dir_all(&opts.root).map_err(io(&opts.root))?;
     let tmp = opts.root.join(format!(".v{version}.partial"));

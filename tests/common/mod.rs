@@ -224,6 +224,39 @@ pub fn http_source<R: Into<Reply>>(
     base
 }
 
+/// The release versions whose folders `dir` holds (`v1`, `v2`, …), in order.
+pub fn release_versions(dir: &Path) -> Vec<u32> {
+    let mut versions: Vec<u32> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| {
+            e.unwrap()
+                .file_name()
+                .to_str()?
+                .strip_prefix('v')?
+                .parse()
+                .ok()
+        })
+        .collect();
+    versions.sort();
+    versions
+}
+
+/// Runs `haven` with `args` and kills it (SIGKILL) after `after`; whether it was still running.
+pub fn kill_after(env: &Env, args: &[&str], after: Duration) -> bool {
+    let mut child = env
+        .haven()
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(after);
+    let running = child.try_wait().unwrap().is_none();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    running
+}
+
 /// A running `haven serve`, killed when dropped.
 pub struct Server(pub Child);
 
