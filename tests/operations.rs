@@ -216,4 +216,14 @@ fn placements_past_the_retention_period_are_deleted_and_recorded() {
         )),
         1
     );
+    // The server reads the same file (its jobs' part too) and applies the period at start;
+    // nothing is left for it, nor for a second pass.
+    let (server, _) = env.serve();
+    drop(server);
+    let run = env.run(&["erase", "expired"]).ok();
+    assert!(
+        run.stderr().contains("erased 0 placements"),
+        "{}",
+        run.stderr()
+    );
 }

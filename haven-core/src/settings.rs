@@ -514,6 +514,8 @@ mod tests {
         assert_eq!(s.release.root, Path::new("/etc/haven/published"));
         assert_eq!(s.release.disclosure.protection, 5);
         assert_eq!(s.analysis.permutations, 999);
+        assert_eq!(s.retention.placements_months, Some(60));
+        assert_eq!(s.server.trusted_proxies, vec!["127.0.0.1".parse().unwrap()]);
         assert_eq!(
             s.server.base_url.as_deref(),
             Some("https://haven.voorbeeld.be")

@@ -23,6 +23,8 @@ pub struct Config {
     _analysis: Option<toml::Table>,
     #[serde(default, rename = "server")]
     _server: Option<toml::Table>,
+    #[serde(default, rename = "retention")]
+    _retention: Option<toml::Table>,
 }
 
 /// What to do with a file that has rejected rows.
