@@ -87,8 +87,9 @@ fn sigkill_in_the_middle_of_a_large_load_keeps_the_batch_whole_or_absent() {
 
 /// The release folders and the ledger agree: every recorded release has its folder, whole
 /// (every file its manifest lists, with its size and SHA-256), and every release folder is
-/// recorded.
-fn releases_whole(env: &Env) {
+/// recorded, but for `unrecorded`: a folder a publish cut short between its rename and its
+/// commit may leave (never served: only recorded releases are), set aside by the next one.
+fn releases_whole(env: &Env, unrecorded: Option<u32>) {
     use sha2::{Digest, Sha256};
     let recorded: Vec<u32> = {
         let c = env.query();
@@ -100,7 +101,12 @@ fn releases_whole(env: &Env) {
             .map(Result::unwrap)
             .collect()
     };
-    let folders = common::release_versions(&env.path("published"));
+    let mut folders = common::release_versions(&env.path("published"));
+    if let Some(v) = unrecorded
+        && !recorded.contains(&v)
+    {
+        folders.retain(|f| *f != v);
+    }
     assert_eq!(recorded, folders, "recorded releases and release folders");
     for v in folders {
         let dir = env.path(&format!("published/v{v}"));
@@ -124,6 +130,9 @@ fn releases_whole(env: &Env) {
         }
     }
 }
+
+/// A moment of a release, by its name, and how to see it has come.
+type Moment<'a> = (&'a str, Box<dyn Fn() -> bool + 'a>);
 
 fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -150,30 +159,45 @@ fn sigkill_during_a_release_leaves_whole_releases_and_the_next_one_succeeds() {
     let base_published = env.path("published-before");
     copy_tree(&env.path("published"), &base_published);
 
-    // One whole release first, to know how long one takes on this machine.
-    let t = Instant::now();
-    env.run(&["publish"]).ok();
-    let full = t.elapsed();
-    releases_whole(&env);
-
-    let mut killed = 0;
-    for fraction in [0.5, 0.9, 0.98] {
+    // Killed at moments the release shows on disk, watched every millisecond: as it starts,
+    // while its folder is written aside, once its manifest is
+    // written (about to be recorded), and the moment its folder is in place (renamed, its
+    // record perhaps not yet committed).
+    let published = env.path("published");
+    let moments: [Moment<'_>; 4] = [
+        ("starting", Box::new(|| true)),
+        (
+            "writing",
+            Box::new(|| published.join(".v2.partial").exists()),
+        ),
+        (
+            "recording",
+            Box::new(|| published.join(".v2.partial/manifest.json").exists()),
+        ),
+        ("renamed", Box::new(|| published.join("v2").exists())),
+    ];
+    let mut killed = Vec::new();
+    for (moment, reached) in &moments {
         std::fs::write(env.db(), &base_db).unwrap();
         let _ = std::fs::remove_file(env.path("haven.duckdb.wal"));
-        std::fs::remove_dir_all(env.path("published")).unwrap();
-        copy_tree(&base_published, &env.path("published"));
-        if common::kill_after(&env, &["publish"], full.mul_f64(fraction)) {
-            killed += 1;
+        std::fs::remove_dir_all(&published).unwrap();
+        copy_tree(&base_published, &published);
+        if common::kill_when(&env, &["publish"], reached) {
+            killed.push(*moment);
         }
         // Whole releases only, recorded or absent; the next publish makes the release.
-        releases_whole(&env);
+        releases_whole(&env, Some(2));
         let run = env.run(&["publish"]).ok();
         assert!(
             run.stderr().contains("release 2"),
-            "after a kill at {fraction}: {}",
+            "after a kill while {moment}: {}",
             run.stderr()
         );
-        releases_whole(&env);
+        releases_whole(&env, None);
     }
-    assert!(killed >= 2, "only {killed} publishes were cut short");
+    eprintln!("publishes cut short while: {killed:?}");
+    assert!(
+        killed.len() >= 3,
+        "only {killed:?} publishes were cut short"
+    );
 }

@@ -257,6 +257,29 @@ pub fn kill_after(env: &Env, args: &[&str], after: Duration) -> bool {
     running
 }
 
+/// Runs `haven` with `args` and kills it (SIGKILL) the moment `reached` says so (checked every
+/// millisecond); whether it was killed before it ended by itself.
+pub fn kill_when(env: &Env, args: &[&str], reached: &dyn Fn() -> bool) -> bool {
+    let mut child = env
+        .haven()
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return false;
+        }
+        if reached() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 /// A running `haven serve`, killed when dropped.
 pub struct Server(pub Child);
 
