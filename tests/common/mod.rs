@@ -243,18 +243,8 @@ pub fn release_versions(dir: &Path) -> Vec<u32> {
 
 /// Runs `haven` with `args` and kills it (SIGKILL) after `after`; whether it was still running.
 pub fn kill_after(env: &Env, args: &[&str], after: Duration) -> bool {
-    let mut child = env
-        .haven()
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(after);
-    let running = child.try_wait().unwrap().is_none();
-    child.kill().unwrap();
-    child.wait().unwrap();
-    running
+    let started = Instant::now();
+    kill_when(env, args, &|| started.elapsed() >= after)
 }
 
 /// Runs `haven` with `args` and kills it (SIGKILL) the moment `reached` says so (checked every
