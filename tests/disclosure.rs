@@ -138,6 +138,21 @@ fn attack(work: &Path, extra: &[&str]) -> (i32, String) {
     (out.status.code().unwrap_or(-1), report)
 }
 
+/// Loads forty late placements and publishes: release 2.
+fn forty_late_placements_then_release_2(env: &Env) -> common::Run {
+    let late = env.path("forty.csv");
+    ingest::demo::write_late_placements(&env.query(), &late, 40).unwrap();
+    env.run(&["ingest", "placements", late.to_str().unwrap()])
+        .ok();
+    let run = env.run(&["publish"]).ok();
+    assert!(
+        run.stderr().contains("publish: release 2 in"),
+        "{}",
+        run.stderr()
+    );
+    run
+}
+
 fn demo(env: &Env, args: &[&str]) -> PathBuf {
     let mut a = vec!["demo", "--no-serve", "--out", "demo"];
     a.extend_from_slice(args);
@@ -236,16 +251,7 @@ fn releases_never_differ_by_a_few_records_and_consecutive_ones_are_attacked_toge
     env.run(&["analyze"]).ok();
     held(&env);
     // Forty late placements: a release, attacked with the first.
-    let late = env.path("forty.csv");
-    ingest::demo::write_late_placements(&env.query(), &late, 40).unwrap();
-    env.run(&["ingest", "placements", late.to_str().unwrap()])
-        .ok();
-    let run = env.run(&["publish"]).ok();
-    assert!(
-        run.stderr().contains("publish: release 2 in"),
-        "{}",
-        run.stderr()
-    );
+    let run = forty_late_placements_then_release_2(&env);
     assert!(
         run.stderr().contains("against 1 earlier release"),
         "{}",
@@ -325,16 +331,7 @@ fn an_erased_household_is_gone_everywhere_and_the_next_release_withstands_the_at
     );
     assert_eq!(holding(&env), Vec::<String>::new());
     // Forty late placements make the next release; it is attacked with the first.
-    let late = env.path("forty.csv");
-    ingest::demo::write_late_placements(&env.query(), &late, 40).unwrap();
-    env.run(&["ingest", "placements", late.to_str().unwrap()])
-        .ok();
-    let run = env.run(&["publish"]).ok();
-    assert!(
-        run.stderr().contains("publish: release 2 in"),
-        "{}",
-        run.stderr()
-    );
+    forty_late_placements_then_release_2(&env);
     let work = work(&env, &files);
     let (code, report) = attack(&work, &[]);
     assert_eq!(code, 0, "the attacker found disclosures: {report}");
