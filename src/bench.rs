@@ -88,7 +88,7 @@ fn scaled_store(dir: &Path, vacant: usize) -> Result<ingest::Store> {
     let spec = ingest::demo::DemoSpec::scaled(42, vacant);
     let db = dir.join("indicators.duckdb");
     let fresh = !db.exists();
-    let store = crate::open_store(&db)?;
+    let store = crate::open_store_at(&db, &ingest::Encryption::none())?;
     if fresh || store.dataset_counts()?.iter().any(|(_, n)| *n == 0) {
         let files = if dir.join("placements.csv").exists() && dir.join("districts.geojson").exists()
         {

@@ -119,7 +119,8 @@ pub fn server_call(
 }
 
 impl Target {
-    pub fn open(db: &Path) -> Result<Target> {
+    pub fn open(settings: &Settings) -> Result<Target> {
+        let db = settings.database.as_path();
         if let Some(info) = running_server(db) {
             eprintln!(
                 "A Haven server holds {}; handing the load to it at {}",
@@ -128,7 +129,7 @@ impl Target {
             );
             return Ok(Target::Server(info));
         }
-        let store = crate::open_store(db)?;
+        let store = crate::open_store(settings)?;
         Ok(Target::Local(store))
     }
 
@@ -368,7 +369,6 @@ pub fn print_report(r: &ingest::Report) {
 }
 
 pub fn ingest(settings: &Settings, args: &IngestArgs) -> Result<ExitCode> {
-    let db = settings.database.as_path();
     let params = LoadParams {
         source: None,
         format: args.format.clone(),
@@ -386,7 +386,7 @@ pub fn ingest(settings: &Settings, args: &IngestArgs) -> Result<ExitCode> {
     let opts = params.to_options("cli")?;
     ingest::schema::get(&args.dataset)?;
     let files = ingest::files_in(&args.path)?;
-    let mut target = Target::open(db)?;
+    let mut target = Target::open(settings)?;
     let mut reports = Vec::new();
     let mut clean = true;
     for f in files {
@@ -500,8 +500,9 @@ impl analytics::Progress for StepBar {
     }
 }
 
-pub fn batches(db: &Path, args: &BatchesArgs) -> Result<ExitCode> {
-    let store = match ingest::Store::open_read_only(db) {
+pub fn batches(settings: &Settings, args: &BatchesArgs) -> Result<ExitCode> {
+    let db = settings.database.as_path();
+    let store = match crate::open_read_only(settings) {
         Ok(s) => s,
         Err(ingest::Error::Locked { .. }) => {
             let Some(info) = running_server(db) else {

@@ -92,7 +92,7 @@ pub fn run(settings: &Settings, config_path: Option<&Path>, cmd: &JobsCmd) -> Re
     };
     match &cmd.action {
         JobsAction::List => {
-            let store = ingest::Store::open_read_only(db).ok();
+            let store = crate::open_read_only(settings).ok();
             let server = store
                 .is_none()
                 .then(|| crate::cli_ingest::running_server(db))
@@ -141,7 +141,7 @@ pub fn run(settings: &Settings, config_path: Option<&Path>, cmd: &JobsCmd) -> Re
                 print_run(&r);
                 return Ok(exit_of(r["outcome"].as_str().unwrap_or_default()));
             }
-            let store = crate::open_store(db)?;
+            let store = crate::open_store(settings)?;
             let r = jobs::run_job(&store, job, settings);
             print_run(&serde_json::to_value(&r)?);
             Ok(exit_of(r.outcome.as_str()))
@@ -151,7 +151,7 @@ pub fn run(settings: &Settings, config_path: Option<&Path>, cmd: &JobsCmd) -> Re
             let rows = match crate::cli_ingest::running_server(db) {
                 Some(info) => runs_from_server(&info, name, *limit)?,
                 None => {
-                    let store = ingest::Store::open_read_only(db)
+                    let store = crate::open_read_only(settings)
                         .with_context(|| format!("opening {}", db.display()))?;
                     jobs::history(&store, name, *limit)?
                 }

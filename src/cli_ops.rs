@@ -1,7 +1,8 @@
-//! `haven erase`, `haven backup` and `haven restore`: running a Haven for years. Beside a
-//! running server each is handed to it (the server holds the database), as `haven users` is.
+//! `haven erase`, `haven backup`, `haven restore` and `haven rekey`: running a Haven for
+//! years. Beside a running server the first two are handed to it (the server holds the
+//! database), as `haven users` is.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -48,6 +49,21 @@ pub struct RestoreArgs {
     pub check: bool,
 }
 
+#[derive(Args)]
+#[command(group(clap::ArgGroup::new("to").required(true).args(["new_key_file", "new_key_command", "decrypt"])))]
+pub struct RekeyArgs {
+    /// The new key is the text of this file (make one with `openssl rand -base64 32 > FILE`
+    /// and `chmod 600 FILE`).
+    #[arg(long, value_name = "FILE")]
+    pub new_key_file: Option<PathBuf>,
+    /// The new key is what this command prints (a secrets manager).
+    #[arg(long, value_name = "COMMAND")]
+    pub new_key_command: Option<String>,
+    /// Write the database back in plain form.
+    #[arg(long)]
+    pub decrypt: bool,
+}
+
 /// Who the command is, for `erasures` (the audit log names the server's callers itself).
 fn actor() -> String {
     format!(
@@ -56,7 +72,8 @@ fn actor() -> String {
     )
 }
 
-pub fn erase(db: &Path, settings: &Settings, cmd: &EraseCmd) -> Result<ExitCode> {
+pub fn erase(settings: &Settings, cmd: &EraseCmd) -> Result<ExitCode> {
+    let db = settings.database.as_path();
     if let Some(info) = cli_ingest::running_server(db) {
         let answer = match &cmd.what {
             EraseWhat::Household { reference } => cli_ingest::server_call(
@@ -72,7 +89,7 @@ pub fn erase(db: &Path, settings: &Settings, cmd: &EraseCmd) -> Result<ExitCode>
         let report = serde_json::from_value(answer).ok();
         return Ok(said(&cmd.what, report));
     }
-    let store = crate::open_store(db)?;
+    let store = crate::open_store(settings)?;
     let report = match &cmd.what {
         EraseWhat::Household { reference } => Some(haven_core::erase::household(
             &store,
@@ -112,7 +129,8 @@ fn said(what: &EraseWhat, report: Option<haven_core::erase::ErasureReport>) -> E
     ExitCode::SUCCESS
 }
 
-pub fn backup(db: &Path, settings: &Settings, args: &BackupArgs) -> Result<ExitCode> {
+pub fn backup(settings: &Settings, args: &BackupArgs) -> Result<ExitCode> {
+    let db = settings.database.as_path();
     let dir = std::path::absolute(&args.dir)?;
     let manifest: haven_core::backup::Manifest = if let Some(info) = cli_ingest::running_server(db)
     {
@@ -124,7 +142,7 @@ pub fn backup(db: &Path, settings: &Settings, args: &BackupArgs) -> Result<ExitC
         )?;
         serde_json::from_value(answer).context("the server's backup manifest")?
     } else {
-        let store = crate::open_store(db)?;
+        let store = crate::open_store(settings)?;
         haven_core::backup::backup(&store, &settings.release.root, &dir)?
     };
     let bytes: u64 = manifest.files.iter().map(|f| f.bytes).sum();
@@ -140,9 +158,10 @@ pub fn backup(db: &Path, settings: &Settings, args: &BackupArgs) -> Result<ExitC
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn restore(db: &Path, settings: &Settings, args: &RestoreArgs) -> Result<ExitCode> {
+pub fn restore(settings: &Settings, args: &RestoreArgs) -> Result<ExitCode> {
+    let db = settings.database.as_path();
     if args.check {
-        let m = haven_core::backup::verify(&args.dir)?;
+        let m = haven_core::backup::verify(&args.dir, &settings.encryption)?;
         eprintln!(
             "the backup of {} is whole: {} files and {} tables match their checksums",
             m.created_at,
@@ -151,7 +170,8 @@ pub fn restore(db: &Path, settings: &Settings, args: &RestoreArgs) -> Result<Exi
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let m = haven_core::backup::restore(&args.dir, db, &settings.release.root)?;
+    let m =
+        haven_core::backup::restore(&args.dir, db, &settings.release.root, &settings.encryption)?;
     eprintln!(
         "restored the backup of {} into {} (releases in {}): {} tables match their hashes",
         m.created_at,
@@ -159,5 +179,53 @@ pub fn restore(db: &Path, settings: &Settings, args: &RestoreArgs) -> Result<Exi
         settings.release.root.display(),
         m.tables.len()
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn rekey(settings: &Settings, args: &RekeyArgs) -> Result<ExitCode> {
+    use ingest::encryption::KeySource;
+    let db = settings.database.as_path();
+    if cli_ingest::running_server(db).is_some() {
+        anyhow::bail!(
+            "a Haven server holds {}: stop it first (a new key needs the database to itself)",
+            db.display()
+        );
+    }
+    anyhow::ensure!(
+        db.exists(),
+        "no database at {}; nothing to re-encrypt",
+        db.display()
+    );
+    let to = match (&args.new_key_file, &args.new_key_command) {
+        (Some(f), _) => ingest::Encryption::with_key(KeySource::File(f.clone())),
+        (_, Some(c)) => ingest::Encryption::with_key(KeySource::Command(c.clone())),
+        _ => ingest::Encryption::none(),
+    }
+    .extensions(settings.encryption.extension_folder());
+    // Read the new key before anything is touched, so a mistake in it changes nothing.
+    to.key()?;
+    let store = crate::open_store(settings)?;
+    let was = if settings.encryption.is_on() {
+        "encrypted"
+    } else {
+        "plain"
+    };
+    let tables = haven_core::backup::rekey(store, &to)?;
+    let rows: i64 = tables.iter().map(|t| t.rows).sum();
+    match to.source() {
+        Some(source) => eprintln!(
+            "{} ({was} before) is now encrypted with the key from {}: {} tables, {rows} rows, checked. \
+             Give Haven that key from now on ([database] key_file or key_command, or HAVEN_DB_KEY_FILE), \
+             and keep the old key until the backups made with it have expired.",
+            db.display(),
+            source.describe(),
+            tables.len()
+        ),
+        None => eprintln!(
+            "{} ({was} before) is now plain: {} tables, {rows} rows, checked. Unset the database key.",
+            db.display(),
+            tables.len()
+        ),
+    }
     Ok(ExitCode::SUCCESS)
 }

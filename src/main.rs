@@ -87,6 +87,9 @@ enum Command {
     /// Check a backup and restore it into the database path (`--db`) and the releases folder,
     /// neither of which may exist yet.
     Restore(cli_ops::RestoreArgs),
+    /// Re-encrypt the database with a new key (key rotation), encrypt a plain one, or decrypt
+    /// it: a checked copy replaces it. The server must be stopped; give the old key as usual.
+    Rekey(cli_ops::RekeyArgs),
     /// Measure ingest, indicators and segregation against their outside references and record
     /// the figures in BENCHMARKS.md.
     Bench(BenchArgs),
@@ -278,7 +281,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let config = config_path(&cli);
     match cli.command {
         Command::Ingest(args) => cli_ingest::ingest(&settings, &args),
-        Command::Batches(args) => cli_ingest::batches(&cli.db, &args),
+        Command::Batches(args) => cli_ingest::batches(&settings, &args),
         Command::Scenario(args) => {
             // The register's own figures, for whoever holds the database (or its server's admin).
             let s = if let Some(info) = cli_ingest::running_server(&cli.db) {
@@ -288,7 +291,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 );
                 cli_ingest::server_call(&info, "GET", &path, None)?
             } else {
-                let store = ingest::Store::open_read_only(&cli.db)?;
+                let store = open_read_only(&settings)?;
                 let s = haven_core::scenario::scenario(
                     &store,
                     args.inflow,
@@ -318,7 +321,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 cli_ingest::print_analysis(&serde_json::from_value(r)?);
                 return Ok(ExitCode::SUCCESS);
             }
-            let store = open_store(&cli.db)?;
+            let store = open_store(&settings)?;
             cli_ingest::analyze(&store, &settings, args.full)?;
             Ok(ExitCode::SUCCESS)
         }
@@ -327,7 +330,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             if let Some(info) = cli_ingest::running_server(&cli.db) {
                 return users_on_server(&info, cmd.action);
             }
-            let store = open_store(&cli.db)?;
+            let store = open_store(&settings)?;
             match cmd.action {
                 UsersAction::Add {
                     name,
@@ -382,13 +385,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 return Ok(cli_publish::print_release(&r));
             }
             args.publish.apply(&mut settings)?;
-            let store = open_store(&cli.db)?;
+            let store = open_store(&settings)?;
             cli_publish::publish(&store, &settings, args.force)
         }
         Command::Serve(args) => {
             // A configuration with a mistake stops start-up before anything is served.
             let config = config.map(|p| jobs::Config::load(&p)).transpose()?;
-            let store = open_store(&cli.db)?;
+            let store = open_store(&settings)?;
             serve(store, settings, args.addr, config)?;
             Ok(ExitCode::SUCCESS)
         }
@@ -416,14 +419,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Demo(args) => {
             args.publish.apply(&mut settings)?;
-            demo(&cli.db, settings, &args)
+            demo(&settings, &args)
         }
         Command::Bench(args) => {
             bench::run(args.suite, &args.dir, args.rows, args.runs, &args.record)
         }
-        Command::Erase(cmd) => cli_ops::erase(&cli.db, &settings, &cmd),
-        Command::Backup(args) => cli_ops::backup(&cli.db, &settings, &args),
-        Command::Restore(args) => cli_ops::restore(&cli.db, &settings, &args),
+        Command::Erase(cmd) => cli_ops::erase(&settings, &cmd),
+        Command::Backup(args) => cli_ops::backup(&settings, &args),
+        Command::Restore(args) => cli_ops::restore(&settings, &args),
+        Command::Rekey(args) => cli_ops::rekey(&settings, &args),
     }
 }
 
@@ -503,7 +507,7 @@ fn serve(
     })
 }
 
-fn demo(db: &std::path::Path, settings: Settings, args: &DemoArgs) -> Result<ExitCode> {
+fn demo(settings: &Settings, args: &DemoArgs) -> Result<ExitCode> {
     let (mut spec, default_out) = match args.scale {
         Some(n) => (
             ingest::demo::DemoSpec::scaled(args.seed, n),
@@ -542,7 +546,7 @@ fn demo(db: &std::path::Path, settings: Settings, args: &DemoArgs) -> Result<Exi
     if args.no_load {
         return Ok(ExitCode::SUCCESS);
     }
-    let mut target = cli_ingest::Target::open(db)?;
+    let mut target = cli_ingest::Target::open(settings)?;
     let mut clean = true;
     let mut changed = false;
     for f in &files {
@@ -563,7 +567,7 @@ fn demo(db: &std::path::Path, settings: Settings, args: &DemoArgs) -> Result<Exi
         // The pipeline's policy, with a release asked for: the demo is published at once.
         let done = haven_core::pipeline::follow_up(
             store,
-            &settings,
+            settings,
             changed,
             haven_core::pipeline::After::Publish,
             &cli_ingest::StepBar::new(),
@@ -579,7 +583,7 @@ fn demo(db: &std::path::Path, settings: Settings, args: &DemoArgs) -> Result<Exi
     }
     match target {
         cli_ingest::Target::Local(store) if !args.no_serve => {
-            serve(store, settings, args.addr, None)?;
+            serve(store, settings.clone(), args.addr, None)?;
         }
         cli_ingest::Target::Server(info) => {
             eprintln!("Loaded through the running server: {}", info.url)
@@ -611,11 +615,25 @@ fn print_rotated(name: &str, token: &str) {
 /// Opens (creating if needed) the database for writing with the tables of every crate up to
 /// date: the core's (ingest, analyses, releases, users), the scheduled imports' and the audit
 /// log. The binary is where all of them meet, so it applies them all.
-pub(crate) fn open_store(db: &std::path::Path) -> Result<ingest::Store> {
-    let store = haven_core::open(db).with_context(|| format!("opening {}", db.display()))?;
+pub(crate) fn open_store(settings: &Settings) -> Result<ingest::Store> {
+    open_store_at(&settings.database, &settings.encryption)
+}
+
+/// [`open_store`] for a database of its own (a benchmark's scratch file).
+pub(crate) fn open_store_at(
+    db: &std::path::Path,
+    encryption: &ingest::Encryption,
+) -> Result<ingest::Store> {
+    let store = haven_core::open_with(db, encryption)
+        .with_context(|| format!("opening {}", db.display()))?;
     jobs::migrate(&store)?;
     api::MIGRATIONS.apply(store.conn())?;
     Ok(store)
+}
+
+/// Opens the existing database read-only, with its key when it is encrypted.
+pub(crate) fn open_read_only(settings: &Settings) -> Result<ingest::Store, ingest::Error> {
+    ingest::Store::open_read_only_with(&settings.database, &settings.encryption)
 }
 
 /// `haven users` while a server holds the database: the same commands through its admin API,

@@ -205,6 +205,21 @@ fn analyses_and_releases_go_through_the_pipeline() {
     assert!(found.is_empty(), "{found:#?}");
 }
 
+/// A connection is cloned only through `ingest::encryption::clone_connection`, which keeps the
+/// clone on the attached (encrypted) database; `Store::try_clone` and `Store::reader` use it.
+#[test]
+fn connections_are_cloned_onto_the_same_catalogue() {
+    let libs: Vec<String> = LAYERS.iter().map(|c| format!("{c}/src")).collect();
+    let libs: Vec<&str> = libs.iter().map(String::as_str).collect();
+    let files: Vec<(String, String)> = sources(&libs)
+        .into_iter()
+        .chain(sources(&["src"]))
+        .filter(|(p, _)| p != "ingest/src/encryption.rs")
+        .collect();
+    let found = lines_with(&files, &["conn.try_clone(", "conn().try_clone("]);
+    assert!(found.is_empty(), "{found:#?}");
+}
+
 /// The checks can fail: a line of each kind is found.
 #[test]
 fn the_source_checks_find_what_they_look_for() {
@@ -215,6 +230,8 @@ fn the_source_checks_find_what_they_look_for() {
     assert_eq!(lines_with(&files, &[", String>"]).len(), 1);
     assert_eq!(lines_with(&files, &["env::var("]).len(), 1);
     assert_eq!(lines_with(&files, &["analyze_with("]).len(), 1);
+    let cloned = vec![("z.rs".to_string(), "let c = self.conn.try_clone()?;".to_string())];
+    assert_eq!(lines_with(&cloned, &["conn.try_clone("]).len(), 1);
     let named = vec![("y.rs".to_string(), "cli_publish::publish(s)".to_string())];
     assert!(lines_with(&named, &["publish::publish("]).is_empty());
 }

@@ -166,7 +166,10 @@ pub fn analyze_with(
     );
     // Independent work on two connections: availability and segregation run side by side, each
     // on a thread of its own (so Polars never runs on an async runtime's thread).
-    let (mine, other) = (conn.try_clone()?, conn.try_clone()?);
+    let clone = |c: &Connection| {
+        ingest::encryption::clone_connection(c).map_err(|e| Error::Data(e.to_string()))
+    };
+    let (mine, other) = (clone(conn)?, clone(conn)?);
     let (availability, segregation) = std::thread::scope(|scope| {
         let seg = scope.spawn(move || match seg_done {
             Some(done) => Ok((done, false)),

@@ -7,7 +7,8 @@
 //! The release folders are immutable once written, so they are copied as files. The folder
 //! holds `haven.duckdb`, `published/`, and `MANIFEST.json`: every file's size and SHA-256, and
 //! every table's row count and content hash (an order-independent hash of its rows, which
-//! the restore recomputes on what it restored).
+//! the restore recomputes on what it restored). The snapshot of an encrypted database is
+//! encrypted with the same key, and is checked and restored with it.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -23,6 +24,9 @@ pub struct Manifest {
     pub format: String,
     pub haven_version: String,
     pub created_at: String,
+    /// Whether the snapshot is encrypted (with the database's key).
+    #[serde(default)]
+    pub encrypted: bool,
     pub files: Vec<FileSum>,
     pub tables: Vec<TableSum>,
 }
@@ -70,24 +74,17 @@ pub fn backup(store: &ingest::Store, published: &Path, dir: &Path) -> Result<Man
     let snapshot = dir.join(DATABASE);
     let conn = store.conn();
     let current: String = conn.query_row("SELECT current_database()", [], |r| r.get(0))?;
-    let quoted = snapshot.to_string_lossy().replace('\'', "''");
-    conn.execute_batch(&format!(
-        "ATTACH '{quoted}' AS haven_backup;
-         COPY FROM DATABASE \"{current}\" TO haven_backup;
-         DETACH haven_backup;"
-    ))
-    .map_err(|e| {
-        let _ = conn.execute_batch("DETACH DATABASE IF EXISTS haven_backup");
-        Error::from(e)
-    })?;
+    let encryption = store.encryption();
+    copy_database(conn, &current, &snapshot, encryption)?;
     if published.is_dir() {
         copy_tree(published, &dir.join(PUBLISHED))?;
     }
-    let tables = table_sums(&snapshot)?;
+    let tables = table_sums(&snapshot, encryption)?;
     let manifest = Manifest {
         format: FORMAT.into(),
         haven_version: env!("CARGO_PKG_VERSION").into(),
         created_at: now_utc(conn)?,
+        encrypted: encryption.is_on(),
         files: file_sums(dir)?,
         tables,
     };
@@ -97,9 +94,64 @@ pub fn backup(store: &ingest::Store, published: &Path, dir: &Path) -> Result<Man
     Ok(manifest)
 }
 
+/// Copies the database `current` of `conn` into a new file at `to`, encrypted as `encryption`
+/// says, in one committed state.
+fn copy_database(
+    conn: &duckdb::Connection,
+    current: &str,
+    to: &Path,
+    encryption: &ingest::Encryption,
+) -> Result<(), Error> {
+    encryption.attach(conn, to, "haven_copy", false)?;
+    conn.execute_batch(&format!(
+        "COPY FROM DATABASE \"{}\" TO haven_copy; DETACH haven_copy;",
+        current.replace('"', "\"\"")
+    ))
+    .map_err(|e| {
+        let _ = conn.execute_batch("DETACH DATABASE IF EXISTS haven_copy");
+        Error::from(e)
+    })
+}
+
+/// Copies the database into a new file encrypted with `to` (or plain, when `to` has no key),
+/// checks the copy table by table, and only then puts it in the database's place: how a key
+/// is rotated, a plain database encrypted, or an encrypted one decrypted. The database must
+/// not be in use.
+pub fn rekey(store: ingest::Store, to: &ingest::Encryption) -> Result<Vec<TableSum>, Error> {
+    let db = store.path().to_path_buf();
+    let conn = store.conn();
+    conn.execute_batch("CHECKPOINT")?;
+    let current: String = conn.query_row("SELECT current_database()", [], |r| r.get(0))?;
+    let partial = db.with_extension("rekeying");
+    for leftover in [partial.clone(), partial.with_extension("rekeying.wal")] {
+        if leftover.exists() {
+            std::fs::remove_file(&leftover).map_err(|e| io(&leftover, &e))?;
+        }
+    }
+    // The store's connection writes the copy, so it needs what writing with the new key needs.
+    to.prepare(conn)?;
+    copy_database(conn, &current, &partial, to)?;
+    let before = table_sums_on(conn)?;
+    let after = table_sums(&partial, to)?;
+    if before != after {
+        let _ = std::fs::remove_file(&partial);
+        return Err(Error::Internal(
+            "the re-encrypted copy does not hold the same rows; the database is unchanged".into(),
+        ));
+    }
+    drop(store);
+    std::fs::rename(&partial, &db).map_err(|e| io(&db, &e))?;
+    let wal = PathBuf::from(format!("{}.wal", db.display()));
+    if wal.exists() {
+        std::fs::remove_file(&wal).map_err(|e| io(&wal, &e))?;
+    }
+    Ok(after)
+}
+
 /// Checks a backup folder: its manifest, every file's size and SHA-256, no file missing or
-/// added, and the snapshot's tables against their recorded hashes.
-pub fn verify(dir: &Path) -> Result<Manifest, Error> {
+/// added, and the snapshot's tables against their recorded hashes (opened with the key of
+/// `encryption` when the backup is encrypted).
+pub fn verify(dir: &Path, encryption: &ingest::Encryption) -> Result<Manifest, Error> {
     let path = dir.join(MANIFEST);
     let text = std::fs::read_to_string(&path).map_err(|e| io(&path, &e))?;
     let manifest: Manifest = serde_json::from_str(&text).map_err(|e| {
@@ -142,15 +194,36 @@ pub fn verify(dir: &Path) -> Result<Manifest, Error> {
             extra.path
         )));
     }
-    check_tables(&dir.join(DATABASE), &manifest.tables)?;
+    if manifest.encrypted && !encryption.is_on() {
+        return Err(Error::Invalid(
+            "the backup is encrypted: give the database's key (HAVEN_DB_KEY_FILE, [database] key_file, ...) to check or restore it".into(),
+        ));
+    }
+    let plain = ingest::Encryption::none();
+    let key = if manifest.encrypted {
+        encryption
+    } else {
+        &plain
+    };
+    check_tables(&dir.join(DATABASE), &manifest.tables, key)?;
     Ok(manifest)
 }
 
 /// Restores a checked backup: the database to `db` and the releases to `published`, neither
 /// of which may exist. The database is written beside its place, checked table by table, and
 /// only then moved into place.
-pub fn restore(dir: &Path, db: &Path, published: &Path) -> Result<Manifest, Error> {
-    let manifest = verify(dir)?;
+pub fn restore(
+    dir: &Path,
+    db: &Path,
+    published: &Path,
+    encryption: &ingest::Encryption,
+) -> Result<Manifest, Error> {
+    let manifest = verify(dir, encryption)?;
+    if !manifest.encrypted && encryption.is_on() {
+        return Err(Error::Invalid(
+            "the backup is not encrypted but a database key is set: restore it with the key unset, then encrypt it with `haven rekey`".into(),
+        ));
+    }
     for target in [db, published] {
         if target.exists() {
             return Err(Error::Invalid(format!(
@@ -164,7 +237,7 @@ pub fn restore(dir: &Path, db: &Path, published: &Path) -> Result<Manifest, Erro
     }
     let partial = db.with_extension("restoring");
     std::fs::copy(dir.join(DATABASE), &partial).map_err(|e| io(&partial, &e))?;
-    if let Err(e) = check_tables(&partial, &manifest.tables) {
+    if let Err(e) = check_tables(&partial, &manifest.tables, encryption) {
         let _ = std::fs::remove_file(&partial);
         return Err(e);
     }
@@ -176,13 +249,18 @@ pub fn restore(dir: &Path, db: &Path, published: &Path) -> Result<Manifest, Erro
 }
 
 /// Every table of a database file with its rows and content hash.
-pub fn table_sums(db: &Path) -> Result<Vec<TableSum>, Error> {
-    let config = duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly)?;
-    let conn = duckdb::Connection::open_with_flags(db, config)?;
+pub fn table_sums(db: &Path, encryption: &ingest::Encryption) -> Result<Vec<TableSum>, Error> {
+    let store = ingest::Store::open_read_only_with(db, encryption)?;
+    table_sums_on(store.conn())
+}
+
+/// Every table of the default database of `conn` with its rows and content hash.
+fn table_sums_on(conn: &duckdb::Connection) -> Result<Vec<TableSum>, Error> {
     let names: Vec<String> = {
         let mut stmt = conn.prepare(
             "SELECT table_name FROM information_schema.tables
-             WHERE table_schema = 'main' AND table_type = 'BASE TABLE' ORDER BY table_name",
+             WHERE table_catalog = current_database() AND table_schema = 'main'
+               AND table_type = 'BASE TABLE' ORDER BY table_name",
         )?;
         stmt.query_map([], |r| r.get(0))?
             .collect::<duckdb::Result<_>>()?
@@ -203,8 +281,12 @@ pub fn table_sums(db: &Path) -> Result<Vec<TableSum>, Error> {
         .collect()
 }
 
-fn check_tables(db: &Path, want: &[TableSum]) -> Result<(), Error> {
-    let got = table_sums(db)?;
+fn check_tables(
+    db: &Path,
+    want: &[TableSum],
+    encryption: &ingest::Encryption,
+) -> Result<(), Error> {
+    let got = table_sums(db, encryption)?;
     if got != want {
         let differ: Vec<String> = want
             .iter()

@@ -41,9 +41,18 @@ pub fn migrate(store: &ingest::Store) -> Result<()> {
     Ok(())
 }
 
-/// Opens (creating if needed) the database for writing, its tables up to date to the core.
+/// Opens (creating if needed) the plain database for writing, its tables up to date to the
+/// core.
 pub fn open(path: impl AsRef<std::path::Path>) -> Result<ingest::Store> {
-    let store = ingest::Store::open(path)?;
+    open_with(path, &ingest::Encryption::none())
+}
+
+/// [`open`], encrypted as `encryption` says.
+pub fn open_with(
+    path: impl AsRef<std::path::Path>,
+    encryption: &ingest::Encryption,
+) -> Result<ingest::Store> {
+    let store = ingest::Store::open_with(path, encryption)?;
     migrate(&store)?;
     Ok(store)
 }

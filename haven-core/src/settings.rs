@@ -31,6 +31,11 @@
 //! [retention]
 //! placements_months = 60         # placements are deleted this long after they end; absent
 //!                                # or 0: kept
+//!
+//! [database]
+//! key_file = "/etc/haven/db.key" # encrypt the database with the key in this file, or:
+//! key_command = "pass show haven/db"  # the key a command prints (a secrets manager)
+//! extensions = ""                # DuckDB's extension folder (default: the setup script's)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -50,6 +55,8 @@ pub struct Settings {
     pub analysis: AnalysisSettings,
     pub server: ServerSettings,
     pub retention: RetentionSettings,
+    /// Whether the database file is encrypted, and with which key.
+    pub encryption: ingest::Encryption,
 }
 
 /// How long personal data is kept.
@@ -156,6 +163,13 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "HAVEN_RETENTION_PLACEMENTS_MONTHS",
         "retention.placements_months",
     ),
+    ("HAVEN_DB_KEY_FILE", "database.key_file"),
+    ("HAVEN_DB_KEY_COMMAND", "database.key_command"),
+    (
+        "HAVEN_DB_KEY",
+        "the database key itself (prefer a file or a command)",
+    ),
+    ("HAVEN_DUCKDB_EXTENSIONS", "database.extensions"),
 ];
 
 #[derive(Debug, Default, Deserialize)]
@@ -169,6 +183,8 @@ struct File {
     server: ServerSection,
     #[serde(default)]
     retention: RetentionSection,
+    #[serde(default)]
+    database: DatabaseSection,
     /// The scheduled imports: the `jobs` crate reads them.
     #[serde(default, rename = "job")]
     _jobs: Vec<toml::Value>,
@@ -195,6 +211,14 @@ struct AnalysisSection {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct DatabaseSection {
+    key_file: Option<PathBuf>,
+    key_command: Option<String>,
+    extensions: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RetentionSection {
     placements_months: Option<u32>,
 }
@@ -207,6 +231,32 @@ struct ServerSection {
     base_url: Option<String>,
     max_upload_megabytes: Option<u64>,
     trusted_proxies: Option<Vec<String>>,
+}
+
+/// The one source of the database key among a file, a command and a value (two are an error).
+fn database_key(
+    file: Option<PathBuf>,
+    command: Option<String>,
+    value: Option<String>,
+) -> Result<Option<ingest::encryption::KeySource>, Error> {
+    use ingest::encryption::{DatabaseKey, KeySource};
+    let given =
+        usize::from(file.is_some()) + usize::from(command.is_some()) + usize::from(value.is_some());
+    if given > 1 {
+        return Err(Error::Settings(
+            "give the database key one way: a key file, a key command or HAVEN_DB_KEY".into(),
+        ));
+    }
+    Ok(match (file, command, value) {
+        (Some(p), _, _) => Some(KeySource::File(p)),
+        (_, Some(c), _) => Some(KeySource::Command(c)),
+        (_, _, Some(v)) => Some(KeySource::Value {
+            variable: "HAVEN_DB_KEY".into(),
+            key: DatabaseKey::new(&v, "HAVEN_DB_KEY")
+                .map_err(|e| Error::Settings(e.to_string()))?,
+        }),
+        _ => None,
+    })
 }
 
 /// Where releases go by default: `published/` beside the database file.
@@ -235,6 +285,7 @@ impl Settings {
                 trusted_proxies: Vec::new(),
             },
             retention: RetentionSettings::default(),
+            encryption: ingest::Encryption::none(),
         }
     }
 
@@ -246,6 +297,9 @@ impl Settings {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Settings, Error> {
         let mut s = Settings::defaults(database);
+        // The key's source and the extension folder, file first, then the environment.
+        let mut key: Option<ingest::encryption::KeySource> = None;
+        let mut extensions: Option<PathBuf> = None;
         if let Some((path, text)) = file {
             let f: File = toml::from_str(text)
                 .map_err(|e| Error::Settings(format!("{}: {e}", path.display())))?;
@@ -286,6 +340,13 @@ impl Settings {
                     usize::try_from(mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
             }
             s.retention.placements_months = f.retention.placements_months.filter(|m| *m > 0);
+            key = database_key(
+                f.database.key_file.map(|p| dir.join(p)),
+                f.database.key_command,
+                None,
+            )
+            .map_err(|e| Error::Settings(format!("{}: [database] {e}", path.display())))?;
+            extensions = f.database.extensions.map(|p| dir.join(p));
             if let Some(list) = f.server.trusted_proxies {
                 s.server.trusted_proxies = list
                     .iter()
@@ -348,6 +409,22 @@ impl Settings {
                 .collect::<Result<_, Error>>()
                 .map_err(|e| Error::Settings(format!("HAVEN_TRUSTED_PROXIES: {e}")))?;
         }
+        // A key given in the environment replaces the file's (whichever form either takes).
+        let env_key = database_key(
+            var("HAVEN_DB_KEY_FILE").map(PathBuf::from),
+            var("HAVEN_DB_KEY_COMMAND"),
+            env("HAVEN_DB_KEY").filter(|k| !k.is_empty()),
+        )
+        .map_err(|e| Error::Settings(format!("environment: {e}")))?;
+        if let Some(k) = env_key {
+            key = Some(k);
+        }
+        if let Some(dir) = var("HAVEN_DUCKDB_EXTENSIONS") {
+            extensions = Some(PathBuf::from(dir));
+        }
+        s.encryption = key
+            .map_or_else(ingest::Encryption::none, ingest::Encryption::with_key)
+            .extensions(extensions);
         s.set_permutations(s.analysis.permutations);
         Ok(s)
     }

@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod demo;
+pub mod encryption;
 pub mod erase;
 pub mod error;
 pub mod geo;
@@ -18,6 +19,7 @@ pub mod validate;
 
 use std::path::{Path, PathBuf};
 
+pub use encryption::Encryption;
 pub use error::{Error, Result};
 pub use load::{
     IngestOptions, NoProgress, Outcome, Progress, ReasonCount, Rejected, Report, ingest,

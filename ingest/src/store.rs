@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use duckdb::{AccessMode, Config, Connection, params};
 use sha2::{Digest, Sha256};
 
+use crate::encryption::{self, Encryption};
 use crate::error::{Error, Result};
 use crate::migrate::Migrations;
 use crate::schema;
@@ -54,6 +55,7 @@ pub struct Batch {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    encryption: Encryption,
 }
 
 impl std::fmt::Debug for Store {
@@ -63,15 +65,28 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database for writing and brings it up to date:
+    /// Opens (creating if needed) the plain database for writing and brings it up to date:
     /// migrations, dataset tables, and loads that a killed process left `running`.
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        Store::open_with(path, &Encryption::none())
+    }
+
+    /// [`Store::open`], encrypted as `encryption` says (a new database is created encrypted).
+    pub fn open_with(path: impl AsRef<Path>, encryption: &Encryption) -> Result<Store> {
         let path = path.as_ref().to_path_buf();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         }
-        let conn = Connection::open(&path).map_err(|e| locked_or(e, &path))?;
-        let store = Store { conn, path };
+        let conn = if encryption.is_on() {
+            Store::attached(&path, encryption, false)?
+        } else {
+            Connection::open(&path).map_err(|e| locked_or(e, &path, encryption))?
+        };
+        let store = Store {
+            conn,
+            path,
+            encryption: encryption.clone(),
+        };
         store.migrate()?;
         store.conn.execute(
             "UPDATE ingest_batches SET outcome = 'interrupted', finished_at = now(),
@@ -82,8 +97,13 @@ impl Store {
         Ok(store)
     }
 
-    /// Opens an existing database read-only (for serving and inspection).
+    /// Opens an existing plain database read-only (for serving and inspection).
     pub fn open_read_only(path: impl AsRef<Path>) -> Result<Store> {
+        Store::open_read_only_with(path, &Encryption::none())
+    }
+
+    /// [`Store::open_read_only`], with the key `encryption` gives when it is encrypted.
+    pub fn open_read_only_with(path: impl AsRef<Path>, encryption: &Encryption) -> Result<Store> {
         let path = path.as_ref().to_path_buf();
         if !path.exists() {
             return Err(Error::Invalid(format!(
@@ -91,9 +111,36 @@ impl Store {
                 path.display()
             )));
         }
-        let config = Config::default().access_mode(AccessMode::ReadOnly)?;
-        let conn = Connection::open_with_flags(&path, config).map_err(|e| locked_or(e, &path))?;
-        Ok(Store { conn, path })
+        let conn = if encryption.is_on() {
+            Store::attached(&path, encryption, true)?
+        } else {
+            let config = Config::default().access_mode(AccessMode::ReadOnly)?;
+            Connection::open_with_flags(&path, config)
+                .map_err(|e| locked_or(e, &path, encryption))?
+        };
+        Ok(Store {
+            conn,
+            path,
+            encryption: encryption.clone(),
+        })
+    }
+
+    /// An in-memory connection with the encrypted file attached and made its default.
+    fn attached(path: &Path, encryption: &Encryption, read_only: bool) -> Result<Connection> {
+        let conn = encryption.loaded_connection(!read_only)?;
+        encryption
+            .attach(&conn, path, encryption::CATALOG, read_only)
+            .map_err(|e| match e {
+                Error::Invalid(m) => locked_or_message(m, path),
+                other => other,
+            })?;
+        conn.execute_batch(&format!("USE {}", encryption::CATALOG))?;
+        Ok(conn)
+    }
+
+    /// How this database is encrypted (or that it is not).
+    pub fn encryption(&self) -> &Encryption {
+        &self.encryption
     }
 
     /// The latest loads (of one dataset, or all), newest first.
@@ -162,8 +209,9 @@ impl Store {
     /// own connection, such as scheduled imports); DuckDB keeps their transactions apart.
     pub fn try_clone(&self) -> Result<Store> {
         Ok(Store {
-            conn: self.conn.try_clone()?,
+            conn: encryption::clone_connection(&self.conn)?,
             path: self.path.clone(),
+            encryption: self.encryption.clone(),
         })
     }
 
@@ -172,6 +220,7 @@ impl Store {
         let store = Store {
             conn: Connection::open_in_memory()?,
             path: PathBuf::from(":memory:"),
+            encryption: Encryption::none(),
         };
         store.migrate()?;
         Ok(store)
@@ -187,7 +236,7 @@ impl Store {
 
     /// Another connection to the same database (for readers in other threads).
     pub fn reader(&self) -> Result<Connection> {
-        Ok(self.conn.try_clone()?)
+        encryption::clone_connection(&self.conn)
     }
 
     fn migrate(&self) -> Result<()> {
@@ -269,8 +318,20 @@ impl Store {
     }
 }
 
-fn locked_or(e: duckdb::Error, path: &Path) -> Error {
+fn locked_or(e: duckdb::Error, path: &Path, encryption: &Encryption) -> Error {
     let msg = e.to_string();
+    if let Some(explained) = encryption.explain(path, &msg) {
+        return explained;
+    }
+    match locked_or_message(msg, path) {
+        Error::Invalid(_) => Error::Db(e),
+        locked => locked,
+    }
+}
+
+/// `Error::Locked` when DuckDB's message says another process holds the file, else the
+/// message as it is.
+fn locked_or_message(msg: String, path: &Path) -> Error {
     if msg.contains("Could not set lock") || msg.contains("Conflicting lock") {
         let detail = msg
             .split("Conflicting lock is held in ")
@@ -282,7 +343,7 @@ fn locked_or(e: duckdb::Error, path: &Path) -> Error {
             detail,
         }
     } else {
-        Error::Db(e)
+        Error::Invalid(msg)
     }
 }
 
