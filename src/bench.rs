@@ -24,9 +24,30 @@ pub enum Suite {
     /// The disclosure step (protection with its audit) of consecutive releases of the scaled
     /// demo (240,000 placements), beside the indicator run it follows.
     Disclosure,
+    /// 1,000 connections of mixed public traffic for 60 s (after `api`, which releases the
+    /// scaled demo): requests/s, p50, p99 and errors.
+    Load,
+    /// 30 minutes of public traffic on the demo with a scheduled import every minute: errors,
+    /// failed runs and the server's resident memory every minute.
+    Soak,
 }
 
-pub fn run(suite: Suite, dir: &Path, rows: usize, runs: usize, record: &Path) -> Result<ExitCode> {
+/// The sizes of the load and the soak.
+#[derive(Debug, Clone, Copy)]
+pub struct Sizes {
+    pub connections: u32,
+    pub seconds: u32,
+    pub minutes: usize,
+}
+
+pub fn run(
+    suite: Suite,
+    dir: &Path,
+    rows: usize,
+    runs: usize,
+    sizes: Sizes,
+    record: &Path,
+) -> Result<ExitCode> {
     let runs = runs.max(1);
     let (key, section) = match suite {
         Suite::Ingest => ("ingest", ingest_suite(dir, rows, runs)?),
@@ -34,13 +55,18 @@ pub fn run(suite: Suite, dir: &Path, rows: usize, runs: usize, record: &Path) ->
         Suite::Segregation => ("segregation", segregation_suite(dir, runs)?),
         Suite::Api => ("api", api_suite(dir, rows, runs)?),
         Suite::Disclosure => ("disclosure", disclosure_suite(dir, rows, runs)?),
+        Suite::Load => (
+            "load",
+            crate::bench_load::load_suite(dir, rows, sizes.connections, sizes.seconds)?,
+        ),
+        Suite::Soak => ("soak", crate::bench_load::soak_suite(dir, sizes.minutes)?),
     };
     write_section(record, key, &section)?;
     println!("recorded in {}", record.display());
     Ok(ExitCode::SUCCESS)
 }
 
-fn footer() -> String {
+pub(crate) fn footer() -> String {
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     format!(
         "- machine: {}\n- command: `{command}` (release build)\n- date: {}\n",
@@ -84,7 +110,7 @@ fn ingest_suite(dir: &Path, rows: usize, runs: usize) -> Result<String> {
 }
 
 /// The scaled demo in `dir/indicators.duckdb`, generated and loaded the first time.
-fn scaled_store(dir: &Path, vacant: usize) -> Result<ingest::Store> {
+pub(crate) fn scaled_store(dir: &Path, vacant: usize) -> Result<ingest::Store> {
     let spec = ingest::demo::DemoSpec::scaled(42, vacant);
     let db = dir.join("indicators.duckdb");
     let fresh = !db.exists();
@@ -245,12 +271,16 @@ fn disclosure_suite(dir: &Path, vacant: usize, runs: usize) -> Result<String> {
 
 /// What a wrk run measured.
 #[derive(Debug, Clone, Copy)]
-struct Load {
-    rps: f64,
+pub(crate) struct Load {
+    pub rps: f64,
+    /// Median latency, milliseconds.
+    pub p50: f64,
     /// 99th-percentile latency, milliseconds.
-    p99: f64,
+    pub p99: f64,
+    /// Requests completed.
+    pub requests: u64,
     /// Error answers (not 2xx or 3xx) and socket errors (connect, read, write, time-out).
-    errors: u64,
+    pub errors: u64,
 }
 
 /// wrk's requests per second and 99th-percentile latency in milliseconds; error answers fail.
@@ -264,10 +294,21 @@ fn wrk(url: &str, header: Option<&str>, seconds: u32) -> Result<(f64, f64)> {
 
 /// One wrk run at 64 connections, with a Lua `script` choosing each request when given.
 fn wrk_load(url: &str, header: Option<&str>, seconds: u32, script: Option<&Path>) -> Result<Load> {
+    wrk_with(url, header, seconds, script, 64)
+}
+
+/// One wrk run (two threads) at `connections`.
+pub(crate) fn wrk_with(
+    url: &str,
+    header: Option<&str>,
+    seconds: u32,
+    script: Option<&Path>,
+    connections: u32,
+) -> Result<Load> {
     let mut cmd = Command::new("wrk");
     cmd.args([
         "-t2",
-        "-c64",
+        &format!("-c{connections}"),
         &format!("-d{seconds}s"),
         "--timeout",
         "10s",
@@ -295,18 +336,29 @@ fn wrk_load(url: &str, header: Option<&str>, seconds: u32, script: Option<&Path>
     let rps = after("Requests/sec:")
         .and_then(|v| v.parse::<f64>().ok())
         .with_context(|| format!("no Requests/sec in wrk's output:\n{text}"))?;
-    let p99 = after("99%")
-        .and_then(|v| {
-            let (num, unit) = v.split_at(v.find(|c: char| c.is_ascii_alphabetic())?);
-            let n: f64 = num.parse().ok()?;
-            Some(match unit {
-                "us" => n / 1000.0,
-                "ms" => n,
-                "s" => n * 1000.0,
-                _ => return None,
-            })
+    let millis = |v: &str| {
+        let (num, unit) = v.split_at(v.find(|c: char| c.is_ascii_alphabetic())?);
+        let n: f64 = num.parse().ok()?;
+        Some(match unit {
+            "us" => n / 1000.0,
+            "ms" => n,
+            "s" => n * 1000.0,
+            "m" => n * 60_000.0,
+            _ => return None,
         })
+    };
+    let p99 = after("99%")
+        .and_then(millis)
         .with_context(|| format!("no 99% latency in wrk's output:\n{text}"))?;
+    let p50 = after("50%")
+        .and_then(millis)
+        .with_context(|| format!("no 50% latency in wrk's output:\n{text}"))?;
+    // "  123456 requests in 10.00s, 1.20GB read"
+    let requests = text
+        .lines()
+        .find(|l| l.contains(" requests in "))
+        .and_then(|l| l.split_whitespace().next()?.parse::<u64>().ok())
+        .unwrap_or(0);
     // "Non-2xx or 3xx responses: N" and "Socket errors: connect A, read B, write C, timeout D".
     let mut errors = after("Non-2xx or 3xx responses:")
         .and_then(|v| v.parse::<u64>().ok())
@@ -317,7 +369,13 @@ fn wrk_load(url: &str, header: Option<&str>, seconds: u32, script: Option<&Path>
             .filter_map(|part| part.split_whitespace().last()?.parse::<u64>().ok())
             .sum::<u64>();
     }
-    Ok(Load { rps, p99, errors })
+    Ok(Load {
+        rps,
+        p50,
+        p99,
+        requests,
+        errors,
+    })
 }
 
 /// A wrk script whose requests walk, without repeating, through every district × month and

@@ -1,6 +1,7 @@
 //! `haven`: the command line. It parses arguments, sets up logging and calls the libraries.
 
 mod bench;
+mod bench_load;
 mod cli_ingest;
 mod cli_jobs;
 mod cli_ops;
@@ -173,6 +174,15 @@ struct BenchArgs {
     /// The file the figures are written to (its ingest section is replaced).
     #[arg(long, default_value = "BENCHMARKS.md")]
     record: PathBuf,
+    /// Concurrent connections of `load`.
+    #[arg(long, default_value_t = 1000)]
+    connections: u32,
+    /// Seconds of `load`.
+    #[arg(long, default_value_t = 60)]
+    seconds: u32,
+    /// Minutes of `soak`.
+    #[arg(long, default_value_t = 30)]
+    minutes: usize,
 }
 
 #[derive(Args)]
@@ -422,7 +432,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
             demo(&settings, &args)
         }
         Command::Bench(args) => {
-            bench::run(args.suite, &args.dir, args.rows, args.runs, &args.record)
+            let sizes = bench::Sizes {
+                connections: args.connections,
+                seconds: args.seconds,
+                minutes: args.minutes,
+            };
+            bench::run(
+                args.suite,
+                &args.dir,
+                args.rows,
+                args.runs,
+                sizes,
+                &args.record,
+            )
         }
         Command::Erase(cmd) => cli_ops::erase(&settings, &cmd),
         Command::Backup(args) => cli_ops::backup(&settings, &args),

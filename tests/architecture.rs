@@ -230,7 +230,10 @@ fn the_source_checks_find_what_they_look_for() {
     assert_eq!(lines_with(&files, &[", String>"]).len(), 1);
     assert_eq!(lines_with(&files, &["env::var("]).len(), 1);
     assert_eq!(lines_with(&files, &["analyze_with("]).len(), 1);
-    let cloned = vec![("z.rs".to_string(), "let c = self.conn.try_clone()?;".to_string())];
+    let cloned = vec![(
+        "z.rs".to_string(),
+        "let c = self.conn.try_clone()?;".to_string(),
+    )];
     assert_eq!(lines_with(&cloned, &["conn.try_clone("]).len(), 1);
     let named = vec![("y.rs".to_string(), "cli_publish::publish(s)".to_string())];
     assert!(lines_with(&named, &["publish::publish("]).is_empty());
