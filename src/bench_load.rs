@@ -104,9 +104,10 @@ fn tile_range(extent: (f64, f64, f64, f64), z: u32) -> (i64, i64, i64, i64) {
 }
 
 /// A wrk script of mixed public traffic: of every 20 requests, 9 uncached indicator queries
-/// (a walk that never repeats), 6 district tiles at zoom 8 to 14 anywhere over the
-/// municipality, 1 cached indicator query, and one each of the status, the catalogue, the
-/// release list and the page.
+/// (a walk that never repeats, pages of 10 to 199 rows as the dashboard and scripts ask), 6
+/// district tiles at zoom 10 to 14 anywhere over the municipality (a map panning over it),
+/// 1 cached indicator query, and one each of the status, the catalogue, the release list and
+/// the page.
 fn mixed_script(dir: &Path, t: &Traffic) -> Result<PathBuf> {
     let list = |xs: &[String]| {
         xs.iter()
@@ -114,7 +115,7 @@ fn mixed_script(dir: &Path, t: &Traffic) -> Result<PathBuf> {
             .collect::<Vec<_>>()
             .join(",")
     };
-    let tiles = (8..=14)
+    let tiles = (10..=14)
         .map(|z| {
             let (x0, x1, y0, y1) = tile_range(t.extent, z);
             format!("{{{z},{x0},{x1},{y0},{y1}}}")
@@ -145,7 +146,7 @@ function request()
   local k = n % 20
   if k < 9 then
     local j = (g * 7919) % (D * M)
-    local limit = 100 + math.floor(g / (D * M)) % 900
+    local limit = 10 + math.floor(g / (D * M)) % 190
     if n % 2 == 0 then
       return wrk.format("GET", "/api/v1/indicators?area=" .. districts[j % D + 1]
         .. "&period=" .. months[math.floor(j / D) % M + 1] .. "&limit=" .. limit)
@@ -220,8 +221,8 @@ pub fn load_suite(dir: &Path, vacant: usize, connections: u32, seconds: u32) -> 
          `wrk -t2 -c{connections} -d{seconds}s --timeout 10s --latency -s mixed_traffic.lua` against `haven serve` on \
          the scaled demo ({vacant} vacant properties, {} districts, {} months), on loopback, both on this \
          machine's two cores, the rate limit off. Of every 20 requests: 9 uncached indicator queries \
-         (a walk through district × month and district × indicator that never repeats a URL), 6 district \
-         tiles at zoom 8 to 14 anywhere over the municipality, one cached indicator query, and one each of \
+         (a walk through district × month and district × indicator that never repeats a URL, pages of 10 to \
+         199 rows), 6 district tiles at zoom 10 to 14 anywhere over the municipality, one cached indicator query, and one each of \
          the status, the DCAT catalogue, the release list and the page. 5 s at 64 connections first.\n\n\
          | connections | seconds | requests | requests/s | p50 (ms) | p99 (ms) | errors | server resident (MiB) |\n\
          | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n\

@@ -453,14 +453,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// Threads for blocking work in `haven serve` (tokio's default is 512).
+const BLOCKING_THREADS: usize = 64;
+
 fn serve(
     store: ingest::Store,
     settings: Settings,
     addr: SocketAddr,
     config: Option<jobs::Config>,
 ) -> Result<()> {
+    // Blocking work (DuckDB reads on the pool's eight readers, tile encoding, writes behind
+    // the one writer) on a bounded set of threads: a thousand visitors at once queue for
+    // them instead of starting hundreds of threads, each keeping memory of its own.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(BLOCKING_THREADS)
         .build()?;
     let mut state = api::AppState::new(store, settings)?;
     let config = config.map(|mut c| {
@@ -481,36 +488,13 @@ fn serve(
         }));
     }
     runtime.block_on(async move {
-        if state.settings().retention.placements_months.is_some() {
-            // The retention period, applied at start and every day after.
-            let (db, settings, changed) =
-                (state.database(), state.shared_settings(), state.clone());
-            tokio::spawn(async move {
-                loop {
-                    let (db, settings) = (db.clone(), settings.clone());
-                    let done = tokio::task::spawn_blocking(move || {
-                        db.write(|store| {
-                            haven_core::erase::retention(store, &settings, "retention")
-                        })
-                    })
-                    .await;
-                    match done {
-                        Ok(Ok(Some(r))) if r.erased.placements > 0 => {
-                            tracing::info!(
-                                placements = r.erased.placements,
-                                "retention period applied"
-                            );
-                            changed.data_changed();
-                        }
-                        Ok(Err(e)) => {
-                            tracing::error!(cause = %e, "the retention period could not be applied")
-                        }
-                        _ => {}
-                    }
-                    tokio::time::sleep(std::time::Duration::from_secs(24 * 3600)).await;
-                }
-            });
-        }
+        // The retention period, applied at start and every day after.
+        let changed = state.clone();
+        let _retention = jobs::schedule::start_retention(jobs::schedule::Context {
+            db: state.database(),
+            settings: state.shared_settings(),
+            changed: std::sync::Arc::new(move || changed.data_changed()),
+        });
         let _scheduler = match &config {
             Some(c) if !c.jobs.is_empty() => {
                 let changed = state.clone();

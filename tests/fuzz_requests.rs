@@ -80,10 +80,10 @@ fn value() -> impl Strategy<Value = String> {
 
 /// Percent-encodes what a URL cannot carry as it is (values made of %XX stay as they are).
 fn encode(s: &str) -> String {
-    let escaped = s.len() % 3 == 0
-        && s.as_bytes().chunks(3).all(|c| {
-            c[0] == b'%' && c[1].is_ascii_hexdigit() && c[2].is_ascii_hexdigit()
-        });
+    let escaped = s.len().is_multiple_of(3)
+        && s.as_bytes()
+            .chunks(3)
+            .all(|c| c[0] == b'%' && c[1].is_ascii_hexdigit() && c[2].is_ascii_hexdigit());
     if escaped && !s.is_empty() {
         return s.to_string();
     }

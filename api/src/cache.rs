@@ -2,6 +2,10 @@
 //! runs it is the only process that can write the database (DuckDB allows one writer), so every
 //! change goes through [`AppState::with_store_mut`](crate::AppState::with_store_mut), which
 //! moves the generation on; an answer of an older generation is never served.
+//!
+//! Concurrent requests for an answer not yet kept are answered by one computation: the first
+//! computes, the others wait for it and take what it kept (a thousand visitors opening the map
+//! at once build each tile once, not a thousand times).
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -28,6 +32,8 @@ struct Entry {
 #[derive(Default)]
 pub struct Cache {
     inner: RwLock<Inner>,
+    /// The answers being computed, each behind the lock its computer holds.
+    computing: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 #[derive(Default)]
@@ -44,6 +50,18 @@ impl Cache {
             return None;
         }
         inner.entries.get(key).cloned()
+    }
+
+    /// The lock of the computation of `key` (a new one when none is running).
+    fn computing(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut c = self.computing.lock().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(c.entry(key.to_string()).or_default())
+    }
+
+    /// The computation of `key` is over (what it kept, if anything, is in the cache).
+    fn computed(&self, key: &str) {
+        let mut c = self.computing.lock().unwrap_or_else(|e| e.into_inner());
+        c.remove(key);
     }
 
     fn put(&self, key: String, generation: u64, entry: Entry) {
@@ -84,27 +102,51 @@ fn key(req: &Request) -> String {
     )
 }
 
+/// A kept answer, or 304 when the client holds it already.
+fn kept(e: &Entry, req: &Request) -> Response {
+    let tag = e
+        .headers
+        .get(header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !tag.is_empty() && holds(req.headers(), tag) {
+        let mut h = HeaderMap::new();
+        for name in [header::ETAG, header::CACHE_CONTROL, header::VARY] {
+            if let Some(v) = e.headers.get(&name) {
+                h.insert(name, v.clone());
+            }
+        }
+        return (StatusCode::NOT_MODIFIED, h).into_response();
+    }
+    (e.headers.clone(), Body::from(e.body.clone())).into_response()
+}
+
 /// The middleware of the cacheable routes.
 pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let key = key(&req);
     let generation = state.generation();
     if let Some(e) = state.cache.get(&key, generation) {
-        let tag = e
-            .headers
-            .get(header::ETAG)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        if !tag.is_empty() && holds(req.headers(), tag) {
-            let mut h = HeaderMap::new();
-            for name in [header::ETAG, header::CACHE_CONTROL, header::VARY] {
-                if let Some(v) = e.headers.get(&name) {
-                    h.insert(name, v.clone());
-                }
-            }
-            return (StatusCode::NOT_MODIFIED, h).into_response();
-        }
-        return (e.headers.clone(), Body::from(e.body.clone())).into_response();
+        return kept(&e, &req);
     }
+    // One computation per answer: wait for one already running, then take what it kept.
+    let lock = state.cache.computing(&key);
+    let _computing = lock.lock().await;
+    if let Some(e) = state.cache.get(&key, generation) {
+        return kept(&e, &req);
+    }
+    let res = compute(&state, &key, generation, req, next).await;
+    state.cache.computed(&key);
+    res
+}
+
+/// Computes an answer and keeps it when it is a whole 200 of a reasonable size.
+async fn compute(
+    state: &AppState,
+    key: &str,
+    generation: u64,
+    req: Request,
+    next: Next,
+) -> Response {
     let res = next.run(req).await;
     let small = res
         .body()
@@ -119,7 +161,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     state.cache.put(
-        key,
+        key.to_string(),
         generation,
         Entry {
             headers: parts.headers.clone(),

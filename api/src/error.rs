@@ -57,6 +57,24 @@ impl ApiError {
     }
 }
 
+/// A request whose body, query or path cannot be read: 400 with axum's reason (the one error
+/// shape, so a handler writes `body?`).
+macro_rules! rejections_are_bad_requests {
+    ($($rejection:ty),*) => {$(
+        impl From<$rejection> for ApiError {
+            fn from(e: $rejection) -> ApiError {
+                ApiError::BadRequest(e.body_text())
+            }
+        }
+    )*};
+}
+
+rejections_are_bad_requests!(
+    axum::extract::rejection::JsonRejection,
+    axum::extract::rejection::QueryRejection,
+    axum::extract::rejection::PathRejection
+);
+
 impl From<ingest::Error> for ApiError {
     fn from(e: ingest::Error) -> Self {
         haven_core::Error::from(e).into()

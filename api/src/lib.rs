@@ -11,6 +11,7 @@ mod http;
 pub mod openapi;
 mod published;
 pub mod routes;
+mod vector_tile;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -207,8 +208,18 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves until Ctrl-C or SIGTERM; announces the server for local hand-offs meanwhile.
+/// Serves until Ctrl-C or SIGTERM; announces the server for local hand-offs meanwhile. The
+/// published indicators and the districts of the map are read into memory first, so the
+/// first thousand visitors are not answered by SQL while they are read.
 pub async fn serve(state: AppState, addr: SocketAddr) -> std::io::Result<()> {
+    let warm = std::time::Instant::now();
+    if let Err(e) = state.refresh_published().await {
+        tracing::warn!(cause = %e.detail(), "the published indicators could not be read into memory");
+    }
+    if let Err(e) = state.warm_tiles().await {
+        tracing::warn!(cause = %e.detail(), "the districts of the map could not be read");
+    }
+    tracing::debug!(ms = warm.elapsed().as_millis() as u64, "read models ready");
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     let announce = server_file_path(state.db.path());

@@ -42,6 +42,33 @@ async fn trigger(cx: Context, job: Job) {
     }
 }
 
+/// Applies the retention period of the settings (`[retention] placements_months`) now and
+/// every day after, on the writer, off the async runtime; nothing when no period is set.
+pub fn start_retention(cx: Context) -> Option<tokio::task::JoinHandle<()>> {
+    cx.settings.retention.placements_months?;
+    Some(tokio::spawn(async move {
+        loop {
+            let (db, settings) = (cx.db.clone(), cx.settings.clone());
+            let done = tokio::task::spawn_blocking(move || {
+                db.write(|store| haven_core::erase::retention(store, &settings, "retention"))
+            })
+            .await;
+            match done {
+                Ok(Ok(Some(r))) if r.erased.placements > 0 => {
+                    tracing::info!(placements = r.erased.placements, "retention period applied");
+                    (cx.changed)();
+                }
+                Ok(Err(e)) => {
+                    tracing::error!(cause = %e, "the retention period could not be applied")
+                }
+                Err(e) => tracing::error!(cause = %e, "the retention task stopped"),
+                _ => {}
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(24 * 3600)).await;
+        }
+    }))
+}
+
 /// Starts the scheduler for the jobs of `config`; each run takes a connection of its own.
 pub async fn start(config: &Config, cx: Context) -> Result<JobScheduler> {
     let store = cx.db.connect().map_err(sched_err)?;

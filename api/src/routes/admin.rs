@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use super::Access::Admin;
 use super::{Route, route};
+use crate::auth::Caller;
 use crate::http::private;
 use crate::{ApiError, AppState, openapi};
 
@@ -63,15 +64,21 @@ pub(crate) const ROUTES: &[Route] = &[
     ),
 ];
 
+/// Who asked, as `erasures` records it: the user, or the local `haven` command.
+fn actor(caller: Option<&axum::Extension<Caller>>) -> String {
+    caller.map_or_else(
+        || Caller::Local.name().to_string(),
+        |c| c.0.name().to_string(),
+    )
+}
+
 /// `POST /api/v1/admin/retention`: applies the retention period of placements now (the server
 /// also does every day); `null` when `haven.toml` sets none.
 pub async fn retention(
     State(s): State<AppState>,
-    caller: Option<axum::Extension<crate::auth::Caller>>,
+    caller: Option<axum::Extension<Caller>>,
 ) -> Result<Response, ApiError> {
-    let actor = caller.map_or("haven-cli".to_string(), |axum::Extension(c)| {
-        c.name().to_string()
-    });
+    let actor = actor(caller.as_ref());
     let settings = s.settings().clone();
     let report = s
         .with_store_mut(move |store| Ok(haven_core::erase::retention(store, &settings, &actor)?))
@@ -91,15 +98,15 @@ pub struct BackupRequest {
 /// a remote admin never chooses where the server writes.
 pub async fn backup(
     State(s): State<AppState>,
-    caller: Option<axum::Extension<crate::auth::Caller>>,
+    caller: Option<axum::Extension<Caller>>,
     body: Result<Json<BackupRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
-    if !matches!(caller, Some(axum::Extension(crate::auth::Caller::Local))) {
+    if !matches!(caller, Some(axum::Extension(Caller::Local))) {
         return Err(ApiError::Forbidden(
             "backups are taken with `haven backup DIR` on the server's machine".into(),
         ));
     }
-    let Json(req) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let Json(req) = body?;
     let published = s.settings().release.root.clone();
     let manifest = s
         .with_writer(move |store| {
@@ -145,13 +152,11 @@ pub struct EraseRequest {
 /// are recomputed without the household at once.
 pub async fn erase(
     State(s): State<AppState>,
-    caller: Option<axum::Extension<crate::auth::Caller>>,
+    caller: Option<axum::Extension<Caller>>,
     body: Result<Json<EraseRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let Json(req) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let actor = caller.map_or("haven-cli".to_string(), |axum::Extension(c)| {
-        c.name().to_string()
-    });
+    let Json(req) = body?;
+    let actor = actor(caller.as_ref());
     let settings = s.settings().clone();
     let report = s
         .with_store_mut(move |store| {
@@ -196,7 +201,7 @@ pub async fn analyze(
     State(s): State<AppState>,
     body: Result<Json<AnalyzeRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let Json(req) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let Json(req) = body?;
     let mut settings = s.settings().clone();
     if let Some(n) = req.permutations {
         settings.set_permutations(n);
@@ -228,7 +233,7 @@ pub async fn publish(
     State(s): State<AppState>,
     body: Result<Json<PublishRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let Json(req) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let Json(req) = body?;
     let settings = s.settings().clone();
     let released = s
         .with_store_mut(move |store| Ok(pipeline::release(store, &settings, req.force)?))

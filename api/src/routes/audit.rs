@@ -35,7 +35,7 @@ pub async fn audit(
     State(s): State<AppState>,
     q: Result<Query<AuditQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let Query(q) = q?;
     let limit = limit_of(q.limit)?;
     let log = s.audit.clone();
     let entries = s

@@ -40,7 +40,7 @@ pub async fn districts(
     headers: HeaderMap,
     q: Result<Query<DistrictsQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let Query(q) = q?;
     month("period", &q.period)?;
     let ids = indicator_ids(&q.indicator)?;
     let request = format!("districts {q:?}");

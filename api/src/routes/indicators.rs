@@ -68,7 +68,7 @@ pub(crate) async fn indicators_from(
     q: Result<Query<IndicatorQuery>, QueryRejection>,
     restricted: bool,
 ) -> Result<Response, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let Query(q) = q?;
     let ids = indicator_ids(&q.indicator)?;
     q.check()?;
     let limit = limit_of(q.limit)?;

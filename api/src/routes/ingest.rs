@@ -29,7 +29,7 @@ async fn ingest_upload(
     >,
     body: Body,
 ) -> Result<Json<ingest::Report>, ApiError> {
-    let Query(params) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let Query(params) = params?;
     ingest::schema::get(&dataset)?;
     let opts = params.to_options("server")?;
     // Read as it arrives, and refused past the limit: an endless upload holds at most that.

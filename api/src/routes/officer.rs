@@ -54,7 +54,7 @@ pub async fn vacant_properties(
     State(s): State<AppState>,
     q: Result<Query<PropertiesQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let Query(q) = q?;
     let limit = limit_of(q.limit)?;
     let after = q.check()?;
     let page = s
@@ -83,7 +83,7 @@ pub async fn batches(
     State(s): State<AppState>,
     q: Result<Query<BatchesQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let Query(q) = q?;
     let limit = limit_of(q.limit)?;
     let batches = s
         .with_store(move |store| Ok(store.batches(q.dataset.as_deref(), limit)?))
@@ -118,7 +118,7 @@ pub async fn job_runs(
     State(s): State<AppState>,
     q: Result<Query<JobRunsQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let Query(q) = q?;
     let limit = limit_of(q.limit)?;
     let runs = s
         .with_store(move |store| Ok(jobs::runs(store, q.job.as_deref(), limit)?))

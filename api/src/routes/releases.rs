@@ -46,7 +46,7 @@ pub async fn catalog(
     headers: HeaderMap,
     q: Result<Query<CatalogQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let Query(q) = q?;
     let syntax = match q.format.as_deref() {
         Some("ttl" | "turtle") => Syntax::Turtle,
         Some("jsonld" | "json-ld" | "json") => Syntax::JsonLd,
@@ -197,7 +197,7 @@ pub async fn file(
     headers: HeaderMap,
     q: Result<Query<FileQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let Query(q) = q?;
     let wanted: Option<u32> = match version.as_str() {
         "latest" => None,
         v => Some(v.trim_start_matches('v').parse().map_err(|_| {

@@ -53,7 +53,7 @@ pub async fn scenario(
     headers: HeaderMap,
     q: Result<Query<ScenarioQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let Query(q) = q?;
     let request = format!("scenario {} {:?}", q.inflow, q.lq_cap);
     s.with_store(move |store| {
         let tag = analysis_etag(store, &request)?;
@@ -73,7 +73,7 @@ pub async fn live(
     State(s): State<AppState>,
     q: Result<Query<ScenarioQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let Query(q) = q?;
     let result = s
         .with_store(move |store| {
             Ok(scenario::scenario(

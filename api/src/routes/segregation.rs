@@ -40,7 +40,7 @@ pub async fn segregation(
     headers: HeaderMap,
     q: Result<Query<SegregationQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let Query(q) = q?;
     month("from", &q.from)?;
     month("to", &q.to)?;
     let limit = limit_of(q.limit)?;
@@ -77,7 +77,7 @@ pub async fn location_quotients(
     headers: HeaderMap,
     q: Result<Query<LocationQuotientQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let Query(q) = q?;
     month("period", &q.period)?;
     let request = format!("location-quotients {q:?}");
     s.with_store(move |store| {

@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 use super::Access::{Officer, Public};
 use super::{Route, route};
 use crate::http::{etag, holds};
+use crate::vector_tile::PolygonLayer;
 use crate::{ApiError, AppState, openapi};
 
 const EXTENT: u32 = 4096;
@@ -92,7 +93,7 @@ impl TileId {
 fn tile_of(
     path: Result<UrlPath<(String, String, String)>, PathRejection>,
 ) -> Result<TileId, ApiError> {
-    let UrlPath((z, x, y)) = path.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let UrlPath((z, x, y)) = path?;
     let number = |what: &str, v: &str| {
         v.parse::<u32>()
             .map_err(|_| ApiError::BadRequest(format!("tile {what} '{v}' is not a whole number")))
@@ -114,41 +115,62 @@ pub(crate) fn load_districts(store: &ingest::Store) -> Result<Vec<TileDistrict>,
     Ok(tiles::districts(store)?)
 }
 
-fn district_tile(t: TileId, districts: &[TileDistrict]) -> Result<Vec<u8>, ApiError> {
-    let mut tile = Tile::new(EXTENT);
-    let mut layer = tile.create_layer("districts");
+/// A ring in whole tile pixels (what the 4096 extent can hold), within the buffer around the
+/// tile, without the points that fall on the pixel of the one before: at low zooms a
+/// district's thousands of vertices become a handful. The closing point is implied in MVT.
+fn ring_pixels(t: TileId, ring: &[[f64; 2]]) -> Vec<(i32, i32)> {
+    let (lo, hi) = (-BUFFER, f64::from(EXTENT) + BUFFER);
+    let mut out: Vec<(i32, i32)> = Vec::new();
+    for p in &ring[..ring.len().saturating_sub(1)] {
+        let (x, y) = t.pixel(p[0], p[1]);
+        let q = (
+            x.clamp(lo, hi).round() as i32,
+            y.clamp(lo, hi).round() as i32,
+        );
+        if out.last() != Some(&q) {
+            out.push(q);
+        }
+    }
+    while out.len() > 1 && out.first() == out.last() {
+        out.pop();
+    }
+    out
+}
+
+/// The districts tile: every district whose box meets the tile, with its published values.
+fn district_tile(t: TileId, districts: &[TileDistrict]) -> Vec<u8> {
+    let mut layer = PolygonLayer::new("districts", EXTENT);
     let bbox = t.bbox();
     for (n, d) in districts.iter().enumerate() {
         if !overlaps(&d.bbox, &bbox) {
             continue;
         }
-        let mut enc = t.encoder(GeomType::Polygon);
+        let mut f = layer.feature(n as u64 + 1);
         for polygon in &d.area.polygons {
-            for ring in polygon {
-                // The closing point is implied in MVT.
-                for p in &ring[..ring.len().saturating_sub(1)] {
-                    let (x, y) = t.pixel(p[0], p[1]);
-                    enc.add_point(x, y).map_err(mvt_error)?;
-                }
-                enc.complete_geom().map_err(mvt_error)?;
+            let mut rings = polygon.iter().map(|r| ring_pixels(t, r));
+            let Some(outer) = rings.next() else { continue };
+            if !f.ring(&outer, true) {
+                // A district smaller than a pixel at this zoom stays on the map as one.
+                let (x, y) = outer.first().copied().unwrap_or_default();
+                f.ring(&[(x, y), (x + 1, y), (x + 1, y + 1), (x, y + 1)], true);
+                continue;
+            }
+            for hole in rings {
+                f.ring(&hole, false);
             }
         }
-        let geom = enc.encode().map_err(mvt_error)?;
-        let mut f = layer.into_feature(geom);
-        f.set_id(n as u64 + 1);
-        f.add_tag_string("district_code", &d.code);
-        f.add_tag_string("name", &d.name);
-        f.add_tag_string("period", &d.period);
+        f.text("district_code", &d.code);
+        f.text("name", &d.name);
+        f.text("period", &d.period);
         for (id, v) in &d.values {
             if let Some(v) = v {
-                f.add_tag_double(id, *v);
+                f.number(id, *v);
             }
         }
-        f.add_tag_string("withheld", &d.withheld);
-        layer = f.into_layer();
+        f.text("withheld", &d.withheld);
+        f.finish();
     }
-    tile.add_layer(layer).map_err(mvt_error)?;
-    tile.to_bytes().map_err(mvt_error)
+    layer.into_tile()
 }
 
 fn answer(headers: &HeaderMap, tag: &str, bytes: Vec<u8>, cache: &'static str) -> Response {
@@ -177,7 +199,7 @@ pub async fn districts(
     let t = tile_of(path)?;
     let (version, districts) = s.tile_districts().await?;
     let tag = etag(&version, &format!("districts {}/{}/{}", t.z, t.x, t.y));
-    let bytes = tokio::task::spawn_blocking(move || district_tile(t, &districts)).await??;
+    let bytes = tokio::task::spawn_blocking(move || district_tile(t, &districts)).await?;
     Ok(answer(
         &headers,
         &tag,
@@ -294,17 +316,23 @@ pub async fn vacant_properties(
 /// The parsed districts of one data generation, with the data version they were read at.
 type Parsed = (u64, String, Arc<Vec<TileDistrict>>);
 
-/// The parsed districts, kept while the data generation stays the same.
+/// The parsed districts, kept while the data generation stays the same. The lock is held
+/// while they are read, so requests arriving meanwhile wait for that one read.
 #[derive(Default)]
 pub(crate) struct DistrictCache {
-    inner: std::sync::Mutex<Option<Parsed>>,
+    inner: tokio::sync::Mutex<Option<Parsed>>,
 }
 
 impl AppState {
+    /// Reads the districts of the map now (at start-up), not at the first tile.
+    pub(crate) async fn warm_tiles(&self) -> Result<(), ApiError> {
+        self.tile_districts().await.map(|_| ())
+    }
+
     async fn tile_districts(&self) -> Result<(String, Arc<Vec<TileDistrict>>), ApiError> {
         let generation = self.generation();
-        if let Ok(c) = self.tile_cache.inner.lock()
-            && let Some((g, version, d)) = c.as_ref()
+        let mut c = self.tile_cache.inner.lock().await;
+        if let Some((g, version, d)) = c.as_ref()
             && *g == generation
         {
             return Ok((version.clone(), Arc::clone(d)));
@@ -313,9 +341,7 @@ impl AppState {
             .with_store(|store| Ok((read::data_version(store.conn())?, load_districts(store)?)))
             .await?;
         let districts = Arc::new(districts);
-        if let Ok(mut c) = self.tile_cache.inner.lock() {
-            *c = Some((generation, version.clone(), Arc::clone(&districts)));
-        }
+        *c = Some((generation, version.clone(), Arc::clone(&districts)));
         Ok((version, districts))
     }
 }

@@ -85,7 +85,7 @@ pub async fn add_user(
     State(s): State<AppState>,
     body: Result<Json<NewUser>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let Json(u) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let Json(u) = body?;
     let role: Role = u.role.parse()?;
     let name = u.name.clone();
     let days = u.expires_in_days.unwrap_or(DEFAULT_TOKEN_DAYS);
