@@ -142,6 +142,10 @@ pub const DEFAULT_MAX_UPLOAD: usize = 1 << 30;
 /// Requests per second per client unless the settings say otherwise.
 pub const DEFAULT_RATE_LIMIT: f64 = 100.0;
 
+/// The sections of `haven.toml` the settings read (the `jobs` crate reads `[[job]]` and
+/// accepts these beside it).
+pub const SECTIONS: &[&str] = &["release", "analysis", "server", "retention", "database"];
+
 /// The environment variables read, with what each sets.
 pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("HAVEN_PUBLISHED", "release.published"),
@@ -545,6 +549,55 @@ mod tests {
         assert!(v6.contains(ip("fd12::1")) && !v6.contains(ip("fe80::1")));
         assert!("10.0.0.0/33".parse::<Cidr>().is_err());
         assert!("proxy.local".parse::<Cidr>().is_err());
+    }
+
+    /// The sections the jobs' parser lets through are exactly those the settings read.
+    #[test]
+    fn the_sections_are_the_ones_read() {
+        let path = Path::new("haven.toml");
+        for section in SECTIONS {
+            Settings::build(
+                Path::new("h.duckdb"),
+                Some((path, &format!("[{section}]\n"))),
+                &|_| None,
+            )
+            .unwrap_or_else(|e| panic!("[{section}]: {e}"));
+        }
+        assert!(
+            Settings::build(Path::new("h.duckdb"), Some((path, "[nonsense]\n")), &|_| {
+                None
+            })
+            .is_err()
+        );
+    }
+
+    /// A database key: from a file or the environment, one way only, never shown.
+    #[test]
+    fn the_database_key_comes_one_way() {
+        let path = Path::new("/etc/haven/haven.toml");
+        let s = Settings::build(
+            Path::new("h.duckdb"),
+            Some((path, "[database]\nkey_file = \"db.key\"\n")),
+            &|_| None,
+        )
+        .unwrap();
+        assert_eq!(
+            s.encryption.source().map(|k| k.describe()),
+            Some("the file /etc/haven/db.key".to_string())
+        );
+        let both = Settings::build(
+            Path::new("h.duckdb"),
+            Some((path, "[database]\nkey_file = \"a\"\nkey_command = \"b\"\n")),
+            &|_| None,
+        );
+        assert!(both.unwrap_err().to_string().contains("one way"));
+        let from_env = Settings::build(
+            Path::new("h.duckdb"),
+            None,
+            &env(&[("HAVEN_DB_KEY", "a-key-of-forty-characters-or-so-for-it")]),
+        )
+        .unwrap();
+        assert!(!format!("{:?}", from_env.encryption).contains("forty"));
     }
 
     fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {

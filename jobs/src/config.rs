@@ -25,6 +25,8 @@ pub struct Config {
     _server: Option<toml::Table>,
     #[serde(default, rename = "retention")]
     _retention: Option<toml::Table>,
+    #[serde(default, rename = "database")]
+    _database: Option<toml::Table>,
 }
 
 /// What to do with a file that has rejected rows.
@@ -306,6 +308,14 @@ mod tests {
     use super::*;
 
     const EXAMPLE: &str = include_str!("../../haven.example.toml");
+
+    #[test]
+    fn every_section_of_the_settings_is_accepted_beside_the_jobs() {
+        for section in haven_core::settings::SECTIONS {
+            Config::parse(&format!("[{section}]\n")).unwrap_or_else(|e| panic!("[{section}]: {e}"));
+        }
+        assert!(Config::parse("[nonsense]\n").is_err());
+    }
 
     #[test]
     fn the_example_parses_and_documents_every_key() {
