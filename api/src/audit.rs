@@ -48,10 +48,51 @@ impl Log {
     }
 }
 
+/// The refusals of tokens already throttled (a flood: answered 429 without any check) of one
+/// batch become one entry per client, route and status, its query saying how many there
+/// were; every other entry stays as it is. A flood of made-up tokens then adds a few rows a
+/// tenth of a second to the log, not one per request.
+fn coalesce(entries: Vec<Entry>) -> Vec<Entry> {
+    let mut out: Vec<Entry> = Vec::with_capacity(entries.len());
+    let mut floods: std::collections::HashMap<(String, String, String, u16), (usize, usize)> =
+        std::collections::HashMap::new();
+    for e in entries {
+        if e.role != "refused" || e.actor != THROTTLED {
+            out.push(e);
+            continue;
+        }
+        let key = (
+            e.client.clone(),
+            e.action.clone(),
+            e.target.clone(),
+            e.status,
+        );
+        match floods.get_mut(&key) {
+            Some((at, n)) => {
+                *n += 1;
+                out[*at].micros = e.micros;
+            }
+            None => {
+                floods.insert(key, (out.len(), 1));
+                out.push(e);
+            }
+        }
+    }
+    for (at, n) in floods.into_values() {
+        if n > 1 {
+            out[at].query = format!("{n} requests refused in this tenth of a second");
+        }
+    }
+    out
+}
+
+/// The actor of a refused token that was not checked: its client is over its refusals.
+pub(crate) const THROTTLED: &str = "throttled-token";
+
 /// Writes the entries waiting, in one transaction (on the caller's thread: inside
 /// `with_store`).
 pub(crate) fn flush(log: &Log, store: &ingest::Store) -> Result<usize, ApiError> {
-    let entries = log.take();
+    let entries = coalesce(log.take());
     if entries.is_empty() {
         return Ok(0);
     }
@@ -167,4 +208,52 @@ pub(crate) fn entries(
         })
     })?;
     rows.collect::<Result<Vec<_>, _>>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(actor: &str, client: &str, micros: i64) -> Entry {
+        Entry {
+            micros,
+            actor: actor.into(),
+            role: "refused",
+            client: client.into(),
+            action: "GET".into(),
+            target: "/api/v1/status".into(),
+            query: String::new(),
+            status: 429,
+        }
+    }
+
+    #[test]
+    fn a_flood_of_throttled_tokens_is_one_row_per_client() {
+        let mut batch: Vec<Entry> = (0..5000)
+            .map(|i| {
+                entry(
+                    THROTTLED,
+                    if i % 2 == 0 { "10.0.0.1" } else { "10.0.0.2" },
+                    i,
+                )
+            })
+            .collect();
+        batch.push(entry("unknown-token", "10.0.0.1", 9000));
+        batch.push(entry("ana (wrong token)", "10.0.0.3", 9001));
+        let out = coalesce(batch);
+        assert_eq!(out.len(), 4);
+        let flood: Vec<&Entry> = out.iter().filter(|e| e.actor == THROTTLED).collect();
+        assert!(
+            flood
+                .iter()
+                .all(|e| e.query == "2500 requests refused in this tenth of a second")
+        );
+        assert!(
+            flood.iter().all(|e| e.micros >= 4998),
+            "the last one's time"
+        );
+        // Checked refusals are kept one by one.
+        assert!(out.iter().any(|e| e.actor == "unknown-token"));
+        assert!(out.iter().any(|e| e.actor == "ana (wrong token)"));
+    }
 }

@@ -378,7 +378,7 @@ pub async fn guard(
                 Refusal::Unknown => "unknown-token".to_string(),
                 Refusal::Expired(name) => format!("{name} (expired token)"),
                 Refusal::Wrong(name) => format!("{name} (wrong token)"),
-                Refusal::Throttled => "throttled-token".to_string(),
+                Refusal::Throttled => crate::audit::THROTTLED.to_string(),
             };
             let res = match e {
                 ApiError::TooManyRequests => too_many(),
