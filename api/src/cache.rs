@@ -7,7 +7,7 @@
 //! computes, the others wait for it and take what it kept (a thousand visitors opening the map
 //! at once build each tile once, not a thousand times).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, RwLock};
 
 use axum::body::{Body, Bytes};
@@ -41,6 +41,8 @@ struct Inner {
     generation: u64,
     bytes: usize,
     entries: HashMap<String, Arc<Entry>>,
+    /// The keys in the order they were kept: the oldest is let go first when room is needed.
+    order: VecDeque<String>,
 }
 
 impl Cache {
@@ -73,16 +75,28 @@ impl Cache {
         }
         if generation > inner.generation {
             inner.entries.clear();
+            inner.order.clear();
             inner.bytes = 0;
             inner.generation = generation;
         }
         let size = entry.body.len() + key.len();
-        if inner.bytes + size > MAX_BYTES {
-            inner.entries.clear();
-            inner.bytes = 0;
+        // Room is made by letting the oldest answers go, so the cache stays near its bound
+        // instead of filling and emptying (a saw-tooth in the server's memory).
+        while inner.bytes + size > MAX_BYTES {
+            let Some(old) = inner.order.pop_front() else {
+                break;
+            };
+            if let Some(e) = inner.entries.remove(&old) {
+                inner.bytes -= e.body.len() + old.len();
+            }
+        }
+        if let Some(e) = inner.entries.insert(key.clone(), Arc::new(entry)) {
+            // Kept twice (two computations of one generation): the older copy goes.
+            inner.bytes -= e.body.len() + key.len();
+            inner.order.retain(|k| k != &key);
         }
         inner.bytes += size;
-        inner.entries.insert(key, Arc::new(entry));
+        inner.order.push_back(key);
     }
 }
 
@@ -169,4 +183,59 @@ async fn compute(
         },
     );
     Response::from_parts(parts, Body::from(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(n: usize) -> Entry {
+        Entry {
+            headers: HeaderMap::new(),
+            body: Bytes::from(vec![b'x'; n]),
+        }
+    }
+
+    #[test]
+    fn the_oldest_answers_make_room_and_the_bound_holds() {
+        let cache = Cache::default();
+        let size = MAX_BYTES / 16;
+        // Twenty answers of a sixteenth each: the first ones go, the last sixteen at most stay.
+        for i in 0..20 {
+            cache.put(format!("k{i:02}"), 1, entry(size - 3));
+        }
+        let inner = cache.inner.read().unwrap();
+        assert!(inner.bytes <= MAX_BYTES, "{} bytes kept", inner.bytes);
+        assert_eq!(inner.entries.len(), inner.order.len());
+        let kept: usize = inner
+            .entries
+            .iter()
+            .map(|(k, e)| k.len() + e.body.len())
+            .sum();
+        assert_eq!(kept, inner.bytes, "the count of bytes follows what is kept");
+        drop(inner);
+        assert!(cache.get("k00", 1).is_none(), "the oldest answer is let go");
+        assert!(cache.get("k19", 1).is_some(), "the newest answer is kept");
+        assert!(
+            cache.get("k05", 1).is_some(),
+            "sixteen answers fit: k04..k19"
+        );
+        assert!(cache.get("k03", 1).is_none());
+        // The same key kept twice is counted once.
+        cache.put("k19".into(), 1, entry(10));
+        let inner = cache.inner.read().unwrap();
+        let kept: usize = inner
+            .entries
+            .iter()
+            .map(|(k, e)| k.len() + e.body.len())
+            .sum();
+        assert_eq!(kept, inner.bytes);
+        assert_eq!(inner.entries.len(), inner.order.len());
+        drop(inner);
+        // A newer generation starts empty; an older one is not kept.
+        cache.put("n".into(), 2, entry(1));
+        assert!(cache.get("k19", 2).is_none());
+        cache.put("old".into(), 1, entry(1));
+        assert!(cache.get("old", 1).is_none() && cache.get("old", 2).is_none());
+    }
 }
