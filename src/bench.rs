@@ -378,24 +378,22 @@ pub(crate) fn wrk_with(
     })
 }
 
-/// A wrk script whose requests walk, without repeating, through every district × month and
-/// district × indicator query of the public indicator route (each thread from its own place
-/// in a fixed permutation), so the server's answer cache never holds the next answer.
-fn random_queries_script(
-    dir: &Path,
+/// The start every wrk script of the benchmarks shares: the districts, months and indicators
+/// to ask for (as Lua tables, with their sizes `D`, `M`, `I`), each thread's number `tid`, and
+/// the request counter `n` and stretch `base` that `init` sets.
+pub(crate) fn lua_preamble(
     districts: &[String],
     months: &[String],
     indicators: &[String],
-) -> Result<(std::path::PathBuf, String)> {
+) -> String {
     let list = |xs: &[String]| {
         xs.iter()
             .map(|x| format!("\"{x}\""))
             .collect::<Vec<_>>()
             .join(",")
     };
-    let script = format!(
-        r#"-- Written by `haven bench api`.
-local districts = {{{d}}}
+    format!(
+        r#"local districts = {{{d}}}
 local months = {{{m}}}
 local indicators = {{{i}}}
 local D, M, I = #districts, #months, #indicators
@@ -406,7 +404,25 @@ function setup(thread)
 end
 local n = 0
 local base = 0
-function init(args)
+"#,
+        d = list(districts),
+        m = list(months),
+        i = list(indicators),
+    )
+}
+
+/// A wrk script whose requests walk, without repeating, through every district × month and
+/// district × indicator query of the public indicator route (each thread from its own place
+/// in a fixed permutation), so the server's answer cache never holds the next answer.
+fn random_queries_script(
+    dir: &Path,
+    districts: &[String],
+    months: &[String],
+    indicators: &[String],
+) -> Result<(std::path::PathBuf, String)> {
+    let script = format!(
+        r#"-- Written by `haven bench api`.
+{preamble}function init(args)
   -- Each run of wrk and each thread walks its own stretch: no URL is ever asked twice.
   base = ((tonumber(args[1]) or 0) * 2 + (tonumber(tid) or 0)) * 200000
 end
@@ -429,9 +445,7 @@ function request()
   end
 end
 "#,
-        d = list(districts),
-        m = list(months),
-        i = list(indicators),
+        preamble = lua_preamble(districts, months, indicators),
     );
     let path = dir.join("random_queries.lua");
     std::fs::write(&path, script)?;
@@ -504,30 +518,9 @@ fn api_suite(dir: &Path, vacant: usize, runs: usize) -> Result<String> {
         let head: Vec<&str> = text.lines().take(200_001).collect();
         std::fs::write(&upload, head.join("\n") + "\n")?;
     }
-    let announce = haven_core::handoff::server_file_path(&db);
-    let _ = std::fs::remove_file(&announce);
-    let mut server = Command::new(std::env::current_exe()?)
-        .args([
-            "--db",
-            &db.to_string_lossy(),
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-        ])
-        .env("HAVEN_RATE_LIMIT", "0")
-        .env("HAVEN_LOG", "warn")
-        .spawn()
-        .context("starting haven serve")?;
-    let started = Instant::now();
-    while !announce.exists() {
-        if started.elapsed().as_secs() > 60 {
-            let _ = server.kill();
-            bail!("the server did not start");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    let info: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&announce)?)?;
-    let url = info["url"].as_str().context("server URL")?.to_string();
+    // Stopped when `served` is dropped, whatever happens below.
+    let served = crate::bench_load::serve(&db, None)?;
+    let url = served.url.clone();
     let auth = format!("Authorization: Bearer {token}");
     let targets = [
         (
@@ -669,10 +662,7 @@ fn api_suite(dir: &Path, vacant: usize, runs: usize) -> Result<String> {
         ));
         Ok(())
     })();
-    let _ = Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status();
-    let _ = server.wait();
+    drop(served);
     result?;
     Ok(format!(
         "## API under load: `haven serve` and wrk on loopback\n\n\

@@ -12,9 +12,9 @@ use anyhow::{Context, Result, bail};
 use crate::bench::{Load, footer, scaled_store, wrk_with};
 
 /// A `haven serve` started for a benchmark; stopped (SIGTERM) when dropped.
-struct Served {
+pub(crate) struct Served {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Drop for Served {
@@ -28,7 +28,7 @@ impl Drop for Served {
 
 /// `haven serve` on a free loopback port for `db`, the rate limit off (every request comes
 /// from 127.0.0.1), with `config` when given.
-fn serve(db: &Path, config: Option<&Path>) -> Result<Served> {
+pub(crate) fn serve(db: &Path, config: Option<&Path>) -> Result<Served> {
     let announce = haven_core::handoff::server_file_path(db);
     let _ = std::fs::remove_file(&announce);
     let mut cmd = Command::new(std::env::current_exe()?);
@@ -109,12 +109,6 @@ fn tile_range(extent: (f64, f64, f64, f64), z: u32) -> (i64, i64, i64, i64) {
 /// 1 cached indicator query, and one each of the status, the catalogue, the release list and
 /// the page.
 fn mixed_script(dir: &Path, t: &Traffic) -> Result<PathBuf> {
-    let list = |xs: &[String]| {
-        xs.iter()
-            .map(|x| format!("\"{x}\""))
-            .collect::<Vec<_>>()
-            .join(",")
-    };
     let tiles = (10..=14)
         .map(|z| {
             let (x0, x1, y0, y1) = tile_range(t.extent, z);
@@ -124,18 +118,7 @@ fn mixed_script(dir: &Path, t: &Traffic) -> Result<PathBuf> {
         .join(",");
     let script = format!(
         r#"-- Written by `haven bench load` / `haven bench soak`: mixed public traffic.
-local districts = {{{d}}}
-local months = {{{m}}}
-local indicators = {{{i}}}
-local tiles = {{{tiles}}}
-local D, M, I = #districts, #months, #indicators
-local counter = 0
-function setup(thread)
-  thread:set("tid", counter)
-  counter = counter + 1
-end
-local n = 0
-local base = 0
+{preamble}local tiles = {{{tiles}}}
 function init(args)
   base = ((tonumber(args[1]) or 0) * 16 + (tonumber(tid) or 0)) * 1000003
   math.randomseed(base + 17)
@@ -170,9 +153,7 @@ function request()
   return wrk.format("GET", "/")
 end
 "#,
-        d = list(&t.districts),
-        m = list(&t.months),
-        i = list(&t.indicators),
+        preamble = crate::bench::lua_preamble(&t.districts, &t.months, &t.indicators),
     );
     let path = dir.join("mixed_traffic.lua");
     std::fs::write(&path, script)?;
@@ -287,6 +268,10 @@ fn flatness(readings: &[f64]) -> (f64, f64) {
     (deviation, (last - first) / first * 100.0)
 }
 
+/// DuckDB's memory limit in the soak, as a server that runs for months sets it (haven.toml's
+/// `[database] memory_limit`): without one, DuckDB keeps what it read up to 80 % of the RAM.
+const SOAK_DUCKDB_MEMORY: &str = "256MB";
+
 /// `minutes` of public traffic with a scheduled import every minute, on the demo.
 pub fn soak_suite(dir: &Path, minutes: usize) -> Result<String> {
     let dir = dir.join("soak");
@@ -323,7 +308,8 @@ pub fn soak_suite(dir: &Path, minutes: usize) -> Result<String> {
     std::fs::write(
         &config,
         format!(
-            "[[job]]\nname = \"register\"\ndataset = \"vacant_properties\"\nschedule = \"0 * * * * *\"\n\
+            "[database]\nmemory_limit = \"{SOAK_DUCKDB_MEMORY}\"\n\n\
+             [[job]]\nname = \"register\"\ndataset = \"vacant_properties\"\nschedule = \"0 * * * * *\"\n\
              after = [\"analyze\"]\n\n[job.source]\npath = \"{}\"\n",
             register.display()
         ),
@@ -434,7 +420,7 @@ pub fn soak_suite(dir: &Path, minutes: usize) -> Result<String> {
     };
     Ok(format!(
         "## Soak: {minutes} minutes of public traffic with a scheduled import every minute\n\n\
-         `haven serve` on the demo ({} districts) with a job that loads the vacancy register every minute \
+         `haven serve` on the demo ({} districts), DuckDB's memory limited to {SOAK_DUCKDB_MEMORY} (`[database] memory_limit`), with a job that loads the vacancy register every minute \
          (`schedule = \"0 * * * * *\"`, then the indicators; a tenth of its rows change each minute, so \
          every run loads and analyses), and mixed public traffic (as in *Load*, 32 connections, wrk in \
          55-second runs) the whole time; the server's resident memory (VmRSS) read four times a second, \

@@ -622,7 +622,11 @@ fn print_rotated(name: &str, token: &str) {
 /// date: the core's (ingest, analyses, releases, users), the scheduled imports' and the audit
 /// log. The binary is where all of them meet, so it applies them all.
 pub(crate) fn open_store(settings: &Settings) -> Result<ingest::Store> {
-    open_store_at(&settings.database, &settings.encryption)
+    let store = open_store_at(&settings.database, &settings.encryption)?;
+    if let Some(limit) = &settings.memory_limit {
+        store.set_memory_limit(limit)?;
+    }
+    Ok(store)
 }
 
 /// [`open_store`] for a database of its own (a benchmark's scratch file).
@@ -639,7 +643,11 @@ pub(crate) fn open_store_at(
 
 /// Opens the existing database read-only, with its key when it is encrypted.
 pub(crate) fn open_read_only(settings: &Settings) -> Result<ingest::Store, ingest::Error> {
-    ingest::Store::open_read_only_with(&settings.database, &settings.encryption)
+    let store = ingest::Store::open_read_only_with(&settings.database, &settings.encryption)?;
+    if let Some(limit) = &settings.memory_limit {
+        store.set_memory_limit(limit)?;
+    }
+    Ok(store)
 }
 
 /// `haven users` while a server holds the database: the same commands through its admin API,

@@ -46,6 +46,15 @@ pub enum Caller {
     },
 }
 
+/// Who asked a restricted route, as records (erasures, case histories) name them: the user, or
+/// the local `haven` command.
+pub(crate) fn actor(caller: Option<&axum::Extension<Caller>>) -> String {
+    caller.map_or_else(
+        || Caller::Local.name().to_string(),
+        |c| c.0.name().to_string(),
+    )
+}
+
 impl Caller {
     /// The name the audit log gives the caller.
     pub fn name(&self) -> &str {

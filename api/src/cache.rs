@@ -142,15 +142,20 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     if let Some(e) = state.cache.get(&key, generation) {
         return kept(&e, &req);
     }
-    // One computation per answer: wait for one already running, then take what it kept.
+    // One computation per answer: the first asker computes; the others wait for it and take
+    // what it kept. When it kept nothing (an error, an answer too large to keep), they compute
+    // their own side by side rather than one after another.
     let lock = state.cache.computing(&key);
-    let _computing = lock.lock().await;
+    if let Ok(_computing) = lock.try_lock() {
+        let res = compute(&state, &key, generation, req, next).await;
+        state.cache.computed(&key);
+        return res;
+    }
+    drop(lock.lock().await);
     if let Some(e) = state.cache.get(&key, generation) {
         return kept(&e, &req);
     }
-    let res = compute(&state, &key, generation, req, next).await;
-    state.cache.computed(&key);
-    res
+    next.run(req).await
 }
 
 /// Computes an answer and keeps it when it is a whole 200 of a reasonable size.

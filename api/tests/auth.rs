@@ -140,6 +140,34 @@ fn case(method: &str, path: &str, demo: &std::path::Path) -> Option<Case> {
         ("GET", "/api/v1/officer/batches/{batch}/rejected") => {
             ("/api/v1/officer/batches/1/rejected", None, OFFICER)
         }
+        ("GET", "/api/v1/officer/cases") => ("/api/v1/officer/cases?limit=5", None, OFFICER),
+        ("GET", "/api/v1/officer/cases/{property_id}") => {
+            ("/api/v1/officer/cases/VP-000001", None, OFFICER)
+        }
+        ("PATCH", "/api/v1/officer/cases/{property_id}") => (
+            "/api/v1/officer/cases/VP-000001",
+            Some(("application/json", br#"{"next_action": "call"}"#.to_vec())),
+            OFFICER,
+        ),
+        ("POST", "/api/v1/officer/cases/{property_id}/contacts") => (
+            "/api/v1/officer/cases/VP-000001/contacts",
+            Some((
+                "application/json",
+                br#"{"channel": "phone", "outcome": "no_response"}"#.to_vec(),
+            )),
+            [401, 201, 201],
+        ),
+        ("GET", "/api/v1/officer/due-actions") => ("/api/v1/officer/due-actions", None, OFFICER),
+        ("GET", "/api/v1/officer/letters") => ("/api/v1/officer/letters", None, OFFICER),
+        ("POST", "/api/v1/officer/letters") => (
+            "/api/v1/officer/letters",
+            Some((
+                "application/json",
+                br#"{"property_ids": ["VP-000001"], "template": "first_contact", "lang": "en"}"#
+                    .to_vec(),
+            )),
+            OFFICER,
+        ),
         ("GET", "/api/v1/admin/users") => ("/api/v1/admin/users", None, ADMIN),
         ("POST", "/api/v1/admin/users") => (
             "/api/v1/admin/users",

@@ -11,6 +11,9 @@ pub mod erase;
 mod error;
 pub mod geometry;
 pub mod handoff;
+pub mod letters;
+pub mod outreach;
+mod pdf;
 pub mod pipeline;
 mod pool;
 pub mod publish;
@@ -25,12 +28,13 @@ pub use settings::Settings;
 
 use ingest::migrate::Migrations;
 
-/// The migrations of the core's own tables: the release ledger and the users.
+/// The migrations of the core's own tables: the release ledger, the users, the outreach cases.
 pub const MIGRATIONS: Migrations = ingest::migrations!(
     "haven-core",
     1 => "open-data releases", "0001_releases.sql";
     2 => "users", "0002_users.sql";
     3 => "token expiry and rotation", "0003_token_expiry.sql";
+    4 => "owner outreach cases", "0004_outreach.sql";
 );
 
 /// Brings the tables of every crate up to the core up to date: ingest's (applied on open),

@@ -61,7 +61,7 @@ impl Spec {
             ingest::schema::all()
                 .iter()
                 .map(|s| s.name.as_str())
-                .filter(|n| *n != "population")
+                .filter(|n| *n != "population" && *n != crate::outreach::DATASET)
                 .collect::<Vec<_>>()
         };
         match self.kind {

@@ -36,6 +36,8 @@
 //! key_file = "/etc/haven/db.key" # encrypt the database with the key in this file, or:
 //! key_command = "pass show haven/db"  # the key a command prints (a secrets manager)
 //! extensions = ""                # DuckDB's extension folder (default: the setup script's)
+//! memory_limit = "1GB"            # DuckDB's memory for this process (default: 80 % of RAM);
+//!                                # a server that runs for months keeps a flat footprint
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -57,6 +59,8 @@ pub struct Settings {
     pub retention: RetentionSettings,
     /// Whether the database file is encrypted, and with which key.
     pub encryption: ingest::Encryption,
+    /// DuckDB's memory limit for the process (`512MB`, `2GB`); `None`: DuckDB's default.
+    pub memory_limit: Option<String>,
 }
 
 /// How long personal data is kept.
@@ -174,6 +178,7 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "the database key itself (prefer a file or a command)",
     ),
     ("HAVEN_DUCKDB_EXTENSIONS", "database.extensions"),
+    ("HAVEN_DUCKDB_MEMORY_LIMIT", "database.memory_limit"),
 ];
 
 #[derive(Debug, Default, Deserialize)]
@@ -219,6 +224,7 @@ struct DatabaseSection {
     key_file: Option<PathBuf>,
     key_command: Option<String>,
     extensions: Option<PathBuf>,
+    memory_limit: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -271,6 +277,25 @@ pub fn default_published(db: &Path) -> PathBuf {
         .join("published")
 }
 
+/// A memory limit as DuckDB reads it: a number and a unit (`512MB`, `1.5GB`, `2GiB`).
+fn memory_limit(text: &str) -> Result<String, Error> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = (&t[..split], t[split..].trim());
+    let units = ["KB", "MB", "GB", "TB", "KiB", "MiB", "GiB", "TiB"];
+    match number.parse::<f64>() {
+        Ok(n) if n > 0.0 && units.iter().any(|u| u.eq_ignore_ascii_case(unit)) => {
+            Ok(format!("{number}{unit}"))
+        }
+        _ => Err(Error::Settings(format!(
+            "memory_limit {text:?} is not a size: a number and one of {}",
+            units.join(", ")
+        ))),
+    }
+}
+
 impl Settings {
     /// The defaults for a database file.
     pub fn defaults(database: &Path) -> Settings {
@@ -290,6 +315,7 @@ impl Settings {
             },
             retention: RetentionSettings::default(),
             encryption: ingest::Encryption::none(),
+            memory_limit: None,
         }
     }
 
@@ -351,6 +377,12 @@ impl Settings {
             )
             .map_err(|e| Error::Settings(format!("{}: [database] {e}", path.display())))?;
             extensions = f.database.extensions.map(|p| dir.join(p));
+            if let Some(m) = f.database.memory_limit {
+                s.memory_limit =
+                    Some(memory_limit(&m).map_err(|e| {
+                        Error::Settings(format!("{}: [database] {e}", path.display()))
+                    })?);
+            }
             if let Some(list) = f.server.trusted_proxies {
                 s.server.trusted_proxies = list
                     .iter()
@@ -425,6 +457,12 @@ impl Settings {
         }
         if let Some(dir) = var("HAVEN_DUCKDB_EXTENSIONS") {
             extensions = Some(PathBuf::from(dir));
+        }
+        if let Some(m) = var("HAVEN_DUCKDB_MEMORY_LIMIT") {
+            s.memory_limit = Some(
+                memory_limit(&m)
+                    .map_err(|e| Error::Settings(format!("HAVEN_DUCKDB_MEMORY_LIMIT: {e}")))?,
+            );
         }
         s.encryption = key
             .map_or_else(ingest::Encryption::none, ingest::Encryption::with_key)
@@ -598,6 +636,34 @@ mod tests {
         )
         .unwrap();
         assert!(!format!("{:?}", from_env.encryption).contains("forty"));
+    }
+
+    #[test]
+    fn a_memory_limit_is_a_size() {
+        let path = Path::new("/etc/haven/haven.toml");
+        let s = Settings::build(
+            Path::new("h.duckdb"),
+            Some((path, "[database]\nmemory_limit = \"512MB\"\n")),
+            &|_| None,
+        )
+        .unwrap();
+        assert_eq!(s.memory_limit.as_deref(), Some("512MB"));
+        let from_env = Settings::build(
+            Path::new("h.duckdb"),
+            Some((path, "[database]\nmemory_limit = \"512MB\"\n")),
+            &env(&[("HAVEN_DUCKDB_MEMORY_LIMIT", "1.5 GiB")]),
+        )
+        .unwrap();
+        assert_eq!(from_env.memory_limit.as_deref(), Some("1.5GiB"));
+        for bad in ["lots", "512", "-1GB", "1GB'; DROP TABLE users; --"] {
+            let e = Settings::build(
+                Path::new("h.duckdb"),
+                None,
+                &env(Box::leak(Box::new([("HAVEN_DUCKDB_MEMORY_LIMIT", bad)]))),
+            )
+            .unwrap_err();
+            assert!(e.to_string().contains("not a size"), "{bad}: {e}");
+        }
     }
 
     fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {

@@ -676,6 +676,8 @@ pub fn generate(spec: &DemoSpec, out: &Path) -> Result<Vec<DemoFile>> {
     let mut let_props: Vec<(String, usize)> = Vec::new();
     let mut private_props: Vec<String> = Vec::new();
     let mut rows: Vec<Vec<String>> = Vec::with_capacity(spec.vacant);
+    // Each property's id, status, vacant since and status date, for the owner contacts.
+    let mut outreach: Vec<(String, &str, i64, i64)> = Vec::new();
     for i in 0..spec.vacant {
         let di = where_vacant.draw(&mut rng);
         let (x, y) = point_in(&ds[di], &mut rng);
@@ -724,6 +726,7 @@ pub fn generate(spec: &DemoSpec, out: &Path) -> Result<Vec<DemoFile>> {
         if owner == "private" {
             private_props.push(id.clone());
         }
+        outreach.push((id.clone(), status, vacant_since, status_date));
         let street = STREETS[rng.int(0, STREETS.len() as i64 - 1) as usize];
         let address = format!("{street} {}", rng.int(1, 180));
         let accessible = rng.chance(0.15);
@@ -1040,7 +1043,200 @@ pub fn generate(spec: &DemoSpec, out: &Path) -> Result<Vec<DemoFile>> {
         path,
         description: "CSV, UTF-8",
     });
+    if !spec.scaled {
+        let path = out.join("owner_contacts.csv");
+        write(&path, &owner_contacts(spec.seed, &outreach, end)?)?;
+        files.push(DemoFile {
+            dataset: "owner_contacts",
+            path,
+            description: "CSV, UTF-8, the empty-homes officers' case file",
+        });
+    }
     Ok(files)
+}
+
+/// When a next action is due: some days after `from`, none without an action.
+fn due_after(rng: &mut Rng, action: &str, from: i64, days: (i64, i64)) -> String {
+    if action.is_empty() {
+        String::new()
+    } else {
+        format_date((from + rng.int(days.0, days.1)) as i32)
+    }
+}
+
+/// The empty-homes officers' case file: letters, calls and visits to the owners of the
+/// properties whose status says they were contacted (and a few still only written to), with
+/// the owners' answers and the next actions; on a generator of its own, so the other files do
+/// not change with it. One row names a property the register does not have: it is rejected.
+fn owner_contacts(seed: u64, props: &[(String, &str, i64, i64)], end: i64) -> Result<Vec<u8>> {
+    let mut rng = Rng(SplitMix64(seed ^ 0x4F55_5452_4541_4348));
+    let officers = [("olivia", 50.0), ("marc", 30.0), ("sofie", 20.0)];
+    let mut csv = Csv::new(
+        b',',
+        &[
+            "contact_id",
+            "property_id",
+            "contact_date",
+            "channel",
+            "letter",
+            "outcome",
+            "owner_answer",
+            "next_action",
+            "next_action_due",
+            "officer",
+            "note",
+        ],
+    )?;
+    let mut n = 0;
+    let mut row = |csv: &mut Csv, cells: [&str; 10]| -> Result<()> {
+        n += 1;
+        let mut all = vec![format!("OC-{n:05}")];
+        all.extend(cells.iter().map(|c| c.to_string()));
+        csv.row(&all)
+    };
+    for (id, status, vacant_since, status_date) in props {
+        let contacted = matches!(
+            *status,
+            "owner_contacted" | "in_renovation" | "offered" | "let"
+        );
+        // Of the homes still only vacant, some have had a first letter.
+        let written_to = !contacted && *status == "vacant" && rng.chance(0.15);
+        if !contacted && !written_to {
+            continue;
+        }
+        let officer = *rng.pick(&officers);
+        let first = (*status_date - rng.int(20, 120))
+            .max(vacant_since + 30)
+            .min(end);
+        let day = |d: i64| format_date(d.min(end) as i32);
+        if !contacted {
+            // Written to, no answer yet: a follow-up is due.
+            let due = first + rng.int(21, 60);
+            row(
+                &mut csv,
+                [
+                    id,
+                    &day(first),
+                    "letter",
+                    "first_contact",
+                    "sent",
+                    "",
+                    "send the follow-up letter",
+                    &format_date(due as i32),
+                    officer,
+                    "",
+                ],
+            )?;
+            continue;
+        }
+        row(
+            &mut csv,
+            [
+                id,
+                &day(first),
+                "letter",
+                "first_contact",
+                "sent",
+                "",
+                "",
+                "",
+                officer,
+                "",
+            ],
+        )?;
+        let second = (first + rng.int(14, 45)).min(end);
+        if *status == "owner_contacted" {
+            let answer = *rng.pick(&[
+                ("", 30.0),
+                ("willing", 25.0),
+                ("needs_renovation_support", 20.0),
+                ("refuses", 12.0),
+                ("sold", 5.0),
+                ("exempt", 4.0),
+                ("appeal", 4.0),
+            ]);
+            let (outcome, action) = match answer {
+                "" => ("no_response", "call the owner"),
+                "willing" => ("reached", "visit the home with the owner"),
+                "needs_renovation_support" => ("reached", "send the renovation grant forms"),
+                "refuses" => ("reached", "write again in six months"),
+                "appeal" => ("reached", "answer the appeal"),
+                _ => ("reached", ""),
+            };
+            let channel = *rng.pick(&[("phone", 60.0), ("email", 25.0), ("visit", 15.0)]);
+            let due = due_after(&mut rng, action, second, (7, 75));
+            row(
+                &mut csv,
+                [
+                    id,
+                    &day(second),
+                    channel,
+                    "",
+                    outcome,
+                    answer,
+                    action,
+                    &due,
+                    officer,
+                    "",
+                ],
+            )?;
+        } else {
+            let answer = *rng.pick(&[("willing", 60.0), ("needs_renovation_support", 40.0)]);
+            row(
+                &mut csv,
+                [
+                    id,
+                    &day(second),
+                    "phone",
+                    "",
+                    "reached",
+                    answer,
+                    "",
+                    "",
+                    officer,
+                    "",
+                ],
+            )?;
+            let third = (second + rng.int(7, 30)).min(end);
+            let action = if *status == "in_renovation" {
+                "check the renovation's progress"
+            } else {
+                ""
+            };
+            let due = due_after(&mut rng, action, third, (30, 90));
+            row(
+                &mut csv,
+                [
+                    id,
+                    &day(third),
+                    "meeting",
+                    "",
+                    "meeting_arranged",
+                    answer,
+                    action,
+                    &due,
+                    officer,
+                    "agreement on the works and the letting",
+                ],
+            )?;
+        }
+    }
+    row(
+        &mut csv,
+        [
+            "VP-999999",
+            &format_date(end as i32),
+            "letter",
+            "first_contact",
+            "sent",
+            "",
+            "",
+            "",
+            "olivia",
+            "a property the register does not have",
+        ],
+    )?;
+    csv.bytes()
 }
 
 /// Writes the demo files into `out` and loads each into `store` with the default options, in
@@ -1125,7 +1321,7 @@ mod tests {
                 "{name:?}"
             );
         }
-        assert_eq!(fa.len(), 7);
+        assert_eq!(fa.len(), 8);
     }
 
     #[test]

@@ -41,7 +41,7 @@ pub fn household(store: &Store, household_ref: &str, actor: &str) -> Result<Eras
             "name the household reference to erase".into(),
         ));
     }
-    transaction(store, |conn| {
+    crate::store::transaction(store.conn(), |conn| {
         let mut erased = Erased::default();
         if has_table(conn, "placements")? {
             erased.placements =
@@ -64,7 +64,7 @@ pub fn household(store: &Store, household_ref: &str, actor: &str) -> Result<Eras
 /// Deletes the placements that ended more than `months` months ago, and the rejected rows of
 /// placements loads older than that.
 pub fn retention(store: &Store, months: u32, actor: &str) -> Result<Erased> {
-    transaction(store, |conn| {
+    crate::store::transaction(store.conn(), |conn| {
         let mut erased = Erased::default();
         if has_table(conn, "placements")? {
             erased.placements = conn.execute(
@@ -91,19 +91,4 @@ pub fn retention(store: &Store, months: u32, actor: &str) -> Result<Erased> {
         }
         Ok(erased)
     })
-}
-
-fn transaction<T>(store: &Store, f: impl FnOnce(&duckdb::Connection) -> Result<T>) -> Result<T> {
-    let conn = store.conn();
-    conn.execute_batch("BEGIN TRANSACTION")?;
-    match f(conn) {
-        Ok(v) => {
-            conn.execute_batch("COMMIT")?;
-            Ok(v)
-        }
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            Err(e)
-        }
-    }
 }

@@ -39,6 +39,10 @@ const SOURCES: &[(&str, &str)] = &[
         "placements.json",
         include_str!("../../schemas/placements.json"),
     ),
+    (
+        "owner_contacts.json",
+        include_str!("../../schemas/owner_contacts.json"),
+    ),
 ];
 
 /// Who may see rows of a dataset or values of a field.
@@ -309,7 +313,7 @@ mod tests {
     #[test]
     fn every_schema_parses_and_is_complete() {
         let schemas = parse_all().expect("schemas parse");
-        assert_eq!(schemas.len(), 7);
+        assert_eq!(schemas.len(), 8);
         for s in &schemas {
             assert!(!s.primary_key.is_empty(), "{} has a primary key", s.name);
             for f in &s.fields {

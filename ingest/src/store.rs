@@ -297,6 +297,19 @@ impl Store {
         Ok(())
     }
 
+    /// Limits the memory DuckDB keeps for this database in this process (`512MB`, `2GB`: a
+    /// size as the settings check it); past it, DuckDB spills to its temporary files.
+    pub fn set_memory_limit(&self, limit: &str) -> Result<()> {
+        if !limit.chars().all(|c| c.is_ascii_alphanumeric() || c == '.') {
+            return Err(Error::Invalid(format!(
+                "memory limit {limit:?} is not a size"
+            )));
+        }
+        self.conn
+            .execute_batch(&format!("SET memory_limit = '{limit}'"))?;
+        Ok(())
+    }
+
     /// Whether a table of that name exists (result tables appear after the first analysis).
     pub fn has_table(&self, name: &str) -> Result<bool> {
         has_table(&self.conn, name)
@@ -352,6 +365,25 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 }
 
 /// Whether a table of that name exists on this connection's database.
+/// Runs `f` in one transaction on `conn`: committed when it succeeds, rolled back when it
+/// fails (nothing of it is kept).
+pub fn transaction<T, E: From<duckdb::Error>>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> std::result::Result<T, E>,
+) -> std::result::Result<T, E> {
+    conn.execute_batch("BEGIN TRANSACTION")?;
+    match f(conn) {
+        Ok(v) => {
+            conn.execute_batch("COMMIT")?;
+            Ok(v)
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
 pub fn has_table(conn: &Connection, name: &str) -> Result<bool> {
     let n: i64 = conn.query_row(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?",
@@ -372,7 +404,7 @@ mod tests {
         drop(Store::open(&path).unwrap());
         let store = Store::open(&path).unwrap();
         let counts = store.dataset_counts().unwrap();
-        assert_eq!(counts.len(), 7);
+        assert_eq!(counts.len(), 8);
         assert!(counts.iter().all(|(_, n)| *n == 0));
         let versions: i64 = store
             .conn()

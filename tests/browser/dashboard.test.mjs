@@ -2,8 +2,10 @@
 // (started by tests/dashboard.rs, which passes HAVEN_URL, HAVEN_TOKEN, HAVEN_CHROMIUM and
 // HAVEN_SCREENSHOTS). Every figure the page shows is compared with the API's answer.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
@@ -270,6 +272,95 @@ test('an upload with a bad row shows that row’s line and reason, and the load 
   await page.goto(`${BASE}/#/officer?tab=runs`);
   await page.waitForSelector('main[data-ready] table');
   assert.ok((await page.locator('main table').first().innerText()).includes('incentives-march.csv'));
+});
+
+/** The text of a downloaded PDF as poppler's pdftotext reads it (pages end with a form feed). */
+async function pdfText(download) {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'haven-letters-')), 'letters.pdf');
+  await download.saveAs(file);
+  return execFileSync('pdftotext', ['-layout', file, '-'], { encoding: 'utf8' });
+}
+
+async function noSeriousViolations(page, what) {
+  await page.addScriptTag({ content: AXE });
+  const violations = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] });
+    return r.violations.filter((v) => ['serious', 'critical'].includes(v.impact)).map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')})`);
+  });
+  assert.deepEqual(violations, [], what);
+}
+
+test('an officer works an outreach case: changes it, records a contact, sees who and when, prints letters', async () => {
+  const { page, errors } = await open('/#/officer?tab=cases', { token: TOKEN });
+  await page.waitForSelector('#cases');
+  const due = await api('/api/v1/officer/due-actions', TOKEN);
+  assert.ok(due.length > 0, 'the demo gives olivia due actions');
+  const dueRows = page.locator('#tab section').first().locator('tbody tr');
+  assert.equal(await dueRows.count(), due.length, 'my due actions are the API’s');
+  assert.equal(await dueRows.first().locator('th a').innerText(), due[0].address);
+  await noSeriousViolations(page, 'the cases tab');
+  await shot(page, 'officer-cases-desktop');
+
+  // Open the first due case and change it.
+  await dueRows.first().locator('th a').click();
+  await page.waitForSelector('#case-state');
+  const id = due[0].property_id;
+  await page.fill('#s-action', 'call the owner again');
+  await page.fill('#s-due', '2099-03-01');
+  await page.selectOption('#s-answer', 'needs_renovation_support');
+  await page.click('#case-state button[type="submit"]');
+  await page.waitForFunction(() => document.querySelector('table.history')?.innerText.includes('call the owner again'));
+  const history = await page.locator('table.history tbody tr').allInnerTexts();
+  const api1 = await api(`/api/v1/officer/cases/${id}`, TOKEN);
+  assert.equal(history.length, api1.history.length, 'the history shown is the API’s');
+  assert.ok(history.every((row) => row.includes('olivia')), 'each change says who made it');
+  assert.equal(api1.next_action, 'call the owner again');
+  assert.equal(api1.next_action_due, '2099-03-01');
+  assert.equal(api1.owner_answer, 'needs_renovation_support');
+
+  // Record a phone call.
+  await page.selectOption('#k-channel', 'phone');
+  await page.selectOption('#k-outcome', 'reached');
+  await page.fill('#k-note', 'owner asks for the grant forms');
+  await page.click('#contact button[type="submit"]');
+  await page.waitForFunction((n) => document.querySelectorAll('table.history tbody tr').length === n + 1, history.length);
+  const api2 = await api(`/api/v1/officer/cases/${id}`, TOKEN);
+  assert.equal(api2.contacts_list[0].channel, 'phone');
+  assert.equal(api2.contacts_list[0].by, 'olivia');
+  assert.equal(api2.contacts, api1.contacts + 1);
+  await noSeriousViolations(page, 'a case');
+
+  // The case's letter, in English: one page, to the owner of this home.
+  const [one] = await Promise.all([page.waitForEvent('download'), page.click('#case-letters-form button[type="submit"]')]);
+  assert.equal(one.suggestedFilename(), 'letters-first_contact.pdf');
+  const text = await pdfText(one);
+  assert.equal(text.split('\f').length - 1, 1, text);
+  assert.ok(text.includes('To the owner of') && text.includes(api2.address), text);
+
+  // Two cases ticked in the list, in Dutch, recorded as sent: two pages.
+  await page.goto(`${BASE}/#/officer?tab=cases`);
+  await page.waitForSelector('#cases .pick');
+  const picks = page.locator('#cases .pick');
+  const chosen = [await picks.nth(0).getAttribute('value'), await picks.nth(1).getAttribute('value')];
+  const before = await Promise.all(chosen.map((p) => api(`/api/v1/officer/cases/${p}`, TOKEN)));
+  await picks.nth(0).check();
+  await picks.nth(1).check();
+  await page.selectOption('#letters-lang', 'nl');
+  await page.check('#letters-record');
+  const [two] = await Promise.all([page.waitForEvent('download'), page.click('#letters-form button[type="submit"]')]);
+  const dutch = await pdfText(two);
+  const pages = dutch.split('\f').filter((p) => p.trim());
+  assert.equal(pages.length, 2, dutch);
+  pages.forEach((p, i) => {
+    assert.ok(p.includes('Aan de eigenaar van'), p);
+    assert.ok(p.includes(`Ons kenmerk: ${chosen[i]}`), p);
+    if (before[i].address) assert.ok(p.includes(before[i].address), p);
+  });
+  for (const [i, p] of chosen.entries()) {
+    const after = await api(`/api/v1/officer/cases/${p}`, TOKEN);
+    assert.equal(after.contacts, before[i].contacts + 1, `${p}: the letter is recorded`);
+  }
+  assert.deepEqual(errors, []);
 });
 
 test('the public pages have no serious or critical accessibility violations (axe-core)', async () => {

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use super::Access::Admin;
 use super::{Route, route};
-use crate::auth::Caller;
+use crate::auth::{Caller, actor};
 use crate::http::private;
 use crate::{ApiError, AppState, openapi};
 
@@ -63,14 +63,6 @@ pub(crate) const ROUTES: &[Route] = &[
         backup_doc,
     ),
 ];
-
-/// Who asked, as `erasures` records it: the user, or the local `haven` command.
-fn actor(caller: Option<&axum::Extension<Caller>>) -> String {
-    caller.map_or_else(
-        || Caller::Local.name().to_string(),
-        |c| c.0.name().to_string(),
-    )
-}
 
 /// `POST /api/v1/admin/retention`: applies the retention period of placements now (the server
 /// also does every day); `null` when `haven.toml` sets none.

@@ -8,6 +8,7 @@ pub mod districts;
 pub mod indicators;
 pub mod ingest;
 pub mod officer;
+pub mod outreach;
 pub mod releases;
 pub mod scenario;
 pub mod segregation;
@@ -92,6 +93,7 @@ pub static ROUTES: LazyLock<Vec<Route>> = LazyLock::new(|| {
         tiles::ROUTES,
         ingest::ROUTES,
         officer::ROUTES,
+        outreach::ROUTES,
         users::ROUTES,
         audit::ROUTES,
         admin::ROUTES,

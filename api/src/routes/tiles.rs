@@ -12,14 +12,12 @@ use axum::routing::get;
 use haven_core::geometry::Bbox;
 use haven_core::read;
 use haven_core::read::tiles::{self, TileDistrict, TileWindow, VacantMark};
-use mvt::{GeomEncoder, GeomType, Tile};
-use pointy::BBox;
 use serde_json::{Value, json};
 
 use super::Access::{Officer, Public};
 use super::{Route, route};
 use crate::http::{etag, holds};
-use crate::vector_tile::PolygonLayer;
+use crate::vector_tile::Layer;
 use crate::{ApiError, AppState, openapi};
 
 const EXTENT: u32 = 4096;
@@ -82,11 +80,6 @@ impl TileId {
         let (y0, y1) = (f64::from(self.y) - pad, f64::from(self.y) + 1.0 + pad);
         [lon(x0), lat(y1), lon(x1), lat(y0)]
     }
-
-    fn encoder(&self, kind: GeomType) -> GeomEncoder<f64> {
-        let (lo, hi) = (-BUFFER, f64::from(EXTENT) + BUFFER);
-        GeomEncoder::new(kind).bbox(BBox::from(((lo, lo), (hi, hi))))
-    }
 }
 
 /// The tile a request names.
@@ -103,11 +96,6 @@ fn tile_of(
 
 fn overlaps(a: &Bbox, b: &Bbox) -> bool {
     a[0] <= b[2] && b[0] <= a[2] && a[1] <= b[3] && b[1] <= a[3]
-}
-
-#[allow(clippy::needless_pass_by_value)] // the shape map_err needs
-fn mvt_error(e: mvt::Error) -> ApiError {
-    ApiError::Internal(format!("tile encoding: {e:?}"))
 }
 
 /// The districts of the latest analysis, parsed once per data generation.
@@ -139,7 +127,7 @@ fn ring_pixels(t: TileId, ring: &[[f64; 2]]) -> Vec<(i32, i32)> {
 
 /// The districts tile: every district whose box meets the tile, with its published values.
 fn district_tile(t: TileId, districts: &[TileDistrict]) -> Vec<u8> {
-    let mut layer = PolygonLayer::new("districts", EXTENT);
+    let mut layer = Layer::new("districts", EXTENT);
     let bbox = t.bbox();
     for (n, d) in districts.iter().enumerate() {
         if !overlaps(&d.bbox, &bbox) {
@@ -208,22 +196,13 @@ pub async fn districts(
     ))
 }
 
-/// A point feature at the tile pixel in the row's first two columns, numbered `n`.
-fn point_feature(
-    layer: mvt::Layer,
-    t: TileId,
-    x: f64,
-    y: f64,
-    n: u64,
-) -> Result<mvt::Feature, ApiError> {
-    let geom = t
-        .encoder(GeomType::Point)
-        .point(x, y)
-        .and_then(GeomEncoder::encode)
-        .map_err(mvt_error)?;
-    let mut f = layer.into_feature(geom);
-    f.set_id(n);
-    Ok(f)
+/// A tile pixel within the buffer around the tile, in whole pixels.
+fn pixel_in_buffer(x: f64, y: f64) -> (i32, i32) {
+    let (lo, hi) = (-BUFFER, f64::from(EXTENT) + BUFFER);
+    (
+        x.clamp(lo, hi).round() as i32,
+        y.clamp(lo, hi).round() as i32,
+    )
 }
 
 /// From this zoom on, vacant properties are drawn one by one; below it, as clusters.
@@ -256,10 +235,10 @@ pub async fn vacant_properties(
                 bbox: b,
             };
             let marks = tiles::vacant_properties(store, window, t.z >= POINTS_FROM_ZOOM, CELL)?;
-            let mut tile = Tile::new(EXTENT);
-            let mut layer = tile.create_layer("vacant_properties");
+            let mut layer = Layer::new("vacant_properties", EXTENT);
             for (n, mark) in (1u64..).zip(marks) {
-                layer = match mark {
+                let mut f = layer.feature(n);
+                match mark {
                     VacantMark::Property {
                         x,
                         y,
@@ -271,7 +250,8 @@ pub async fn vacant_properties(
                         units,
                         renovation_cost_eur,
                     } => {
-                        let mut f = point_feature(layer, t, x, y, n)?;
+                        let (px, py) = pixel_in_buffer(x, y);
+                        f.point(px, py);
                         for (key, v) in [
                             ("property_id", property_id),
                             ("status", status),
@@ -280,16 +260,15 @@ pub async fn vacant_properties(
                             ("address", address),
                         ] {
                             if let Some(v) = v {
-                                f.add_tag_string(key, &v);
+                                f.text(key, &v);
                             }
                         }
                         if let Some(u) = units {
-                            f.add_tag_int("units", u);
+                            f.integer("units", u);
                         }
                         if let Some(c) = renovation_cost_eur {
-                            f.add_tag_double("renovation_cost_eur", c);
+                            f.number("renovation_cost_eur", c);
                         }
-                        f.into_layer()
                     }
                     VacantMark::Cluster {
                         x,
@@ -298,16 +277,16 @@ pub async fn vacant_properties(
                         units,
                         ready,
                     } => {
-                        let mut f = point_feature(layer, t, x, y, n)?;
-                        f.add_tag_int("properties", properties);
-                        f.add_tag_int("units", units);
-                        f.add_tag_int("ready", ready);
-                        f.into_layer()
+                        let (px, py) = pixel_in_buffer(x, y);
+                        f.point(px, py);
+                        f.integer("properties", properties);
+                        f.integer("units", units);
+                        f.integer("ready", ready);
                     }
-                };
+                }
+                f.finish();
             }
-            tile.add_layer(layer).map_err(mvt_error)?;
-            Ok((tag, tile.to_bytes().map_err(mvt_error)?))
+            Ok((tag, layer.into_tile()))
         })
         .await?;
     Ok(answer(&headers, &tag, bytes, "private, no-store"))

@@ -22,8 +22,8 @@ export class ApiError extends Error {
   }
 }
 
-async function request(path, { officer = false, method = 'GET', body, headers = {} } = {}) {
-  const h = { Accept: 'application/json', ...headers };
+async function request(path, { officer = false, method = 'GET', body, headers = {}, as = 'json' } = {}) {
+  const h = { Accept: as === 'json' ? 'application/json' : '*/*', ...headers };
   if (officer && session.token) h.Authorization = `Bearer ${session.token}`;
   let res;
   try {
@@ -41,7 +41,7 @@ async function request(path, { officer = false, method = 'GET', body, headers = 
     }
     throw new ApiError(res.status, detail);
   }
-  return res.json();
+  return as === 'blob' ? res.blob() : res.json();
 }
 
 const memo = new Map();
@@ -81,6 +81,16 @@ export function upload(dataset, file, options = {}) {
     method: 'POST',
     body: file,
   });
+}
+
+/** An officer's JSON request that writes (PATCH, POST): the answer's JSON. */
+export function send(path, method, body) {
+  return request(path, { officer: true, method, body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } });
+}
+
+/** An officer's POST answered with a file (letters as PDF): the file as a Blob. */
+export function sendForFile(path, body) {
+  return request(path, { officer: true, method: 'POST', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' }, as: 'blob' });
 }
 
 export function forget() {

@@ -27,7 +27,7 @@ export function setParams(changes) {
 }
 
 export function download(name, type, text) {
-  const url = URL.createObjectURL(new Blob([text], { type }));
+  const url = URL.createObjectURL(text instanceof Blob ? text : new Blob([text], { type }));
   const a = document.createElement('a');
   a.href = url;
   a.download = name;

@@ -7,9 +7,10 @@ import { sparkline } from '../charts.js';
 import { esc, setParams, table } from '../dom.js';
 import { dateTime, eur, label, month, named, number, t, value } from '../i18n.js';
 import { createMap, maplibre } from '../map.js';
+import * as cases from './cases.js';
 import { datasetName, districts, municipalSeries, registry } from './common.js';
 
-const TABS = ['stock', 'summaries', 'upload', 'runs'];
+const TABS = ['stock', 'cases', 'summaries', 'upload', 'runs'];
 const INCENTIVES = ['active_incentives', 'active_incentive_units', 'incentive_spend_eur', 'incentive_cost_per_unit_month_eur', 'incentive_uptake'];
 const PLACEMENTS = [
   'placements_active_households',
@@ -70,6 +71,7 @@ export async function render(main, params, ctx) {
   const box = main.querySelector('#tab');
   try {
     if (tab === 'stock') return await stock(box, params, ctx);
+    if (tab === 'cases') return await cases.render(box, params, ctx);
     if (tab === 'summaries') await summaries(box);
     if (tab === 'upload') await uploadTab(box);
     if (tab === 'runs') await runs(box);
@@ -116,7 +118,8 @@ async function stock(box, params, { stale, rerender }) {
           .join('')}</ul></div></div>
       <aside class="detail" id="property" aria-live="polite" tabindex="-1"><p class="muted">${esc(t('click_property'))}</p></aside>
     </div>
-    <div id="list"></div>`;
+    <div id="list"></div>
+    <section><h2>${esc(t('letters_in_view'))}</h2><div id="stock-letters"></div></section>`;
   const q = new URLSearchParams(Object.entries(f).filter(([, v]) => v));
   const [items, fc] = await Promise.all([all(`/api/v1/officer/vacant-properties?${q}`, { officer: true }), districts(['dwellings'])]);
   if (stale()) return undefined;
@@ -147,7 +150,8 @@ async function stock(box, params, { stale, rerender }) {
       ['renovation_cost', p.renovation_cost_eur === null ? '–' : esc(eur(p.renovation_cost_eur))],
       ['accessible', esc(p.accessible ? t('yes') : t('no'))],
     ];
-    el.innerHTML = `<h2>${esc(p.property_id)}</h2><dl class="detail-values">${rows.map(([k, v]) => `<dt>${esc(t(k))}</dt><dd>${v}</dd>`).join('')}</dl>`;
+    el.innerHTML = `<h2>${esc(p.property_id)}</h2><dl class="detail-values">${rows.map(([k, v]) => `<dt>${esc(t(k))}</dt><dd>${v}</dd>`).join('')}</dl>
+      <p><a href="#/officer?tab=cases&case=${encodeURIComponent(p.property_id)}">${esc(t('case_open'))}</a></p>`;
     for (const li of box.querySelectorAll('#list [data-property]')) li.toggleAttribute('aria-current', li.dataset.property === id);
   }
 
@@ -229,9 +233,10 @@ async function stock(box, params, { stale, rerender }) {
   }
 
   // The list shows what the map shows: the properties inside the current view.
+  let inView = [];
   function list() {
     const b = map.getBounds();
-    const inView = items.filter((p) => p.lon !== null && b.contains([p.lon, p.lat]));
+    inView = items.filter((p) => p.lon !== null && b.contains([p.lon, p.lat]));
     const shown = inView.slice(0, 200);
     box.querySelector('#list').innerHTML = `<h2>${esc(t('in_view', { n: number(inView.length), shown: number(shown.length) }))}</h2>
       <ul class="property-list">${shown
@@ -251,6 +256,7 @@ async function stock(box, params, { stale, rerender }) {
   });
   map.on('moveend', list);
   list();
+  await cases.letterForm(box.querySelector('#stock-letters'), () => inView.slice(0, 2000).map((p) => p.property_id), 'stock-letters');
   return () => map.remove();
 }
 
