@@ -296,6 +296,10 @@ pub fn soak_suite(dir: &Path, minutes: usize) -> Result<String> {
     let token = String::from_utf8(haven(&["users", "add", "soak", "--role", "officer"])?.stdout)?
         .trim()
         .to_string();
+    let admin =
+        String::from_utf8(haven(&["users", "add", "soak-admin", "--role", "admin"])?.stdout)?
+            .trim()
+            .to_string();
     let t = {
         let store = ingest::Store::open_read_only(&db)?;
         traffic(store.conn())?
@@ -347,6 +351,26 @@ pub fn soak_suite(dir: &Path, minutes: usize) -> Result<String> {
             })
             .collect())
     };
+    // Where the memory is at the end of each minute: DuckDB's (all its components) and the
+    // answers kept, as the server's admin route says.
+    let memory = || -> Result<(f64, f64)> {
+        let text = agent
+            .get(format!("{}/api/v1/admin/memory", served.url))
+            .header("Authorization", &format!("Bearer {admin}"))
+            .call()?
+            .body_mut()
+            .read_to_string()?;
+        let m: serde_json::Value = serde_json::from_str(&text)?;
+        let duck: i64 = m["duckdb"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|c| c["memory_bytes"].as_i64()).sum())
+            .unwrap_or(0);
+        let mib = |b: f64| b / f64::from(1u32 << 20);
+        Ok((
+            mib(duck as f64),
+            mib(m["answer_cache_bytes"].as_f64().unwrap_or(0.0)),
+        ))
+    };
     let start_rss = rss_mib(pid)?;
     eprintln!("soak: {minutes} minutes; the server starts at {start_rss:.0} MiB");
     // Resident memory read four times a second; each minute keeps its highest reading, so every
@@ -377,6 +401,7 @@ pub fn soak_suite(dir: &Path, minutes: usize) -> Result<String> {
             std::thread::sleep(Duration::from_millis(200));
         }
         let rss = take_peak().max(rss_mib(pid)?);
+        let (duck, kept) = memory()?;
         let all = runs(1000)?;
         let loaded = all.iter().filter(|(_, o)| o.starts_with("loaded")).count();
         let failed = all
@@ -384,11 +409,11 @@ pub fn soak_suite(dir: &Path, minutes: usize) -> Result<String> {
             .filter(|(_, o)| !(o.starts_with("loaded") || o == "unchanged" || o == "running"))
             .count();
         eprintln!(
-            "minute {minute}: resident at most {rss:.0} MiB, {:.0} req/s, p99 {:.1} ms, {} errors; runs loaded {loaded}, failed {failed}",
+            "minute {minute}: resident at most {rss:.0} MiB (DuckDB {duck:.0} MiB, answers kept {kept:.0} MiB), {:.0} req/s, p99 {:.1} ms, {} errors; runs loaded {loaded}, failed {failed}",
             l.rps, l.p99, l.errors
         );
         rows.push(format!(
-            "| {minute} | {rss:.0} | {:.0} | {:.1} | {} | {loaded} | {failed} |",
+            "| {minute} | {rss:.0} | {duck:.0} | {kept:.0} | {:.0} | {:.1} | {} | {loaded} | {failed} |",
             l.rps, l.p99, l.errors
         ));
         samples.push((minute, rss, l, loaded, failed));
@@ -425,13 +450,14 @@ pub fn soak_suite(dir: &Path, minutes: usize) -> Result<String> {
          every run loads and analyses), and mixed public traffic (as in *Load*, 32 connections, wrk in \
          55-second runs) the whole time; the server's resident memory (VmRSS) read four times a second, \
          and the highest reading of each minute recorded (so each minute is read at its worst, its load \
-         included). It starts at {start_rss:.0} MiB. Over all: {requests} requests, **{errors} errors**, \
+         included), beside DuckDB's memory (all its components, `GET /api/v1/admin/memory`) and the \
+         answers kept at the end of the minute. It starts at {start_rss:.0} MiB. Over all: {requests} requests, **{errors} errors**, \
          {loaded} scheduled loads, **{failed} failed**; resident memory from minute {from} on between {lo:.0} \
          and {hi:.0} MiB, every reading within **{deviation:.1} %** of their median, and **{trend:+.1} %** from \
          the mean of its first five readings to the mean of its last five (the answer cache is bounded at \
          64 MiB and lets its oldest answers go first): {verdict}.\n\n\
-         | minute | highest resident (MiB) | requests/s | p99 (ms) | errors | loads so far | failed runs |\n\
-         | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n{}\n\n{}",
+         | minute | highest resident (MiB) | DuckDB (MiB) | answers kept (MiB) | requests/s | p99 (ms) | errors | loads so far | failed runs |\n\
+         | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n{}\n\n{}",
         t.districts.len(),
         rows.join("\n"),
         footer(),

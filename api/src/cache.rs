@@ -54,6 +54,11 @@ impl Cache {
         inner.entries.get(key).cloned()
     }
 
+    /// The bytes of the answers kept now.
+    pub(crate) fn bytes(&self) -> usize {
+        self.inner.read().map_or(0, |i| i.bytes)
+    }
+
     /// The lock of the computation of `key` (a new one when none is running).
     fn computing(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
         let mut c = self.computing.lock().unwrap_or_else(|e| e.into_inner());
@@ -147,15 +152,24 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     // their own side by side rather than one after another.
     let lock = state.cache.computing(&key);
     if let Ok(_computing) = lock.try_lock() {
-        let res = compute(&state, &key, generation, req, next).await;
-        state.cache.computed(&key);
-        return res;
+        // Forgotten when done, or when the request is dropped midway (the client left).
+        let _done = Computed(&state.cache, &key);
+        return compute(&state, &key, generation, req, next).await;
     }
     drop(lock.lock().await);
     if let Some(e) = state.cache.get(&key, generation) {
         return kept(&e, &req);
     }
     next.run(req).await
+}
+
+/// Ends a computation of an answer when dropped, however the computing request ends.
+struct Computed<'a>(&'a Cache, &'a str);
+
+impl Drop for Computed<'_> {
+    fn drop(&mut self) {
+        self.0.computed(self.1);
+    }
 }
 
 /// Computes an answer and keeps it when it is a whole 200 of a reasonable size.
@@ -199,6 +213,20 @@ mod tests {
             headers: HeaderMap::new(),
             body: Bytes::from(vec![b'x'; n]),
         }
+    }
+
+    #[test]
+    fn a_computation_is_forgotten_however_it_ends() {
+        let cache = Cache::default();
+        let lock = cache.computing("k");
+        {
+            let _computing = lock.try_lock().unwrap();
+            let _done = Computed(&cache, "k");
+            assert_eq!(cache.computing.lock().unwrap().len(), 1);
+            // The request is dropped here, before any answer (the client left).
+        }
+        assert!(cache.computing.lock().unwrap().is_empty());
+        assert!(lock.try_lock().is_ok(), "and its lock is free");
     }
 
     #[test]

@@ -151,6 +151,11 @@ impl AppState {
         tokio::task::spawn_blocking(move || db.write(f)).await?
     }
 
+    /// The bytes of the answers kept in memory.
+    pub fn cache_bytes(&self) -> usize {
+        self.cache.bytes()
+    }
+
     /// Tells the server that data changed through another connection (a scheduled import):
     /// answers cached before are not served again.
     pub fn data_changed(&self) {

@@ -201,6 +201,7 @@ fn case(method: &str, path: &str, demo: &std::path::Path) -> Option<Case> {
             [401, 403, 403],
         ),
         ("GET", "/api/v1/admin/audit") => ("/api/v1/admin/audit", None, ADMIN),
+        ("GET", "/api/v1/admin/memory") => ("/api/v1/admin/memory", None, ADMIN),
         ("GET", "/api/v1/admin/scenario") => ("/api/v1/admin/scenario?inflow=20", None, ADMIN),
         ("POST", "/api/v1/admin/analyze") => (
             "/api/v1/admin/analyze",

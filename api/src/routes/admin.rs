@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path as UrlPath, State};
 use axum::response::Response;
-use axum::routing::post;
+use axum::routing::{get, post};
 use haven_core::pipeline;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -20,6 +20,13 @@ use crate::{ApiError, AppState, openapi};
 
 /// The routes of this resource, each with its OpenAPI operation.
 pub(crate) const ROUTES: &[Route] = &[
+    route(
+        "GET",
+        "/api/v1/admin/memory",
+        Admin,
+        || get(memory),
+        memory_doc,
+    ),
     route(
         "POST",
         "/api/v1/admin/analyze",
@@ -281,5 +288,45 @@ fn run_job_doc() -> Value {
         "security": [{"bearer": []}],
         "parameters": [{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}}],
         "responses": {"200": {"description": "The run report.", "content": {"application/json": {"schema": {"type": "object", "required": ["run_id", "job", "outcome"]}}}}, "403": openapi::problem(), "404": openapi::problem()},
+    })
+}
+
+/// The server's resident memory (Linux's `VmRSS`), in bytes; `None` elsewhere.
+fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    Some(kb * 1024)
+}
+
+/// `GET /api/v1/admin/memory`: where the server's memory goes: its resident size, the answers
+/// kept, and DuckDB's memory by component.
+pub async fn memory(State(s): State<AppState>) -> Result<Response, ApiError> {
+    let duckdb = s
+        .with_store(|store| Ok(haven_core::read::duckdb_memory(store)?))
+        .await?;
+    Ok(private(Json(json!({
+        "resident_bytes": resident_bytes(),
+        "answer_cache_bytes": s.cache_bytes(),
+        "duckdb": duckdb,
+    }))))
+}
+
+/// The OpenAPI operation of `GET /api/v1/admin/memory`.
+fn memory_doc() -> Value {
+    json!({
+        "operationId": "memory", "summary": "Admins: where the server's memory goes: resident size, the answers kept in memory, DuckDB's memory by component.",
+        "security": [{"bearer": []}],
+        "responses": {"200": {"description": "Memory.", "content": {"application/json": {"schema": {"type": "object", "required": ["resident_bytes", "answer_cache_bytes", "duckdb"], "properties": {
+            "resident_bytes": {"type": ["integer", "null"], "minimum": 0},
+            "answer_cache_bytes": {"type": "integer", "minimum": 0},
+            "duckdb": {"type": "array", "items": {"type": "object", "required": ["tag", "memory_bytes", "temporary_bytes"], "properties": {
+                "tag": {"type": "string"}, "memory_bytes": {"type": "integer"}, "temporary_bytes": {"type": "integer"}}}}}}}}},
+            "401": openapi::problem(), "403": openapi::problem()},
     })
 }

@@ -118,6 +118,30 @@ pub fn indicator_ids(list: &Option<String>) -> Result<Vec<&'static str>, Error> 
     }
 }
 
+/// What DuckDB holds in memory for one component (its `duckdb_memory()`), in bytes.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MemoryUse {
+    pub tag: String,
+    pub memory_bytes: i64,
+    pub temporary_bytes: i64,
+}
+
+/// DuckDB's memory in this process, by component (the buffer pool, the catalogue, allocator
+/// caches...), for operators watching a long-running server.
+pub fn duckdb_memory(store: &ingest::Store) -> Result<Vec<MemoryUse>, Error> {
+    let mut stmt = store.conn().prepare(
+        "SELECT tag, memory_usage_bytes, temporary_storage_bytes FROM duckdb_memory() ORDER BY tag",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(MemoryUse {
+            tag: r.get(0)?,
+            memory_bytes: r.get(1)?,
+            temporary_bytes: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<duckdb::Result<_>>()?)
+}
+
 /// A page size from 1 to [`MAX_LIMIT`] ([`DEFAULT_LIMIT`] when not given).
 pub fn limit_of(limit: Option<usize>) -> Result<usize, Error> {
     let limit = limit.unwrap_or(DEFAULT_LIMIT);
