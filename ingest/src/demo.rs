@@ -1109,26 +1109,13 @@ fn owner_contacts(seed: u64, props: &[(String, &str, i64, i64)], end: i64) -> Re
             .max(vacant_since + 30)
             .min(end);
         let day = |d: i64| format_date(d.min(end) as i32);
-        if !contacted {
-            // Written to, no answer yet: a follow-up is due.
+        // The first letter; written to and no answer yet: a follow-up is due.
+        let (action, due) = if contacted {
+            ("", String::new())
+        } else {
             let due = first + rng.int(21, 60);
-            row(
-                &mut csv,
-                [
-                    id,
-                    &day(first),
-                    "letter",
-                    "first_contact",
-                    "sent",
-                    "",
-                    "send the follow-up letter",
-                    &format_date(due as i32),
-                    officer,
-                    "",
-                ],
-            )?;
-            continue;
-        }
+            ("send the follow-up letter", format_date(due as i32))
+        };
         row(
             &mut csv,
             [
@@ -1138,12 +1125,15 @@ fn owner_contacts(seed: u64, props: &[(String, &str, i64, i64)], end: i64) -> Re
                 "first_contact",
                 "sent",
                 "",
-                "",
-                "",
+                action,
+                &due,
                 officer,
                 "",
             ],
         )?;
+        if !contacted {
+            continue;
+        }
         let second = (first + rng.int(14, 45)).min(end);
         if *status == "owner_contacted" {
             let answer = *rng.pick(&[
