@@ -353,7 +353,7 @@ pub fn soak_suite(dir: &Path, minutes: usize) -> Result<String> {
     };
     // Where the memory is at the end of each minute: DuckDB's (all its components) and the
     // answers kept, as the server's admin route says.
-    let memory = || -> Result<(f64, f64)> {
+    let memory = || -> Result<(f64, f64, u64)> {
         let text = agent
             .get(format!("{}/api/v1/admin/memory", served.url))
             .header("Authorization", &format!("Bearer {admin}"))
@@ -369,6 +369,7 @@ pub fn soak_suite(dir: &Path, minutes: usize) -> Result<String> {
         Ok((
             mib(duck as f64),
             mib(m["answer_cache_bytes"].as_f64().unwrap_or(0.0)),
+            m["answer_cache_entries"].as_u64().unwrap_or(0),
         ))
     };
     let start_rss = rss_mib(pid)?;
@@ -401,7 +402,7 @@ pub fn soak_suite(dir: &Path, minutes: usize) -> Result<String> {
             std::thread::sleep(Duration::from_millis(200));
         }
         let rss = take_peak().max(rss_mib(pid)?);
-        let (duck, kept) = memory()?;
+        let (duck, kept, answers) = memory()?;
         let all = runs(1000)?;
         let loaded = all.iter().filter(|(_, o)| o.starts_with("loaded")).count();
         let failed = all
@@ -409,7 +410,7 @@ pub fn soak_suite(dir: &Path, minutes: usize) -> Result<String> {
             .filter(|(_, o)| !(o.starts_with("loaded") || o == "unchanged" || o == "running"))
             .count();
         eprintln!(
-            "minute {minute}: resident at most {rss:.0} MiB (DuckDB {duck:.0} MiB, answers kept {kept:.0} MiB), {:.0} req/s, p99 {:.1} ms, {} errors; runs loaded {loaded}, failed {failed}",
+            "minute {minute}: resident at most {rss:.0} MiB (DuckDB {duck:.0} MiB, {answers} answers kept in {kept:.0} MiB), {:.0} req/s, p99 {:.1} ms, {} errors; runs loaded {loaded}, failed {failed}",
             l.rps, l.p99, l.errors
         );
         rows.push(format!(

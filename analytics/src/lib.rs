@@ -3,6 +3,7 @@
 
 mod availability;
 pub mod frame;
+pub mod pipeline;
 pub mod registry;
 pub mod scenario;
 pub mod segregation;
@@ -70,6 +71,9 @@ pub struct Overview {
 pub struct AnalyzeReport {
     pub availability: AvailabilitySummary,
     pub segregation: SegregationSummary,
+    /// The activation pipeline, derived on every run (the officers' workspace changes it too).
+    #[serde(default)]
+    pub pipeline: pipeline::PipelineSummary,
     /// The parts computed in this run; the others were up to date.
     pub computed: Vec<String>,
     pub elapsed_ms: u64,
@@ -180,21 +184,24 @@ pub fn analyze_with(
                 Ok((r, true))
             }
         });
-        let avail = scope.spawn(move || match avail_done {
-            Some(done) => Ok((done, false)),
-            None => {
-                let t = std::time::Instant::now();
-                let r = run_availability(&mine, progress)?;
-                record(&mine, "availability", &avail_print, &r, t)?;
-                Ok((r, true))
-            }
+        let avail = scope.spawn(move || {
+            let done = match avail_done {
+                Some(done) => (done, false),
+                None => {
+                    let t = std::time::Instant::now();
+                    let r = run_availability(&mine, progress)?;
+                    record(&mine, "availability", &avail_print, &r, t)?;
+                    (r, true)
+                }
+            };
+            Ok((done, pipeline::run_pipeline(&mine)?))
         });
         let failed = |part: &str| Error::Data(format!("the {part} run failed"));
         let availability = avail.join().unwrap_or_else(|_| Err(failed("availability")));
         let segregation = seg.join().unwrap_or_else(|_| Err(failed("segregation")));
         (availability, segregation)
     });
-    let ((availability, a_new), (segregation, s_new)) = (availability?, segregation?);
+    let (((availability, a_new), pipeline), (segregation, s_new)) = (availability?, segregation?);
     let computed = [("availability", a_new), ("segregation", s_new)]
         .into_iter()
         .filter(|(_, new)| *new)
@@ -203,6 +210,7 @@ pub fn analyze_with(
     Ok(AnalyzeReport {
         availability,
         segregation,
+        pipeline,
         computed,
         elapsed_ms: started.elapsed().as_millis() as u64,
     })

@@ -23,10 +23,30 @@ use crate::http::holds;
 /// At most this much is kept, and no single answer above a sixteenth of it.
 const MAX_BYTES: usize = 64 << 20;
 
+/// What keeping an answer costs besides its body, key and headers: its slot in the map and in
+/// the queue, the shared pointers, the header map's table. Most public answers are small (a
+/// page of indicators, a funnel), so this is a large part of what many of them hold.
+const ENTRY_OVERHEAD: usize = 256;
+
+/// What one header costs in a header map besides its name and value.
+const HEADER_OVERHEAD: usize = 48;
+
 #[derive(Clone)]
 struct Entry {
     headers: HeaderMap,
     body: Bytes,
+}
+
+impl Entry {
+    /// The memory an answer kept under `key` holds, all of it counted against the bound.
+    fn footprint(&self, key: &str) -> usize {
+        let headers: usize = self
+            .headers
+            .iter()
+            .map(|(n, v)| n.as_str().len() + v.len() + HEADER_OVERHEAD)
+            .sum();
+        self.body.len() + key.len() + headers + ENTRY_OVERHEAD
+    }
 }
 
 #[derive(Default)]
@@ -40,9 +60,9 @@ pub struct Cache {
 struct Inner {
     generation: u64,
     bytes: usize,
-    entries: HashMap<String, Arc<Entry>>,
+    entries: HashMap<Arc<str>, Arc<Entry>>,
     /// The keys in the order they were kept: the oldest is let go first when room is needed.
-    order: VecDeque<String>,
+    order: VecDeque<Arc<str>>,
 }
 
 impl Cache {
@@ -54,9 +74,14 @@ impl Cache {
         inner.entries.get(key).cloned()
     }
 
-    /// The bytes of the answers kept now.
+    /// The bytes the answers kept now hold (bodies, keys, headers and their slots).
     pub(crate) fn bytes(&self) -> usize {
         self.inner.read().map_or(0, |i| i.bytes)
+    }
+
+    /// How many answers are kept now.
+    pub(crate) fn len(&self) -> usize {
+        self.inner.read().map_or(0, |i| i.entries.len())
     }
 
     /// The lock of the computation of `key` (a new one when none is running).
@@ -84,7 +109,7 @@ impl Cache {
             inner.bytes = 0;
             inner.generation = generation;
         }
-        let size = entry.body.len() + key.len();
+        let size = entry.footprint(&key);
         // Room is made by letting the oldest answers go, so the cache stays near its bound
         // instead of filling and emptying (a saw-tooth in the server's memory).
         while inner.bytes + size > MAX_BYTES {
@@ -92,12 +117,13 @@ impl Cache {
                 break;
             };
             if let Some(e) = inner.entries.remove(&old) {
-                inner.bytes -= e.body.len() + old.len();
+                inner.bytes -= e.footprint(&old);
             }
         }
-        if let Some(e) = inner.entries.insert(key.clone(), Arc::new(entry)) {
+        let key: Arc<str> = Arc::from(key);
+        if let Some(e) = inner.entries.insert(Arc::clone(&key), Arc::new(entry)) {
             // Kept twice (two computations of one generation): the older copy goes.
-            inner.bytes -= e.body.len() + key.len();
+            inner.bytes -= e.footprint(&key);
             inner.order.retain(|k| k != &key);
         }
         inner.bytes += size;
@@ -235,16 +261,12 @@ mod tests {
         let size = MAX_BYTES / 16;
         // Twenty answers of a sixteenth each: the first ones go, the last sixteen at most stay.
         for i in 0..20 {
-            cache.put(format!("k{i:02}"), 1, entry(size - 3));
+            cache.put(format!("k{i:02}"), 1, entry(size - 3 - ENTRY_OVERHEAD));
         }
         let inner = cache.inner.read().unwrap();
         assert!(inner.bytes <= MAX_BYTES, "{} bytes kept", inner.bytes);
         assert_eq!(inner.entries.len(), inner.order.len());
-        let kept: usize = inner
-            .entries
-            .iter()
-            .map(|(k, e)| k.len() + e.body.len())
-            .sum();
+        let kept: usize = inner.entries.iter().map(|(k, e)| e.footprint(k)).sum();
         assert_eq!(kept, inner.bytes, "the count of bytes follows what is kept");
         drop(inner);
         assert!(cache.get("k00", 1).is_none(), "the oldest answer is let go");
@@ -257,11 +279,7 @@ mod tests {
         // The same key kept twice is counted once.
         cache.put("k19".into(), 1, entry(10));
         let inner = cache.inner.read().unwrap();
-        let kept: usize = inner
-            .entries
-            .iter()
-            .map(|(k, e)| k.len() + e.body.len())
-            .sum();
+        let kept: usize = inner.entries.iter().map(|(k, e)| e.footprint(k)).sum();
         assert_eq!(kept, inner.bytes);
         assert_eq!(inner.entries.len(), inner.order.len());
         drop(inner);
@@ -270,5 +288,23 @@ mod tests {
         assert!(cache.get("k19", 2).is_none());
         cache.put("old".into(), 1, entry(1));
         assert!(cache.get("old", 1).is_none() && cache.get("old", 2).is_none());
+    }
+
+    #[test]
+    fn many_small_answers_are_bounded_by_what_they_hold() {
+        // Small answers hold more in their slots than in their bodies: counted, they stay
+        // within the bound (counting only bodies would keep hundreds of thousands).
+        let cache = Cache::default();
+        for i in 0..400_000 {
+            let mut e = entry(20);
+            e.headers
+                .insert(header::ETAG, "\"0123456789abcdef\"".parse().unwrap());
+            cache.put(format!("/api/v1/indicators?page={i}"), 1, e);
+        }
+        let inner = cache.inner.read().unwrap();
+        assert!(inner.bytes <= MAX_BYTES);
+        let per = inner.bytes / inner.entries.len();
+        assert!(per > ENTRY_OVERHEAD + 20, "{per} bytes an answer");
+        assert!(inner.entries.len() < MAX_BYTES / (ENTRY_OVERHEAD + 20));
     }
 }

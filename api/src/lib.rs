@@ -151,9 +151,14 @@ impl AppState {
         tokio::task::spawn_blocking(move || db.write(f)).await?
     }
 
-    /// The bytes of the answers kept in memory.
+    /// The bytes the answers kept in memory hold.
     pub fn cache_bytes(&self) -> usize {
         self.cache.bytes()
+    }
+
+    /// How many answers are kept in memory.
+    pub fn cache_entries(&self) -> usize {
+        self.cache.len()
     }
 
     /// Tells the server that data changed through another connection (a scheduled import):

@@ -104,6 +104,8 @@ fn case(method: &str, path: &str, demo: &std::path::Path) -> Option<Case> {
         ("GET", "/api/v1/indicators/registry") => ("/api/v1/indicators/registry", None, OPEN),
         ("GET", "/api/v1/districts") => ("/api/v1/districts?indicator=vacant_units", None, OPEN),
         ("GET", "/api/v1/segregation") => ("/api/v1/segregation?limit=2", None, OPEN),
+        ("GET", "/api/v1/pipeline") => ("/api/v1/pipeline?from=2025-01", None, OPEN),
+        ("GET", "/api/v1/officer/pipeline") => ("/api/v1/officer/pipeline", None, OFFICER),
         ("GET", "/api/v1/segregation/location-quotients") => (
             "/api/v1/segregation/location-quotients?group=placed_persons",
             None,

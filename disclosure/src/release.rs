@@ -25,6 +25,8 @@ pub const PUBLISHED_TABLES: &[&str] = &[
     "segregation_published",
     "location_quotients_published",
     "segregation_changes_published",
+    "pipeline_published",
+    "pipeline_stages_published",
 ];
 
 /// How releases are protected and when one may be made.
@@ -504,6 +506,7 @@ pub fn stage(conn: &Connection, settings: &Settings) -> Result<Staged> {
     write_indicators(conn, &t, &pattern)?;
     write_years(conn, &t, &pattern)?;
     write_segregation(conn, &t, &pattern, &settings.segregation)?;
+    write_pipeline(conn)?;
     let ms = |d: std::time::Duration| d.as_millis() as u64;
     Ok(Staged {
         millis: Timings {
@@ -671,6 +674,54 @@ fn write_indicators(conn: &Connection, t: &Truth, pat: &Pattern) -> Result<()> {
 }
 
 /// The placement figures of every complete calendar year, for the municipality.
+/// The activation pipeline as published: the stages about homes and owners only (identified to
+/// offered), per month and district and summed up per scope. The stages from *let* on are built
+/// on placements (a home let is, most often, a placement started in it, and monthly flows per
+/// district would give a solver what the personal table withholds); they are not published, nor
+/// is anything of the last public stage that its homes' letting ends (homes leaving it, its
+/// conversion and days). Empty tables before the first analysis.
+fn write_pipeline(conn: &Connection) -> Result<()> {
+    let public: String = analytics::pipeline::STAGES[..analytics::pipeline::FIRST_PERSONAL_STAGE]
+        .iter()
+        .map(|s| format!("'{s}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let last = analytics::pipeline::STAGES[analytics::pipeline::FIRST_PERSONAL_STAGE - 1];
+    let has = |t: &str| ingest::store::has_table(conn, t).unwrap_or(false);
+    let monthly = if has("pipeline_monthly") {
+        format!(
+            "SELECT period, district_code, stage, entered,
+                    CASE WHEN stage = '{last}' THEN NULL ELSE left_stage END AS left_stage
+             FROM pipeline_monthly
+             WHERE stage IN ({public}) ORDER BY period, district_code, stage"
+        )
+    } else {
+        "SELECT NULL::VARCHAR AS period, NULL::VARCHAR AS district_code, NULL::VARCHAR AS stage,
+                NULL::BIGINT AS entered, NULL::BIGINT AS left_stage LIMIT 0"
+            .into()
+    };
+    let stages = if has("pipeline_summary") {
+        format!(
+            "SELECT scope_type, scope, stage, reached,
+                    CASE WHEN stage = '{last}' THEN NULL ELSE converted END AS converted,
+                    CASE WHEN stage = '{last}' THEN NULL ELSE conversion END AS conversion,
+                    CASE WHEN stage = '{last}' THEN NULL ELSE median_days END AS median_days,
+                    CASE WHEN stage = '{last}' THEN NULL ELSE timed END AS timed
+             FROM pipeline_summary WHERE stage IN ({public}) ORDER BY scope_type, scope"
+        )
+    } else {
+        "SELECT NULL::VARCHAR AS scope_type, NULL::VARCHAR AS scope, NULL::VARCHAR AS stage,
+                NULL::BIGINT AS reached, NULL::BIGINT AS converted, NULL::DOUBLE AS conversion,
+                NULL::DOUBLE AS median_days, NULL::BIGINT AS timed LIMIT 0"
+            .into()
+    };
+    conn.execute_batch(&format!(
+        "CREATE OR REPLACE TABLE staged_pipeline_published AS {monthly};
+         CREATE OR REPLACE TABLE staged_pipeline_stages_published AS {stages};"
+    ))?;
+    Ok(())
+}
+
 fn write_years(conn: &Connection, t: &Truth, pat: &Pattern) -> Result<()> {
     let programmes: String = PROGRAMMES
         .iter()

@@ -52,6 +52,10 @@ enum Kind {
     Segregation,
     /// The placement figures of each complete calendar year, for the municipality.
     Years,
+    /// The activation pipeline's homes entering and leaving each stage, per month and district.
+    PipelineMonthly,
+    /// The activation pipeline's conversions and median days per stage and scope.
+    PipelineStages,
 }
 
 impl Spec {
@@ -70,6 +74,9 @@ impl Spec {
             Kind::Indicators(s) => s.to_vec(),
             Kind::Segregation => vec!["districts", "population", "placements"],
             Kind::Years => vec!["placements"],
+            Kind::PipelineMonthly | Kind::PipelineStages => {
+                vec!["vacant_properties", crate::outreach::DATASET]
+            }
         }
     }
 }
@@ -156,6 +163,22 @@ pub static DATASETS: &[Spec] = &[
         keywords: &["placements", "refugees", "reception", "annual"],
         themes: &[SOCI],
         kind: Kind::Years,
+    },
+    Spec {
+        id: "activation-pipeline",
+        title: "Vacant homes brought back into use: the activation pipeline by district and month",
+        description: "Homes entering and leaving each stage of the way from vacant to let (identified, owner contacted, owner answered, renovation, offered), per district and month, from the vacancy register's status history and the owner outreach cases. The stages from let on are built on placements and are not published here; nor are the homes leaving the offered stage.",
+        keywords: &["vacancy", "empty homes", "owner outreach", "activation"],
+        themes: &[REGI, SOCI],
+        kind: Kind::PipelineMonthly,
+    },
+    Spec {
+        id: "activation-pipeline-stages",
+        title: "Vacant homes brought back into use: conversions and days per stage",
+        description: "For the municipality, each district, each owner type and each incentive type: the homes that reached each stage of the activation pipeline, the share of them that reached the next one and the median days spent in the stage (over the homes whose both dates are known). Up to the offered stage.",
+        keywords: &["vacancy", "empty homes", "owner outreach", "conversion"],
+        themes: &[REGI, SOCI],
+        kind: Kind::PipelineStages,
     },
 ];
 
@@ -266,6 +289,26 @@ fn copy(conn: &Connection, select: &str, path: &Path, options: &str) -> Result<u
         )
         .map_err(internal("writing a release file"))?;
     Ok(n as u64)
+}
+
+/// A table as CSV and Parquet (`path` names a file of the dataset by its extension): its rows
+/// and the two files' entries.
+fn tabular(
+    conn: &Connection,
+    select: &str,
+    path: &dyn Fn(&str) -> PathBuf,
+) -> Result<(u64, Vec<FileEntry>), Error> {
+    let rows = copy(conn, select, &path("csv"), CSV)?;
+    copy(conn, select, &path("parquet"), PARQUET)?;
+    let files = vec![
+        entry(&path("csv"), "CSV", "text/csv")?,
+        entry(
+            &path("parquet"),
+            "PARQUET",
+            "application/vnd.apache.parquet",
+        )?,
+    ];
+    Ok((rows, files))
 }
 
 fn entry(path: &Path, format: &str, media_type: &str) -> Result<FileEntry, Error> {
@@ -503,8 +546,7 @@ fn write_release(
                         ""
                     }
                 );
-                let rows = copy(conn, &select, &path("csv"), CSV)?;
-                copy(conn, &select, &path("parquet"), PARQUET)?;
+                let (rows, files) = tabular(conn, &select, &path)?;
                 let mut fields = vec![
                     json!({"name": "area_code", "type": "string", "title": "Area code", "description": "District code (P-code style), or the municipality's code on municipality rows.", "constraints": {"required": true}, "hxl": "#adm2+code"}),
                     json!({"name": "level", "type": "string", "title": "Level", "description": "district, or municipality for the whole municipality.", "constraints": {"required": true, "enum": ["district", "municipality"]}, "hxl": "#meta+level"}),
@@ -514,34 +556,17 @@ fn write_release(
                 if personal {
                     fields.push(withheld_field());
                 }
-                let files = vec![
-                    entry(&path("csv"), "CSV", "text/csv")?,
-                    entry(
-                        &path("parquet"),
-                        "PARQUET",
-                        "application/vnd.apache.parquet",
-                    )?,
-                ];
                 (rows, files, fields, vec!["area_code", "period"])
             }
             Kind::Segregation => {
                 let select = "SELECT period, \"group\", \"index\", value, p_value FROM staged_segregation_published ORDER BY period, \"group\", \"index\"";
-                let rows = copy(conn, select, &path("csv"), CSV)?;
-                copy(conn, select, &path("parquet"), PARQUET)?;
+                let (rows, files) = tabular(conn, select, &path)?;
                 let fields = vec![
                     json!({"name": "period", "type": "yearmonth", "title": "Month", "constraints": {"required": true}, "hxl": "#date+month"}),
                     json!({"name": "group", "type": "string", "title": "Group", "description": "A population group, placed_persons (persons placed against the total population), or all for the multigroup indices.", "constraints": {"required": true}, "hxl": "#population+group"}),
                     json!({"name": "index", "type": "string", "title": "Index", "description": "dissimilarity, gini, entropy, isolation, exposure, atkinson_0_5, spatial_dissimilarity, morans_i, multi_dissimilarity or multi_information_theory (PySAL segregation and esda definitions).", "constraints": {"required": true}, "hxl": "#indicator+name"}),
                     json!({"name": "value", "type": "number", "title": "Value", "hxl": "#indicator+value+num"}),
                     json!({"name": "p_value", "type": "number", "title": "Permutation p-value", "description": "Share of 999 random labellings at least as extreme (latest period only).", "hxl": "#indicator+pvalue+num"}),
-                ];
-                let files = vec![
-                    entry(&path("csv"), "CSV", "text/csv")?,
-                    entry(
-                        &path("parquet"),
-                        "PARQUET",
-                        "application/vnd.apache.parquet",
-                    )?,
                 ];
                 (rows, files, fields, vec!["period", "group", "index"])
             }
@@ -555,8 +580,7 @@ fn write_release(
                             placements_median_days_to_start{programmes}, nullif(withheld, '') AS withheld
                      FROM staged_placements_years ORDER BY year"
                 );
-                let rows = copy(conn, &select, &path("csv"), CSV)?;
-                copy(conn, &select, &path("parquet"), PARQUET)?;
+                let (rows, files) = tabular(conn, &select, &path)?;
                 let count = |name: &str, title: &str| json!({"name": name, "type": "integer", "title": title, "description": format!("{title}. Built on personal data: withheld (empty) when small or when it would give a small value away."), "hxl": indicator_hxl(name)});
                 let mut fields = vec![
                     json!({"name": "year", "type": "year", "title": "Calendar year", "description": "A complete calendar year covered by the data.", "constraints": {"required": true}, "hxl": "#date+year"}),
@@ -578,15 +602,42 @@ fn write_release(
                     ));
                 }
                 fields.push(withheld_field());
-                let files = vec![
-                    entry(&path("csv"), "CSV", "text/csv")?,
-                    entry(
-                        &path("parquet"),
-                        "PARQUET",
-                        "application/vnd.apache.parquet",
-                    )?,
-                ];
                 (rows, files, fields, vec!["year"])
+            }
+            Kind::PipelineMonthly => {
+                let select = "SELECT period, district_code, stage, entered, left_stage
+                              FROM staged_pipeline_published ORDER BY period, district_code, stage";
+                let (rows, files) = tabular(conn, select, &path)?;
+                let fields = vec![
+                    json!({"name": "period", "type": "yearmonth", "title": "Month", "constraints": {"required": true}, "hxl": "#date+month"}),
+                    district_field("district_code"),
+                    stage_field(),
+                    json!({"name": "entered", "type": "integer", "title": "Homes entering the stage in the month", "constraints": {"minimum": 0}, "hxl": "#indicator+entered+num"}),
+                    json!({"name": "left_stage", "type": "integer", "title": "Homes leaving the stage in the month", "description": "To a later stage, or out of the pipeline (withdrawn; an owner who refuses, sold or is exempt). Empty for the offered stage: homes leave it when they are let.", "constraints": {"minimum": 0}, "hxl": "#indicator+left+num"}),
+                ];
+                (
+                    rows,
+                    files,
+                    fields,
+                    vec!["period", "district_code", "stage"],
+                )
+            }
+            Kind::PipelineStages => {
+                let select = "SELECT scope_type, scope, stage, reached, converted, conversion,
+                                     median_days, timed
+                              FROM staged_pipeline_stages_published ORDER BY scope_type, scope, stage";
+                let (rows, files) = tabular(conn, select, &path)?;
+                let fields = vec![
+                    json!({"name": "scope_type", "type": "string", "title": "Scope", "constraints": {"required": true, "enum": ["municipality", "district", "owner_type", "incentive_type"]}, "hxl": "#meta+scope+type"}),
+                    json!({"name": "scope", "type": "string", "title": "District code, owner type or incentive type", "description": "Empty for the municipality.", "hxl": "#meta+scope"}),
+                    stage_field(),
+                    json!({"name": "reached", "type": "integer", "title": "Homes that reached the stage", "constraints": {"minimum": 0}, "hxl": "#indicator+reached+num"}),
+                    json!({"name": "converted", "type": "integer", "title": "Of those, homes that reached the next stage", "constraints": {"minimum": 0}, "hxl": "#indicator+converted+num"}),
+                    json!({"name": "conversion", "type": "number", "title": "Share of the homes that reached the next stage", "constraints": {"minimum": 0, "maximum": 1}, "hxl": "#indicator+conversion+pct"}),
+                    json!({"name": "median_days", "type": "number", "title": "Median days spent in the stage", "constraints": {"minimum": 0}, "hxl": "#indicator+days+median"}),
+                    json!({"name": "timed", "type": "integer", "title": "Homes the median is taken over", "constraints": {"minimum": 0}, "hxl": "#indicator+timed+num"}),
+                ];
+                (rows, files, fields, vec!["scope_type", "scope", "stage"])
             }
         };
         let csv = &files[0];
@@ -685,6 +736,11 @@ fn indicator_fields(ids: &[&'static Indicator]) -> Vec<Value> {
             })
         })
         .collect()
+}
+
+fn stage_field() -> Value {
+    let public = &analytics::pipeline::STAGES[..analytics::pipeline::FIRST_PERSONAL_STAGE];
+    json!({"name": "stage", "type": "string", "title": "Stage of the activation pipeline", "constraints": {"required": true, "enum": public}, "hxl": "#status+stage"})
 }
 
 fn withheld_field() -> Value {

@@ -766,6 +766,13 @@ pub fn generate(spec: &DemoSpec, out: &Path) -> Result<Vec<DemoFile>> {
             format_date(status_date as i32),
         ]);
     }
+    // The register as it stood at the end of each of the last four half-years: loaded first,
+    // they leave the path each home took in the status history.
+    let earlier: Vec<(String, Vec<u8>)> = if spec.scaled {
+        Vec::new()
+    } else {
+        register_history(spec.seed, &header, &rows, &outreach)?
+    };
     if !spec.scaled {
         // The rows an officer's export really contains: each is rejected with its reason.
         let bad: [(usize, usize, &str); 5] = [
@@ -806,6 +813,17 @@ pub fn generate(spec: &DemoSpec, out: &Path) -> Result<Vec<DemoFile>> {
         let (encoded, _, unmappable) = WINDOWS_1252.encode(&text);
         debug_assert!(!unmappable);
         write(&path, &encoded)?;
+        let history = out.join("history");
+        std::fs::create_dir_all(&history).map_err(|e| Error::io(&history, e))?;
+        for (day, bytes) in earlier {
+            let path = history.join(format!("leegstand_vacant_properties_{day}.csv"));
+            write(&path, &bytes)?;
+            files.push(DemoFile {
+                dataset: "vacant_properties",
+                path,
+                description: "the same register as it stood at an earlier half-year's end",
+            });
+        }
         files.push(DemoFile { dataset: "vacant_properties", path, description: "CSV, ';', Windows-1252, decimal commas, Belgian Lambert 72, with 6 invalid rows" });
     }
 
@@ -1055,6 +1073,68 @@ pub fn generate(spec: &DemoSpec, out: &Path) -> Result<Vec<DemoFile>> {
     Ok(files)
 }
 
+/// Each home's path to its current status (identified, owner contacted, works, offered, let;
+/// or withdrawn), dated between its vacancy and its status date, and the register as it stood
+/// at the end of each of the last four half-years (homes not yet vacant left out); on a
+/// generator of its own, so the other files do not change with it. `rows` are the register's
+/// rows, formatted (`header` order), and `dates` their ids, statuses, vacancy and status dates.
+fn register_history(
+    seed: u64,
+    header: &[&str],
+    rows: &[Vec<String>],
+    dates: &[(String, &str, i64, i64)],
+) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut rng = Rng(SplitMix64(seed ^ 0x4849_5354_4F52_5921));
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .expect("a register column")
+    };
+    let (cond_col, st_col, sd_col) = (col("condition"), col("status"), col("status_date"));
+    let mut paths: Vec<Vec<(&str, i64)>> = Vec::with_capacity(rows.len());
+    for (r, (_, status, vs, sd)) in rows.iter().zip(dates) {
+        let (vs, sd) = (*vs, *sd);
+        let ready = r[cond_col] == "ready";
+        let between: Vec<&str> = match *status {
+            "in_renovation" => vec!["owner_contacted"],
+            "offered" if ready => vec!["owner_contacted"],
+            "offered" => vec!["owner_contacted", "in_renovation"],
+            "let" if ready => vec!["owner_contacted", "offered"],
+            "let" => vec!["owner_contacted", "in_renovation", "offered"],
+            "withdrawn" if rng.chance(0.5) => vec!["owner_contacted"],
+            _ => Vec::new(),
+        };
+        let mut when: Vec<i64> = between
+            .iter()
+            .map(|_| vs + (rng.unit() * (sd - vs) as f64) as i64)
+            .collect();
+        when.sort_unstable();
+        let mut path = vec![("vacant", vs)];
+        path.extend(between.into_iter().zip(when));
+        path.push((*status, sd));
+        paths.push(path);
+    }
+    let mut out = Vec::new();
+    for half_years_back in (1..=4).rev() {
+        let at = month_start(MONTHS - 6 * half_years_back) - 1;
+        let mut csv = Csv::new(b';', header)?;
+        for (r, path) in rows.iter().zip(&paths) {
+            let Some(&(status, date)) = path.iter().rev().find(|(_, d)| *d <= at) else {
+                continue; // not vacant yet
+            };
+            let mut row = r.clone();
+            row[st_col] = status.to_string();
+            row[sd_col] = format_date(date as i32);
+            csv.row(&row)?;
+        }
+        let text = String::from_utf8(csv.bytes()?).map_err(|e| Error::Invalid(e.to_string()))?;
+        let (encoded, _, _) = WINDOWS_1252.encode(&text);
+        out.push((format_date(at as i32), encoded.into_owned()));
+    }
+    Ok(out)
+}
+
 /// When a next action is due: some days after `from`, none without an action.
 fn due_after(rng: &mut Rng, action: &str, from: i64, days: (i64, i64)) -> String {
     if action.is_empty() {
@@ -1301,7 +1381,7 @@ mod tests {
         let fa = generate(&DemoSpec::standard(7), a.path()).unwrap();
         generate(&DemoSpec::standard(7), b.path()).unwrap();
         for f in &fa {
-            let name = f.path.file_name().unwrap();
+            let name = f.path.strip_prefix(a.path()).unwrap();
             if f.path.extension().is_some_and(|e| e == "xlsx") {
                 continue; // the workbook stores its creation time
             }
@@ -1311,7 +1391,8 @@ mod tests {
                 "{name:?}"
             );
         }
-        assert_eq!(fa.len(), 8);
+        // Eight datasets, the register also as it stood at four earlier half-years' ends.
+        assert_eq!(fa.len(), 12);
     }
 
     #[test]

@@ -459,10 +459,35 @@ fn load(
         )? as u64
         };
         report.rows_inserted = report.rows_accepted - report.rows_replaced;
+        record_status_history(conn, schema, report.batch_id)?;
         finish_batch_in_tx(store, report, &rejects)?;
         conn.execute_batch("COMMIT")?;
         tracing::debug!(ms = t0.elapsed().as_millis() as u64, "committed");
     }
+    Ok(())
+}
+
+/// Adds to `status_history` each (key, status, date) of the batch not seen before, in the load's
+/// transaction: the register keeps only a home's current status, the history keeps its path.
+fn record_status_history(conn: &duckdb::Connection, schema: &Schema, batch: i64) -> Result<()> {
+    let (Some(h), [key]) = (&schema.status_history, schema.primary_key.as_slice()) else {
+        return Ok(());
+    };
+    let (key, status, date) = (
+        quote_ident(key),
+        quote_ident(&h.status),
+        quote_ident(&h.date),
+    );
+    conn.execute(
+        &format!(
+            "INSERT INTO status_history (dataset, record_id, status, status_date, batch_id)
+             SELECT DISTINCT ?, CAST({key} AS VARCHAR), {status}, {date}, _batch_id
+             FROM main.{table} WHERE _batch_id = ? AND {status} IS NOT NULL AND {date} IS NOT NULL
+             ON CONFLICT DO NOTHING",
+            table = quote_ident(&schema.name)
+        ),
+        params![schema.name, batch],
+    )?;
     Ok(())
 }
 

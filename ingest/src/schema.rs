@@ -131,6 +131,14 @@ pub struct Geocode {
     pub district: String,
 }
 
+/// The fields whose changes a load records: each (key, status, date) it has not seen before.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusHistory {
+    pub status: String,
+    pub date: String,
+}
+
 /// Rules that involve more than one field.
 #[derive(Debug, Deserialize)]
 #[serde(tag = "rule", deny_unknown_fields, rename_all = "camelCase")]
@@ -157,6 +165,8 @@ pub struct Schema {
     pub foreign_keys: Vec<ForeignKey>,
     /// Field holding a `vacant_properties.property_id` from which the district can be taken.
     pub district_from_property: Option<String>,
+    /// A status and its date whose every value a load keeps in `status_history`.
+    pub status_history: Option<StatusHistory>,
     pub geocode: Option<Geocode>,
     #[serde(default)]
     pub rules: Vec<Rule>,
@@ -242,6 +252,12 @@ impl Schema {
                 &[g.lon.clone(), g.lat.clone(), g.district.clone()],
                 "geocode",
             )?;
+        }
+        if let Some(h) = &self.status_history {
+            check_names(&[h.status.clone(), h.date.clone()], "statusHistory")?;
+            if self.primary_key.len() != 1 {
+                return Err(err("statusHistory needs a primary key of one field".into()));
+            }
         }
         for f in &mut self.fields {
             if let Some(p) = &f.constraints.pattern {

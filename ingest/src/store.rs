@@ -17,6 +17,7 @@ pub const MIGRATIONS: Migrations = crate::migrations!(
     "ingest",
     1 => "ingest batches and rejected rows", "0001_batches.sql";
     2 => "erasures", "0002_erasures.sql";
+    3 => "status history", "0003_status_history.sql";
 );
 
 /// The default database file, relative to the working directory.

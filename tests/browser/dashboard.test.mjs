@@ -176,6 +176,43 @@ test('the segregation page shows the indices with their significance and the loc
   assert.deepEqual(errors, []);
 });
 
+test('the activation funnel equals the API, and the period sliders and district change it', async () => {
+  const { page, errors } = await open('/#/pipeline');
+  const all = await api('/api/v1/pipeline');
+  assert.ok(all.months.length > 12, 'the demo has a pipeline history');
+  const from = all.months[all.months.length - 12];
+  const to = all.months.at(-1);
+  const shown = async () =>
+    Object.fromEntries(
+      await page.locator('.funnel-stage').evaluateAll((els) => els.map((e) => [e.dataset.stage, Number(e.querySelector('.funnel-value').dataset.entered)])),
+    );
+  const expect = (body) => Object.fromEntries(body.stages.map((s) => [s.stage, s.entered]));
+  assert.deepEqual(await shown(), expect(await api(`/api/v1/pipeline?from=${from}&to=${to}`)));
+  // Only the stages about homes and owners are public.
+  assert.deepEqual(Object.keys(await shown()), ['identified', 'owner_contacted', 'owner_answered', 'renovation', 'offered']);
+  // The first slider to the first month: the funnel of the whole history.
+  await page.locator('#from').evaluate((el) => {
+    el.value = '0';
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+    el.dispatchEvent(new Event('change', { bubbles: true }));
+  });
+  await page.waitForFunction((m) => location.hash.includes(`from=${m}`), all.months[0]);
+  await page.waitForSelector('main[data-ready]');
+  assert.deepEqual(await shown(), expect(await api(`/api/v1/pipeline?from=${all.months[0]}&to=${to}`)));
+  // A district.
+  const code = (await api('/api/v1/districts?indicator=dwellings')).features[0].properties.district_code;
+  await page.selectOption('#district', code);
+  await page.waitForFunction((c) => location.hash.includes(`district=${c}`), code);
+  await page.waitForSelector('main[data-ready]');
+  const d = await api(`/api/v1/pipeline?district=${code}&from=${all.months[0]}&to=${to}`);
+  assert.deepEqual(await shown(), expect(d));
+  const row = await page.locator('main table tr', { hasText: 'Owner contacted' }).locator('th, td').allInnerTexts();
+  const contacted = d.stages.find((s) => s.stage === 'owner_contacted');
+  assert.equal(row[3], contacted.reached.toLocaleString('en-GB'));
+  await shot(page, 'pipeline');
+  assert.deepEqual(errors, []);
+});
+
 test('the language switch turns every string and number into Dutch and back', async () => {
   const { page } = await open('/');
   await page.selectOption('#lang', 'nl');
@@ -364,7 +401,7 @@ test('an officer works an outreach case: changes it, records a contact, sees who
 });
 
 test('the public pages have no serious or critical accessibility violations (axe-core)', async () => {
-  for (const route of ['/', '/#/map?district=BE12099003', '/#/segregation', '/#/scenario?inflow=100', '/#/data', '/#/officer']) {
+  for (const route of ['/', '/#/map?district=BE12099003', '/#/segregation', '/#/pipeline', '/#/scenario?inflow=100', '/#/data', '/#/officer']) {
     const { page } = await open(route);
     await page.waitForTimeout(300);
     await page.addScriptTag({ content: AXE });

@@ -174,9 +174,9 @@ def main(folder):
     check(bbox is not None and str(bbox).startswith("POLYGON(("), "spatial coverage has no bbox")
 
     series = list(g.subjects(RDF.type, DCAT.DatasetSeries))
-    check(len(series) == 8, f"{len(series)} dataset series, 8 published datasets")
+    check(len(series) == 10, f"{len(series)} dataset series, 10 published datasets")
     datasets = list(g.subjects(RDF.type, DCAT.Dataset))
-    check(len(datasets) >= 7, f"{len(datasets)} released datasets")
+    check(len(datasets) >= 9, f"{len(datasets)} released datasets")
     listed = set(g.objects(cat, DCAT.dataset))
     for s in series:
         check(s in listed, f"series {s} not in the catalogue")

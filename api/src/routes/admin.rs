@@ -313,6 +313,7 @@ pub async fn memory(State(s): State<AppState>) -> Result<Response, ApiError> {
     Ok(private(Json(json!({
         "resident_bytes": resident_bytes(),
         "answer_cache_bytes": s.cache_bytes(),
+        "answer_cache_entries": s.cache_entries(),
         "duckdb": duckdb,
     }))))
 }
@@ -324,7 +325,8 @@ fn memory_doc() -> Value {
         "security": [{"bearer": []}],
         "responses": {"200": {"description": "Memory.", "content": {"application/json": {"schema": {"type": "object", "required": ["resident_bytes", "answer_cache_bytes", "duckdb"], "properties": {
             "resident_bytes": {"type": ["integer", "null"], "minimum": 0},
-            "answer_cache_bytes": {"type": "integer", "minimum": 0},
+            "answer_cache_bytes": {"type": "integer", "minimum": 0, "description": "What the answers kept hold: bodies, keys, headers and their slots."},
+            "answer_cache_entries": {"type": "integer", "minimum": 0},
             "duckdb": {"type": "array", "items": {"type": "object", "required": ["tag", "memory_bytes", "temporary_bytes"], "properties": {
                 "tag": {"type": "string"}, "memory_bytes": {"type": "integer"}, "temporary_bytes": {"type": "integer"}}}}}}}}},
             "401": openapi::problem(), "403": openapi::problem()},

@@ -9,6 +9,7 @@ pub mod indicators;
 pub mod ingest;
 pub mod officer;
 pub mod outreach;
+pub mod pipeline;
 pub mod releases;
 pub mod scenario;
 pub mod segregation;
@@ -88,6 +89,7 @@ pub static ROUTES: LazyLock<Vec<Route>> = LazyLock::new(|| {
         indicators::ROUTES,
         districts::ROUTES,
         segregation::ROUTES,
+        pipeline::ROUTES,
         scenario::ROUTES,
         releases::ROUTES,
         tiles::ROUTES,

@@ -8,10 +8,11 @@ import * as data from './pages/data.js';
 import * as mapPage from './pages/map.js';
 import * as officer from './pages/officer.js';
 import * as overview from './pages/overview.js';
+import * as pipeline from './pages/pipeline.js';
 import * as scenario from './pages/scenario.js';
 import * as segregation from './pages/segregation.js';
 
-const PAGES = { overview, map: mapPage, segregation, scenario, data, officer };
+const PAGES = { overview, map: mapPage, segregation, pipeline, scenario, data, officer };
 
 let generation = 0;
 let cleanup = null;

@@ -6,6 +6,7 @@
 pub mod explore;
 pub mod indicators;
 pub mod officer;
+pub mod pipeline;
 pub mod published;
 pub mod tiles;
 
