@@ -469,6 +469,7 @@ fn serve(
         .enable_all()
         .max_blocking_threads(BLOCKING_THREADS)
         .build()?;
+    store.return_memory_promptly()?;
     let mut state = api::AppState::new(store, settings)?;
     let config = config.map(|mut c| {
         c.resolve_secrets(&|k| std::env::var(k).ok());

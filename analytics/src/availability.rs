@@ -74,7 +74,8 @@ fn coverage(conn: &Connection) -> Result<Option<Months>> {
              SELECT {PERIOD_MONTH} AS m FROM population WHERE length(period) = 7
              UNION ALL SELECT {PERIOD_MONTH} FROM social_housing_waiting_list WHERE length(period) = 7
              UNION ALL SELECT year(referral_date) * 12 + month(referral_date) - 1 FROM placements
-             UNION ALL SELECT year(start_date) * 12 + month(start_date) - 1 FROM landlord_incentives),
+             UNION ALL SELECT year(start_date) * 12 + month(start_date) - 1 FROM landlord_incentives
+             UNION ALL SELECT year(opened) * 12 + month(opened) - 1 FROM reception_sites),
          years AS (
              SELECT CAST(period AS BIGINT) AS y FROM population WHERE length(period) = 4
              UNION ALL SELECT CAST(period AS BIGINT) FROM social_housing_waiting_list WHERE length(period) = 4),
@@ -341,7 +342,9 @@ pub fn run_availability(
         "availability"
     );
     progress.step("landlord incentives");
+    reception(conn, &mut g, months)?;
     let medians = placements(conn, &mut g, months)?;
+    free_places(&mut g);
     tracing::debug!(
         ms = t0.elapsed().as_millis() as u64,
         step = "placements",
@@ -482,6 +485,56 @@ fn social_housing(conn: &Connection, g: &mut Grid, mo: Months) -> Result<()> {
     Ok(())
 }
 
+/// The programmes reception sites serve (the `reception_sites` schema's list): persons placed
+/// through them occupy reception places.
+pub const RECEPTION_PROGRAMMES: &[&str] = &[
+    "public_reception",
+    "community_sponsorship",
+    "humanitarian_corridor",
+    "other",
+];
+
+/// Reception places and sites open at each month's end, in all and per programme.
+fn reception(conn: &Connection, g: &mut Grid, mo: Months) -> Result<()> {
+    let sql = format!(
+        "{DISTRICT_INDEX}
+         SELECT di.d, programme, places::DOUBLE AS places, {m0} AS m0,
+                CASE WHEN closes IS NOT NULL THEN {m1} END AS m1
+         FROM reception_sites JOIN di USING (district_code)",
+        m0 = mo.sql("opened"),
+        m1 = mo.sql("closes"),
+    );
+    let lf = frame::query(conn, &sql)?.lazy();
+    let mut spans = vec![
+        span("reception_sites_open", "m0", "m1", lit(1.0)),
+        span("reception_places", "m0", "m1", col("places")),
+    ];
+    for &p in RECEPTION_PROGRAMMES {
+        let id = INDICATORS
+            .iter()
+            .find(|i| i.id == format!("reception_places_{p}"))
+            .map(|i| i.id)
+            .ok_or_else(|| Error::Data(p.into()))?;
+        spans.push(span(
+            id,
+            "m0",
+            "m1",
+            only(col("programme").eq(lit(p)), col("places")),
+        ));
+    }
+    g.spans(lf, &spans)
+}
+
+/// Free reception places: places less the persons placed through the programmes they serve
+/// (negative where more persons are placed than there are places).
+fn free_places(g: &mut Grid) {
+    let zeros = g.zeros();
+    let places = g.columns.get("reception_places").unwrap_or(&zeros);
+    let occupied = g.columns.get("reception_places_occupied").unwrap_or(&zeros);
+    let free: Vec<f64> = places.iter().zip(occupied).map(|(p, o)| p - o).collect();
+    g.columns.insert("reception_places_free", free);
+}
+
 fn incentives(conn: &Connection, g: &mut Grid, mo: Months) -> Result<()> {
     let sql = format!(
         "{DISTRICT_INDEX}
@@ -540,6 +593,19 @@ fn placements(conn: &Connection, g: &mut Grid, mo: Months) -> Result<Medians> {
     let mut spans = vec![
         span("placements_active_households", "m0", "m1", lit(1.0)),
         span("placements_active_persons", "m0", "m1", col("persons")),
+        span(
+            "reception_places_occupied",
+            "m0",
+            "m1",
+            only(
+                RECEPTION_PROGRAMMES
+                    .iter()
+                    .map(|p| col("programme").eq(lit(*p)))
+                    .reduce(|a, b| a.or(b))
+                    .unwrap_or(lit(false)),
+                col("persons"),
+            ),
+        ),
     ];
     for &p in crate::registry::PROGRAMMES {
         let id = INDICATORS

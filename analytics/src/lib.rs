@@ -112,6 +112,7 @@ const AVAILABILITY_INPUTS: &[&str] = &[
     "social_housing",
     "social_housing_waiting_list",
     "landlord_incentives",
+    "reception_sites",
     "placements",
 ];
 const SEGREGATION_INPUTS: &[&str] = &["districts", "population", "placements"];

@@ -45,6 +45,8 @@ const SH: &[&str] = &["social_housing"];
 const WL: &[&str] = &["social_housing_waiting_list"];
 const LI: &[&str] = &["landlord_incentives"];
 const PL: &[&str] = &["placements"];
+const RS: &[&str] = &["reception_sites"];
+const RSPL: &[&str] = &["reception_sites", "placements"];
 
 macro_rules! ind {
     ($id:expr, $unit:expr, $en:expr, $nl:expr, $ds:expr) => {
@@ -423,6 +425,78 @@ pub static INDICATORS: &[Indicator] = &[
         Class::Personal,
         Aggregate::Sum
     ),
+    ind!(
+        "reception_sites_open",
+        "sites",
+        "Reception sites open at the end of the month",
+        "Opvanglocaties open op het einde van de maand",
+        RS
+    ),
+    ind!(
+        "reception_places",
+        "places",
+        "Reception places at the end of the month",
+        "Opvangplaatsen op het einde van de maand",
+        RS
+    ),
+    ind!(
+        "reception_places_public_reception",
+        "places",
+        "Reception places: public reception",
+        "Opvangplaatsen: publieke opvang",
+        RS
+    ),
+    ind!(
+        "reception_places_community_sponsorship",
+        "places",
+        "Reception places: community sponsorship",
+        "Opvangplaatsen: community sponsorship",
+        RS
+    ),
+    ind!(
+        "reception_places_humanitarian_corridor",
+        "places",
+        "Reception places: humanitarian corridor",
+        "Opvangplaatsen: humanitaire corridor",
+        RS
+    ),
+    ind!(
+        "reception_places_other",
+        "places",
+        "Reception places: other programmes",
+        "Opvangplaatsen: andere programma's",
+        RS
+    ),
+    ind!(
+        "reception_places_occupied",
+        "persons",
+        "Reception places occupied: persons placed through the programmes reception sites serve",
+        "Bezette opvangplaatsen: personen geplaatst via de programma's van de opvanglocaties",
+        PL,
+        Class::Personal,
+        Aggregate::Sum
+    ),
+    ind!(
+        "reception_places_free",
+        "places",
+        "Free reception places (places less persons placed; negative: more persons than places)",
+        "Vrije opvangplaatsen (plaatsen min geplaatste personen; negatief: meer personen dan plaatsen)",
+        RSPL,
+        Class::Personal,
+        Aggregate::Sum
+    ),
+    ind!(
+        "reception_utilisation",
+        "ratio",
+        "Utilisation of reception places",
+        "Bezettingsgraad van de opvangplaatsen",
+        RSPL,
+        Class::Personal,
+        Aggregate::Ratio {
+            numerator: "reception_places_occupied",
+            denominator: "reception_places"
+        }
+    ),
 ];
 
 /// Helper columns that ratio indicators are built from (stored too, so every municipality
@@ -435,7 +509,15 @@ pub static HELPERS: &[&str] = &[
 ];
 
 /// The units that count whole things; their columns are stored as BIGINT.
-const COUNT_UNITS: &[&str] = &["units", "dwellings", "agreements", "households", "persons"];
+const COUNT_UNITS: &[&str] = &[
+    "units",
+    "dwellings",
+    "agreements",
+    "households",
+    "persons",
+    "places",
+    "sites",
+];
 
 /// How an indicator reaches the public (see docs/disclosure.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -62,6 +62,8 @@ pub struct Allocation {
 pub struct Scenario {
     pub params: ScenarioParams,
     pub households: Vec<(u32, u32)>,
+    /// Free reception places counted as places now (officers' scenario only).
+    pub reception_places_free: u32,
     pub places_30_days: u32,
     pub places_90_days: u32,
     /// Fastest and cheapest homes first, wherever they are.
@@ -72,6 +74,9 @@ pub struct Scenario {
     /// low-concentration allocation places nobody there, but cannot lower their quotient.
     pub over_cap_already: Vec<String>,
 }
+
+/// The persons one household may take of a site's free reception places (a family room).
+const RECEPTION_ROOM: u32 = 4;
 
 /// A dwelling unit that could take one household.
 #[derive(Debug, Clone)]
@@ -119,6 +124,9 @@ pub const DEFAULT_MIX: &[(u32, f64)] = &[
 pub struct Basis {
     /// Persons already placed per district, in district-code order (empty: none).
     pub placed: Vec<f64>,
+    /// Free reception places per district, in district-code order, usable now (empty: none
+    /// known; the public basis knows none, as they are built on placements).
+    pub free_reception: Vec<f64>,
     /// Households by size when the parameters give no mix.
     pub mix: Vec<(u32, f64)>,
 }
@@ -141,8 +149,30 @@ impl Basis {
         let mix: Vec<(u32, f64)> = stmt
             .query_map([], |r| Ok((r.get::<_, i64>(0)? as u32, r.get(1)?)))?
             .collect::<Result<_, _>>()?;
+        // Places of the sites open today, less the persons placed through the programmes they
+        // serve, per district; none below zero.
+        let programmes = crate::availability::RECEPTION_PROGRAMMES
+            .iter()
+            .map(|p| format!("'{p}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut stmt = conn.prepare(&format!(
+            "SELECT greatest(coalesce(s.places, 0) - coalesce(p.persons, 0), 0)::DOUBLE
+             FROM districts d
+             LEFT JOIN (SELECT district_code, sum(places) AS places FROM reception_sites
+                        WHERE opened <= current_date AND (closes IS NULL OR closes >= current_date)
+                        GROUP BY 1) s USING (district_code)
+             LEFT JOIN (SELECT district_code, sum(household_size) AS persons FROM placements
+                        WHERE start_date IS NOT NULL AND end_date IS NULL AND programme IN ({programmes})
+                        GROUP BY 1) p USING (district_code)
+             ORDER BY d.district_code"
+        ))?;
+        let free_reception: Vec<f64> = stmt
+            .query_map([], |r| r.get::<_, f64>(0))?
+            .collect::<Result<_, _>>()?;
         Ok(Basis {
             placed,
+            free_reception,
             mix: if mix.is_empty() {
                 DEFAULT_MIX.to_vec()
             } else {
@@ -156,6 +186,7 @@ impl Basis {
     pub fn published(placed: Option<Vec<f64>>) -> Basis {
         Basis {
             placed: placed.unwrap_or_default(),
+            free_reception: Vec::new(),
             mix: DEFAULT_MIX.to_vec(),
         }
     }
@@ -235,6 +266,25 @@ pub fn scenario(conn: &Connection, params: &ScenarioParams, basis: &Basis) -> Re
             });
         }
     }
+    // Free reception places count as places now, at no cost: family rooms of four, and what
+    // is left of a district's places as one more.
+    let mut reception_free = 0u32;
+    if basis.free_reception.len() == n {
+        for (district, free) in basis.free_reception.iter().enumerate() {
+            let mut left = free.max(0.0).floor() as u32;
+            reception_free += left;
+            while left > 0 {
+                let capacity = left.min(RECEPTION_ROOM);
+                slots.push(Slot {
+                    district,
+                    capacity,
+                    days: 0,
+                    cost: 0.0,
+                });
+                left -= capacity;
+            }
+        }
+    }
     let places = |limit: u32| {
         slots
             .iter()
@@ -295,6 +345,7 @@ pub fn scenario(conn: &Connection, params: &ScenarioParams, basis: &Basis) -> Re
             ..params.clone()
         },
         households: hh,
+        reception_places_free: reception_free,
         places_30_days: places(30),
         places_90_days: places(90),
         fastest,

@@ -193,6 +193,7 @@ fn described() -> Value {
                     "params": {"type": "object"},
                     "fastest": {"$ref": "#/components/schemas/Allocation"},
                     "low_concentration": {"$ref": "#/components/schemas/Allocation"},
+                    "reception_places_free": {"type": "integer", "minimum": 0, "description": "Free reception places counted as places now: the officers' scenario only (they are built on placements); 0 in the public one."},
                     "over_cap_already": {"type": "array", "items": {"type": "string"}}}},
                 "Release": {"type": "object", "required": ["version", "published_at", "url", "datasets", "package"], "properties": {
                     "version": {"type": "integer", "minimum": 1}, "published_at": {"type": "string", "format": "date-time"},

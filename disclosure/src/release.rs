@@ -673,7 +673,6 @@ fn write_indicators(conn: &Connection, t: &Truth, pat: &Pattern) -> Result<()> {
     Ok(())
 }
 
-/// The placement figures of every complete calendar year, for the municipality.
 /// The activation pipeline as published: the stages about homes and owners only (identified to
 /// offered), per month and district and summed up per scope. The stages from *let* on are built
 /// on placements (a home let is, most often, a placement started in it, and monthly flows per
@@ -722,6 +721,7 @@ fn write_pipeline(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
+/// The placement figures of every complete calendar year, for the municipality.
 fn write_years(conn: &Connection, t: &Truth, pat: &Pattern) -> Result<()> {
     let programmes: String = PROGRAMMES
         .iter()

@@ -1061,6 +1061,13 @@ pub fn generate(spec: &DemoSpec, out: &Path) -> Result<Vec<DemoFile>> {
         path,
         description: "CSV, UTF-8",
     });
+    let path = out.join("reception_sites.csv");
+    write(&path, &reception_sites(spec.seed, &ds, end)?)?;
+    files.push(DemoFile {
+        dataset: "reception_sites",
+        path,
+        description: "CSV, UTF-8, WGS84, with 1 invalid row",
+    });
     if !spec.scaled {
         let path = out.join("owner_contacts.csv");
         write(&path, &owner_contacts(spec.seed, &outreach, end)?)?;
@@ -1133,6 +1140,87 @@ fn register_history(
         out.push((format_date(at as i32), encoded.into_owned()));
     }
     Ok(out)
+}
+
+/// The reception sites: centres of the public reception agency, corridor and sponsored housing,
+/// opened over the demo's years (one closed since), one for every four districts and at least
+/// eight; on a generator of its own, so the other files do not change with it. One row offers
+/// no places: it is rejected.
+fn reception_sites(seed: u64, ds: &[District], end: i64) -> Result<Vec<u8>> {
+    let mut rng = Rng(SplitMix64(seed ^ 0x5245_4345_5054_494F));
+    let mut csv = Csv::new(
+        b',',
+        &[
+            "site_id",
+            "site_name",
+            "programme",
+            "lon",
+            "lat",
+            "places",
+            "opened",
+            "closes",
+            "operator",
+        ],
+    )?;
+    let kinds: &[(&str, f64)] = &[
+        ("public_reception", 60.0),
+        ("humanitarian_corridor", 20.0),
+        ("community_sponsorship", 15.0),
+        ("other", 5.0),
+    ];
+    let n = (ds.len() / 4).max(8);
+    for i in 0..n {
+        let d = &ds[rng.int(0, ds.len() as i64 - 1) as usize];
+        let (x, y) = point_in(d, &mut rng);
+        let (lon, lat) = km_to_deg(x, y);
+        let programme = if i == 0 {
+            "public_reception"
+        } else {
+            *rng.pick(kinds)
+        };
+        let (places, operator, name) = match programme {
+            "public_reception" => (
+                rng.int(40, 160),
+                "Federal reception agency",
+                "Opvangcentrum",
+            ),
+            "humanitarian_corridor" => (rng.int(12, 40), "Corridor partners", "Corridorwoningen"),
+            "community_sponsorship" => (rng.int(4, 16), "Sponsorship circle", "Gastgezinnen"),
+            _ => (rng.int(6, 30), "Municipality", "Noodopvang"),
+        };
+        // The first sites open with the data; the others over its years.
+        let opened = month_start(if i < 3 { 0 } else { rng.int(0, MONTHS - 6) });
+        let closes = if i == 3 {
+            format_date((month_start(MONTHS - 4) - 1) as i32)
+        } else {
+            String::new()
+        };
+        csv.row(&[
+            format!("RS-{:03}", i + 1),
+            format!("{name} {}", d.name),
+            programme.to_string(),
+            format!("{lon:.6}"),
+            format!("{lat:.6}"),
+            places.to_string(),
+            format_date(opened.min(end) as i32),
+            closes,
+            operator.to_string(),
+        ])?;
+    }
+    // A site entered before its places were known.
+    let (lon, lat) = km_to_deg(ds[0].ring[0].0 * 0.5, ds[0].ring[0].1 * 0.5);
+    csv.row(&[
+        format!("RS-{:03}", n + 1),
+        "Noodopvang in voorbereiding".to_string(),
+        "other".to_string(),
+        format!("{lon:.6}"),
+        format!("{lat:.6}"),
+        "0".to_string(),
+        format_date(month_start(MONTHS - 1) as i32),
+        String::new(),
+        "Municipality".to_string(),
+    ])?;
+    csv.bytes()
 }
 
 /// When a next action is due: some days after `from`, none without an action.
@@ -1391,8 +1479,8 @@ mod tests {
                 "{name:?}"
             );
         }
-        // Eight datasets, the register also as it stood at four earlier half-years' ends.
-        assert_eq!(fa.len(), 12);
+        // Nine datasets, the register also as it stood at four earlier half-years' ends.
+        assert_eq!(fa.len(), 13);
     }
 
     #[test]

@@ -36,6 +36,10 @@ const SOURCES: &[(&str, &str)] = &[
         include_str!("../../schemas/landlord_incentives.json"),
     ),
     (
+        "reception_sites.json",
+        include_str!("../../schemas/reception_sites.json"),
+    ),
+    (
         "placements.json",
         include_str!("../../schemas/placements.json"),
     ),
@@ -329,7 +333,7 @@ mod tests {
     #[test]
     fn every_schema_parses_and_is_complete() {
         let schemas = parse_all().expect("schemas parse");
-        assert_eq!(schemas.len(), 8);
+        assert_eq!(schemas.len(), 9);
         for s in &schemas {
             assert!(!s.primary_key.is_empty(), "{} has a primary key", s.name);
             for f in &s.fields {

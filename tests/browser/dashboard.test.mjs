@@ -287,6 +287,28 @@ test('an anonymous visitor cannot reach the officer map; signing in reveals it',
   await shot(phone.page, 'officer-map-375');
 });
 
+test('the officers’ summaries show reception places, every pipeline stage and its costs as the API gives them', async () => {
+  const { page, errors } = await open('/#/officer?tab=summaries', { token: TOKEN });
+  const pipeline = await api('/api/v1/officer/pipeline', TOKEN);
+  const stages = page.locator('main table', { hasText: 'Tenancy sustained' });
+  const LABELS = { identified: 'Identified as vacant', owner_contacted: 'Owner contacted', owner_answered: 'Owner answered', renovation: 'Renovation', offered: 'Offered for letting', let: 'Let to a household', tenancy_sustained: 'Tenancy sustained' };
+  for (const s of pipeline.stages) {
+    const cells = await stages.locator('tbody tr', { hasText: LABELS[s.stage] }).first().locator('th, td').allInnerTexts();
+    assert.equal(cells[1], s.reached.toLocaleString('en-GB'), s.stage);
+  }
+  const municipality = pipeline.costs.find((c) => c.scope_type === 'municipality');
+  const costRow = await page.locator('main table', { hasText: 'Cost per home let' }).locator('tr', { hasText: 'The whole municipality' }).locator('th, td').allInnerTexts();
+  assert.equal(costRow[1], municipality.homes_let.toLocaleString('en-GB'));
+  assert.ok(await page.locator('main table', { hasText: 'Reception places' }).count(), 'the reception places');
+  await page.addScriptTag({ content: AXE });
+  const violations = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] });
+    return r.violations.filter((v) => ['serious', 'critical'].includes(v.impact)).map((v) => `${v.id}: ${v.help}`);
+  });
+  assert.deepEqual(violations, []);
+  assert.deepEqual(errors, []);
+});
+
 test('an upload with a bad row shows that row’s line and reason, and the load is listed', async () => {
   const { page } = await open('/#/officer?tab=upload', { token: TOKEN });
   const file = [

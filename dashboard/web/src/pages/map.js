@@ -7,7 +7,7 @@ import { label, month, t, value } from '../i18n.js';
 import { NO_DATA, WITHHELD, classColours, classOf, createMap, legend, quantileBreaks, select, showDistricts } from '../map.js';
 import { districts, municipalSeries, registry, seriesOf, withheldMark } from './common.js';
 
-const DETAIL = ['vacant_units', 'ready_units', 'activatable_90d_units', 'placements_active_households'];
+const DETAIL = ['vacant_units', 'ready_units', 'activatable_90d_units', 'reception_places', 'placements_active_households'];
 
 export async function render(main, params, { stale }) {
   const reg = await registry();

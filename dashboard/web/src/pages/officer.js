@@ -5,12 +5,13 @@ import vacantSchema from '../../../../schemas/vacant_properties.json';
 import { ApiError, all, get, session, upload } from '../api.js';
 import { sparkline } from '../charts.js';
 import { esc, setParams, table } from '../dom.js';
-import { dateTime, eur, label, month, named, number, t, value } from '../i18n.js';
+import { dateTime, eur, label, month, named, number, percent, t, value } from '../i18n.js';
 import { createMap, maplibre } from '../map.js';
 import * as cases from './cases.js';
 import { datasetName, districts, municipalSeries, registry } from './common.js';
 
 const TABS = ['stock', 'cases', 'summaries', 'upload', 'runs'];
+const RECEPTION = ['reception_sites_open', 'reception_places', 'reception_places_occupied', 'reception_places_free', 'reception_utilisation'];
 const INCENTIVES = ['active_incentives', 'active_incentive_units', 'incentive_spend_eur', 'incentive_cost_per_unit_month_eur', 'incentive_uptake'];
 const PLACEMENTS = [
   'placements_active_households',
@@ -261,7 +262,11 @@ async function stock(box, params, { stale, rerender }) {
 }
 
 async function summaries(box) {
-  const [reg, series] = await Promise.all([registry(), municipalSeries([...INCENTIVES, ...PLACEMENTS], { officer: true })]);
+  const [reg, series, pipeline] = await Promise.all([
+    registry(),
+    municipalSeries([...RECEPTION, ...INCENTIVES, ...PLACEMENTS], { officer: true }),
+    get('/api/v1/officer/pipeline', { officer: true }),
+  ]);
   const byId = Object.fromEntries(reg.map((r) => [r.id, r]));
   const rows = (ids) =>
     ids
@@ -275,7 +280,29 @@ async function summaries(box) {
   box.innerHTML = `
     <p class="notice">${esc(t('unsuppressed_note'))}</p>
     <section><h2>${esc(t('incentives_title'))}</h2>${table({ caption: t('incentives_title'), head, rows: rows(INCENTIVES) })}</section>
-    <section><h2>${esc(t('placements_title'))}</h2>${table({ caption: t('placements_title'), head, rows: rows(PLACEMENTS) })}</section>`;
+    <section><h2>${esc(t('placements_title'))}</h2>${table({ caption: t('placements_title'), head, rows: rows(PLACEMENTS) })}</section>
+    <section><h2>${esc(t('reception_title'))}</h2>${table({ caption: t('reception_title'), head, rows: rows(RECEPTION) })}</section>
+    <section><h2>${esc(t('pipeline_officer_title'))}</h2>${table({
+      caption: t('pipeline_officer_title'),
+      head: [t('pipeline_stage'), t('pipeline_reached'), t('pipeline_conversion'), t('pipeline_median_days')],
+      rows: pipeline.stages.map((s) => [
+        esc(t(`stage_${s.stage}`)),
+        esc(number(s.reached)),
+        s.conversion === null ? '–' : esc(percent(s.conversion)),
+        s.median_days === null ? '–' : esc(number(s.median_days)),
+      ]),
+    })}
+    ${table({
+      caption: t('pipeline_costs_title'),
+      head: [t('pipeline_scope'), t('pipeline_homes_let'), t('pipeline_households'), t('pipeline_cost_per_home'), t('pipeline_cost_per_household')],
+      rows: pipeline.costs.map((c) => [
+        esc(c.scope_type === 'municipality' ? t('pipeline_municipality') : named('enum', c.scope)),
+        esc(number(c.homes_let)),
+        esc(number(c.households)),
+        c.cost_per_home_eur === null ? '–' : esc(eur(c.cost_per_home_eur)),
+        c.cost_per_household_eur === null ? '–' : esc(eur(c.cost_per_household_eur)),
+      ]),
+    })}</section>`;
 }
 
 function report(r) {
