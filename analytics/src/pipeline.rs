@@ -65,9 +65,34 @@ pub struct Home {
     pub reached: [bool; 7],
     /// The day and the reason the home dropped out.
     pub exit: Option<(i32, String)>,
+    /// The same, even where the home was let after all (what the public view goes by).
+    pub dropped: Option<(i32, String)>,
 }
 
 impl Home {
+    /// What may be published of the home: the stages about homes and owners only. No stage is
+    /// reached, left or timed through one built on placements (a home let without a recorded
+    /// offer does not count as offered; a withdrawn home let after all still left), so nothing
+    /// published moves when a placement does.
+    pub fn public(&self) -> Home {
+        let mut entered = self.entered;
+        for e in &mut entered[FIRST_PERSONAL_STAGE..] {
+            *e = None;
+        }
+        Home {
+            property_id: self.property_id.clone(),
+            district_code: self.district_code.clone(),
+            owner_type: self.owner_type.clone(),
+            cost_eur: 0.0,
+            incentive_types: self.incentive_types.clone(),
+            households: 0,
+            entered,
+            reached: reach(&entered),
+            exit: self.dropped.clone(),
+            dropped: self.dropped.clone(),
+        }
+    }
+
     /// The day the home left stage `s`: it entered a later stage or dropped out.
     pub fn left(&self, s: usize) -> Option<i32> {
         let from = self.entered[s]?;
@@ -140,10 +165,7 @@ pub fn home(f: &Facts, as_of: i32) -> Home {
         })
         .map(|(start, _)| start + SUSTAINED_DAYS)
         .min();
-    let mut reached = [false; 7];
-    for s in (0..7).rev() {
-        reached[s] = entered[s].is_some() || (s < 6 && reached[s + 1]);
-    }
+    let reached = reach(&entered);
     // The owner's last answer, and whether it ends the case.
     let last_answer = f
         .contacts
@@ -157,6 +179,7 @@ pub fn home(f: &Facts, as_of: i32) -> Home {
     {
         exit = Some((d, format!("owner_{a}")));
     }
+    let dropped = exit.clone();
     if reached[LET] {
         exit = None; // let after all: the home came back into use
     }
@@ -171,7 +194,17 @@ pub fn home(f: &Facts, as_of: i32) -> Home {
         entered,
         reached,
         exit,
+        dropped,
     }
+}
+
+/// Stages reached: those entered, and every stage before a stage reached.
+fn reach(entered: &[Option<i32>; 7]) -> [bool; 7] {
+    let mut reached = [false; 7];
+    for s in (0..7).rev() {
+        reached[s] = entered[s].is_some() || (s < 6 && reached[s + 1]);
+    }
+    reached
 }
 
 /// Homes entering and leaving a stage in one month of one district.
@@ -452,33 +485,45 @@ pub struct PipelineSummary {
     pub reached: Vec<i64>,
 }
 
-/// Derives every home's stages and writes the restricted pipeline tables: `pipeline_homes`,
-/// `pipeline_monthly`, `pipeline_summary` and `pipeline_costs`, in one transaction.
+/// Derives every home's stages and writes, in one transaction, the restricted pipeline tables
+/// (`pipeline_homes`, `pipeline_monthly`, `pipeline_summary`, `pipeline_costs`) and the public
+/// view of the stages before *let* that releases publish (`pipeline_monthly_public`,
+/// `pipeline_summary_public`: see [`Home::public`]).
 pub fn run_pipeline(conn: &Connection) -> Result<PipelineSummary> {
     let (facts, as_of) = read(conn)?;
     let homes: Vec<Home> = facts.iter().map(|f| home(f, as_of)).collect();
-    let flows = flows(&homes);
+    let public: Vec<Home> = homes.iter().map(Home::public).collect();
     let municipality: String = conn.query_row(
         "SELECT coalesce(min(parent_code), 'ALL') FROM districts",
         [],
         |r| r.get(0),
     )?;
-    let summaries = summaries(&homes, &municipality);
+    let is_public = |stage: &str| STAGES[..FIRST_PERSONAL_STAGE].contains(&stage);
+    let mut public_flows = flows(&public);
+    public_flows.retain(|f| is_public(f.stage));
+    let mut public_summaries = summaries(&public, &municipality);
+    public_summaries.retain(|s| is_public(s.stage));
     let costs = costs(&homes, &municipality);
+    const FLOWS: &str = "(period VARCHAR, district_code VARCHAR, stage VARCHAR, entered BIGINT,
+        left_stage BIGINT)";
+    const SUMMARY: &str = "(scope_type VARCHAR, scope VARCHAR, stage VARCHAR, reached BIGINT,
+        converted BIGINT, conversion DOUBLE, median_days DOUBLE, timed BIGINT)";
     crate::in_transaction(
         conn,
-        "CREATE OR REPLACE TABLE pipeline_homes (property_id VARCHAR, district_code VARCHAR,
-            owner_type VARCHAR, identified DATE, owner_contacted DATE, owner_answered DATE,
-            renovation DATE, offered DATE, let DATE, tenancy_sustained DATE, furthest_stage VARCHAR,
-            exit_reason VARCHAR, exit_date DATE, cost_eur DOUBLE, households BIGINT);
-         CREATE OR REPLACE TABLE pipeline_monthly (period VARCHAR, district_code VARCHAR,
-            stage VARCHAR, entered BIGINT, left_stage BIGINT);
-         CREATE OR REPLACE TABLE pipeline_summary (scope_type VARCHAR, scope VARCHAR,
-            stage VARCHAR, reached BIGINT, converted BIGINT, conversion DOUBLE,
-            median_days DOUBLE, timed BIGINT);
-         CREATE OR REPLACE TABLE pipeline_costs (scope_type VARCHAR, scope VARCHAR,
-            homes_let BIGINT, households BIGINT, cost_eur DOUBLE, cost_per_home_eur DOUBLE,
-            cost_per_household_eur DOUBLE);",
+        &format!(
+            "CREATE OR REPLACE TABLE pipeline_homes (property_id VARCHAR, district_code VARCHAR,
+                owner_type VARCHAR, identified DATE, owner_contacted DATE, owner_answered DATE,
+                renovation DATE, offered DATE, let DATE, tenancy_sustained DATE,
+                furthest_stage VARCHAR, exit_reason VARCHAR, exit_date DATE, cost_eur DOUBLE,
+                households BIGINT);
+             CREATE OR REPLACE TABLE pipeline_monthly {FLOWS};
+             CREATE OR REPLACE TABLE pipeline_monthly_public {FLOWS};
+             CREATE OR REPLACE TABLE pipeline_summary {SUMMARY};
+             CREATE OR REPLACE TABLE pipeline_summary_public {SUMMARY};
+             CREATE OR REPLACE TABLE pipeline_costs (scope_type VARCHAR, scope VARCHAR,
+                homes_let BIGINT, households BIGINT, cost_eur DOUBLE, cost_per_home_eur DOUBLE,
+                cost_per_household_eur DOUBLE);"
+        ),
         || {
             let date = |d: Option<i32>| d.map_or(Value::Null, Value::Date32);
             let mut app = conn.appender("pipeline_homes")?;
@@ -504,33 +549,10 @@ pub fn run_pipeline(conn: &Connection) -> Result<PipelineSummary> {
             }
             app.flush()?;
             drop(app);
-            let mut app = conn.appender("pipeline_monthly")?;
-            for f in &flows {
-                app.append_row(duckdb::params![
-                    f.period,
-                    f.district_code,
-                    f.stage,
-                    f.entered,
-                    f.left
-                ])?;
-            }
-            app.flush()?;
-            drop(app);
-            let mut app = conn.appender("pipeline_summary")?;
-            for s in &summaries {
-                app.append_row(duckdb::params![
-                    s.scope_type,
-                    s.scope,
-                    s.stage,
-                    s.reached,
-                    s.converted,
-                    s.conversion,
-                    s.median_days,
-                    s.timed
-                ])?;
-            }
-            app.flush()?;
-            drop(app);
+            write_flows(conn, "pipeline_monthly", &flows(&homes))?;
+            write_flows(conn, "pipeline_monthly_public", &public_flows)?;
+            write_summaries(conn, "pipeline_summary", &summaries(&homes, &municipality))?;
+            write_summaries(conn, "pipeline_summary_public", &public_summaries)?;
             let mut app = conn.appender("pipeline_costs")?;
             for c in &costs {
                 app.append_row(duckdb::params![
@@ -553,6 +575,39 @@ pub fn run_pipeline(conn: &Connection) -> Result<PipelineSummary> {
             .map(|s| homes.iter().filter(|h| h.reached[s]).count() as i64)
             .collect(),
     })
+}
+
+fn write_flows(conn: &Connection, table: &str, flows: &[Flow]) -> Result<()> {
+    let mut app = conn.appender(table)?;
+    for f in flows {
+        app.append_row(duckdb::params![
+            f.period,
+            f.district_code,
+            f.stage,
+            f.entered,
+            f.left
+        ])?;
+    }
+    app.flush()?;
+    Ok(())
+}
+
+fn write_summaries(conn: &Connection, table: &str, summaries: &[StageSummary]) -> Result<()> {
+    let mut app = conn.appender(table)?;
+    for s in summaries {
+        app.append_row(duckdb::params![
+            s.scope_type,
+            s.scope,
+            s.stage,
+            s.reached,
+            s.converted,
+            s.conversion,
+            s.median_days,
+            s.timed
+        ])?;
+    }
+    app.flush()?;
+    Ok(())
 }
 
 #[cfg(test)]

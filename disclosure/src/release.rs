@@ -673,8 +673,9 @@ fn write_indicators(conn: &Connection, t: &Truth, pat: &Pattern) -> Result<()> {
     Ok(())
 }
 
-/// The activation pipeline as published: the stages about homes and owners only (identified to
-/// offered), per month and district and summed up per scope. The stages from *let* on are built
+/// The activation pipeline as published: the public view of the stages about homes and owners
+/// (identified to offered; `analytics::pipeline::Home::public`), per month and district and
+/// summed up per scope. The stages from *let* on are built
 /// on placements (a home let is, most often, a placement started in it, and monthly flows per
 /// district would give a solver what the personal table withholds); they are not published, nor
 /// is anything of the last public stage that its homes' letting ends (homes leaving it, its
@@ -687,11 +688,11 @@ fn write_pipeline(conn: &Connection) -> Result<()> {
         .join(", ");
     let last = analytics::pipeline::STAGES[analytics::pipeline::FIRST_PERSONAL_STAGE - 1];
     let has = |t: &str| ingest::store::has_table(conn, t).unwrap_or(false);
-    let monthly = if has("pipeline_monthly") {
+    let monthly = if has("pipeline_monthly_public") {
         format!(
             "SELECT period, district_code, stage, entered,
                     CASE WHEN stage = '{last}' THEN NULL ELSE left_stage END AS left_stage
-             FROM pipeline_monthly
+             FROM pipeline_monthly_public
              WHERE stage IN ({public}) ORDER BY period, district_code, stage"
         )
     } else {
@@ -699,14 +700,14 @@ fn write_pipeline(conn: &Connection) -> Result<()> {
                 NULL::BIGINT AS entered, NULL::BIGINT AS left_stage LIMIT 0"
             .into()
     };
-    let stages = if has("pipeline_summary") {
+    let stages = if has("pipeline_summary_public") {
         format!(
             "SELECT scope_type, scope, stage, reached,
                     CASE WHEN stage = '{last}' THEN NULL ELSE converted END AS converted,
                     CASE WHEN stage = '{last}' THEN NULL ELSE conversion END AS conversion,
                     CASE WHEN stage = '{last}' THEN NULL ELSE median_days END AS median_days,
                     CASE WHEN stage = '{last}' THEN NULL ELSE timed END AS timed
-             FROM pipeline_summary WHERE stage IN ({public}) ORDER BY scope_type, scope"
+             FROM pipeline_summary_public WHERE stage IN ({public}) ORDER BY scope_type, scope"
         )
     } else {
         "SELECT NULL::VARCHAR AS scope_type, NULL::VARCHAR AS scope, NULL::VARCHAR AS stage,
