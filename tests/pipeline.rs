@@ -49,14 +49,8 @@
 
 mod common;
 
-use common::{Env, write};
+use common::{Env, TWO_DISTRICTS as DISTRICTS, get_json as get, write};
 use serde_json::Value;
-
-const DISTRICTS: &str = r#"{"type":"FeatureCollection","features":[
- {"type":"Feature","properties":{"district_code":"BE001D1","name":"Noord","parent_code":"BE001","dwellings_total":900},
-  "geometry":{"type":"Polygon","coordinates":[[[4.40,51.00],[4.42,51.00],[4.42,51.02],[4.40,51.02],[4.40,51.00]]]}},
- {"type":"Feature","properties":{"district_code":"BE001D2","name":"Zuid","parent_code":"BE001","dwellings_total":700},
-  "geometry":{"type":"Polygon","coordinates":[[[4.40,50.98],[4.42,50.98],[4.42,51.00],[4.40,51.00],[4.40,50.98]]]}}]}"#;
 
 const HEADER: &str = "property_id,district_code,owner_type,property_type,units,vacant_since,condition,renovation_cost_eur,status,status_date\n";
 
@@ -89,21 +83,6 @@ const PLACEMENTS: &str = "placement_id,household_ref,household_size,programme,pr
 P1,HH1,3,community_sponsorship,H1,BE001D1,2025-04-01,2025-05-01,,
 P2,HH2,2,public_reception,,BE001D2,2025-01-02,2025-01-15,2025-12-31,autonomy
 ";
-
-fn get(url: &str, token: Option<&str>) -> (u16, Value) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut req = agent.get(url);
-    if let Some(t) = token {
-        req = req.header("Authorization", &format!("Bearer {t}"));
-    }
-    let mut res = req.call().expect("the server answers");
-    let status = res.status().as_u16();
-    let text = res.body_mut().read_to_string().unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
 
 fn stage<'a>(body: &'a Value, name: &str) -> &'a Value {
     body["stages"]

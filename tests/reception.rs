@@ -35,14 +35,8 @@
 
 mod common;
 
-use common::{Env, write};
+use common::{Env, TWO_DISTRICTS as DISTRICTS, get_json as get, write};
 use serde_json::Value;
-
-const DISTRICTS: &str = r#"{"type":"FeatureCollection","features":[
- {"type":"Feature","properties":{"district_code":"BE001D1","name":"Noord","parent_code":"BE001","dwellings_total":900},
-  "geometry":{"type":"Polygon","coordinates":[[[4.40,51.00],[4.42,51.00],[4.42,51.02],[4.40,51.02],[4.40,51.00]]]}},
- {"type":"Feature","properties":{"district_code":"BE001D2","name":"Zuid","parent_code":"BE001","dwellings_total":700},
-  "geometry":{"type":"Polygon","coordinates":[[[4.40,50.98],[4.42,50.98],[4.42,51.00],[4.40,51.00],[4.40,50.98]]]}}]}"#;
 
 // S1 and S2 are located by their coordinates, S3 by its district.
 const SITES: &str =
@@ -61,21 +55,6 @@ P4,HH4,5,community_sponsorship,BE001D2,2025-02-01,2025-02-15,,
 P5,HH5,6,public_reception,BE001D2,2025-02-20,2025-03-01,,
 P6,HH6,1,social_housing,BE001D2,2025-08-01,2025-08-10,,
 ";
-
-fn get(url: &str, token: Option<&str>) -> (u16, Value) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut req = agent.get(url);
-    if let Some(t) = token {
-        req = req.header("Authorization", &format!("Bearer {t}"));
-    }
-    let mut res = req.call().expect("the server answers");
-    let status = res.status().as_u16();
-    let text = res.body_mut().read_to_string().unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
 
 /// The value of `indicator` for `area` and `period` in an indicators page, and whether it is
 /// withheld.

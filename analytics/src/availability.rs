@@ -509,20 +509,33 @@ fn reception(conn: &Connection, g: &mut Grid, mo: Months) -> Result<()> {
         span("reception_sites_open", "m0", "m1", lit(1.0)),
         span("reception_places", "m0", "m1", col("places")),
     ];
-    for &p in RECEPTION_PROGRAMMES {
-        let id = INDICATORS
-            .iter()
-            .find(|i| i.id == format!("reception_places_{p}"))
-            .map(|i| i.id)
-            .ok_or_else(|| Error::Data(p.into()))?;
-        spans.push(span(
-            id,
-            "m0",
-            "m1",
-            only(col("programme").eq(lit(p)), col("places")),
-        ));
-    }
+    spans.extend(per_programme(
+        "reception_places",
+        RECEPTION_PROGRAMMES,
+        &col("places"),
+    )?);
     g.spans(lf, &spans)
+}
+
+/// One span per programme, `{prefix}_{programme}`, of `value` where the row's programme is it
+/// (`m0` to `m1`); every id must be in the registry.
+fn per_programme(prefix: &str, programmes: &[&str], value: &Expr) -> Result<Vec<Span>> {
+    programmes
+        .iter()
+        .map(|&p| {
+            let id = INDICATORS
+                .iter()
+                .find(|i| i.id == format!("{prefix}_{p}"))
+                .map(|i| i.id)
+                .ok_or_else(|| Error::Data(format!("no indicator {prefix}_{p}")))?;
+            Ok(span(
+                id,
+                "m0",
+                "m1",
+                only(col("programme").eq(lit(p)), value.clone()),
+            ))
+        })
+        .collect()
 }
 
 /// Free reception places: places less the persons placed through the programmes they serve
@@ -607,19 +620,11 @@ fn placements(conn: &Connection, g: &mut Grid, mo: Months) -> Result<Medians> {
             ),
         ),
     ];
-    for &p in crate::registry::PROGRAMMES {
-        let id = INDICATORS
-            .iter()
-            .find(|i| i.id == format!("placements_active_{p}"))
-            .map(|i| i.id)
-            .ok_or_else(|| Error::Data(p.into()))?;
-        spans.push(span(
-            id,
-            "m0",
-            "m1",
-            only(col("programme").eq(lit(p)), lit(1.0)),
-        ));
-    }
+    spans.extend(per_programme(
+        "placements_active",
+        crate::registry::PROGRAMMES,
+        &lit(1.0),
+    )?);
     g.spans(lf.clone(), &spans)?;
     g.events(
         lf.clone().with_column(col("m0").alias("m")),

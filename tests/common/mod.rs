@@ -332,3 +332,30 @@ pub fn write(path: &Path, bytes: &[u8]) -> PathBuf {
     std::fs::write(path, bytes).expect("write test file");
     path.to_path_buf()
 }
+
+/// Two square districts (BE001D1 north of BE001D2) of the municipality BE001, as GeoJSON: the
+/// smallest map for tables worked by hand.
+pub const TWO_DISTRICTS: &str = r#"{"type":"FeatureCollection","features":[
+ {"type":"Feature","properties":{"district_code":"BE001D1","name":"Noord","parent_code":"BE001","dwellings_total":900},
+  "geometry":{"type":"Polygon","coordinates":[[[4.40,51.00],[4.42,51.00],[4.42,51.02],[4.40,51.02],[4.40,51.00]]]}},
+ {"type":"Feature","properties":{"district_code":"BE001D2","name":"Zuid","parent_code":"BE001","dwellings_total":700},
+  "geometry":{"type":"Polygon","coordinates":[[[4.40,50.98],[4.42,50.98],[4.42,51.00],[4.40,51.00],[4.40,50.98]]]}}]}"#;
+
+/// GET `url` (with a bearer token if given): the status and the JSON body (null if none).
+pub fn get_json(url: &str, token: Option<&str>) -> (u16, serde_json::Value) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut req = agent.get(url);
+    if let Some(t) = token {
+        req = req.header("Authorization", &format!("Bearer {t}"));
+    }
+    let mut res = req.call().expect("the server answers");
+    let status = res.status().as_u16();
+    let text = res.body_mut().read_to_string().unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    )
+}
