@@ -15,7 +15,9 @@
 //!
 //! Vacant since: H1 01-01, H2 02-01, H3 2024-11-01, H4 01-01, H5 03-01. Placement P2 (no home
 //! of the register) runs from 01-15 to 12-31, so the placements cover the year: P1 has lasted
-//! 244 days and its tenancy is sustained (182 days) on 10-30.
+//! 244 days and its tenancy is sustained (182 days) on 10-30. P3 (2024-12-02 to 12-20) and P4
+//! (from 2025-12-05), in no home of the register either, were referred in December 2024 and
+//! December 2025, so the indicators run from 2024-12 to 2025-12 and 2025 is a complete year.
 //!
 //! Stage dates (— reached without a date, because a later stage was; · not reached):
 //!
@@ -46,6 +48,11 @@
 //! 1, left 0 (H1 leaves in May); offered entered 0.
 //!
 //! Cost per home let: H1's 10,000 renovation + 2,000 bonus = 12,000 for 1 home and 1 household.
+//!
+//! Published per year for the municipality through the disclosure step, 2025: households
+//! housed in homes of the register 1 (P1), homes let for the first time 1 (H1), tenancies
+//! sustained 1 (P1, 10-30), of 3 households started (P1, P2, P4): each from 1 to 4, so each
+//! withheld, and the costs with them.
 
 mod common;
 
@@ -82,6 +89,8 @@ I1,L1,H1,BE001D1,signing_bonus,2000,1,2025-04-20,active
 const PLACEMENTS: &str = "placement_id,household_ref,household_size,programme,property_id,district_code,referral_date,start_date,end_date,end_reason
 P1,HH1,3,community_sponsorship,H1,BE001D1,2025-04-01,2025-05-01,,
 P2,HH2,2,public_reception,,BE001D2,2025-01-02,2025-01-15,2025-12-31,autonomy
+P3,HH3,1,public_reception,,BE001D2,2024-12-01,2024-12-02,2024-12-20,autonomy
+P4,HH4,1,public_reception,,BE001D1,2025-12-01,2025-12-05,,
 ";
 
 fn stage<'a>(body: &'a Value, name: &str) -> &'a Value {
@@ -211,8 +220,37 @@ fn the_pipeline_matches_the_table_worked_by_hand() {
         }
     }
 
+    // The yearly end of the pipeline: every figure of 2025 small, so withheld and named.
+    let years = all["years"].as_array().expect("years");
+    let y2025 = years.iter().find(|y| y["year"] == "2025").expect("2025");
+    for f in [
+        "households_housed",
+        "homes_let",
+        "tenancies_sustained",
+        "cost_per_home_let_eur",
+        "cost_per_household_housed_eur",
+    ] {
+        assert!(y2025[f].is_null(), "{f}: {y2025}");
+    }
+    assert_eq!(
+        y2025["withheld"],
+        serde_json::json!([
+            "households_housed_in_register_homes",
+            "register_homes_let",
+            "tenancies_sustained",
+            "cost_per_home_let_eur",
+            "cost_per_household_housed_eur"
+        ])
+    );
+    let file = std::fs::read_to_string(release.join("placements-years.csv")).unwrap();
+    assert!(
+        file.lines().next().unwrap().contains("register_homes_let"),
+        "{file}"
+    );
+
     // District D2: H3, H4, H5.
     let (_, d2) = get(&format!("{url}/api/v1/pipeline?district=BE001D2"), None);
+    assert_eq!(d2["years"], serde_json::json!([]), "municipality only");
     assert_eq!(stage(&d2, "identified")["reached"], 3, "{d2}");
     assert_eq!(stage(&d2, "owner_contacted")["reached"], 2, "{d2}");
     assert_eq!(stage(&d2, "owner_answered")["reached"], 1, "{d2}");

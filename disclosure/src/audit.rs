@@ -21,7 +21,7 @@ use serde::Serialize;
 use smallvec::{SmallVec, smallvec};
 
 use crate::lp::{Cmp, Model};
-use crate::table::{PROGRAMMES, Pattern, Truth, least_started};
+use crate::table::{HOMES_LET, HOUSED, PROGRAMMES, Pattern, SUSTAINED, Truth, least_started};
 use crate::view::{Known, View, year_values, year_withheld};
 
 /// A withheld cell the audit could not prove protected.
@@ -575,6 +575,9 @@ pub fn year_figure(i: usize) -> String {
         0 => "placements_started".into(),
         1 => "placements_ended".into(),
         2 => "placements_ended_autonomy".into(),
+        HOUSED => "households_housed_in_register_homes".into(),
+        HOMES_LET => "register_homes_let".into(),
+        SUSTAINED => "tenancies_sustained".into(),
         i => format!("placements_started_{}", PROGRAMMES[i - 3]),
     }
 }
@@ -820,8 +823,11 @@ fn add(model: &mut Model, terms: &[(Term, f64)], cmp: Cmp, rhs: f64) {
 
 /// The attacker's model of the year figures in every release: programmes add up to the
 /// households started; started minus ended is the change of the municipality's households over
-/// the year; exits to autonomy are at most the exits; the stocks require at least their least
-/// starts. The stocks are held at their true values (a restriction).
+/// the year; exits to autonomy are at most the exits; homes let nest in households housed in
+/// register homes, and those in households started; tenancies sustained are at most the starts
+/// and the households of the month before the year, and at most the households housed in the
+/// year and the one before; the stocks require at least their least starts. The stocks are held
+/// at their true values (a restriction).
 fn year_model(cx: &Ctx) -> (Model, Vec<Vec<Option<usize>>>) {
     let t = cx.t;
     let mut model = Model::default();
@@ -831,6 +837,8 @@ fn year_model(cx: &Ctx) -> (Model, Vec<Vec<Option<usize>>>) {
         .map(|y| vec![None; year_values(y).len()])
         .collect();
     for (w, view) in cx.views.iter().enumerate() {
+        // The year before's terms in this release, for the tenancies sustained.
+        let mut prev: Option<(usize, Vec<Term>)> = None;
         for (y, year) in t.years.iter().enumerate() {
             let Some((then, pat)) = &view.years[y] else {
                 continue;
@@ -861,7 +869,7 @@ fn year_model(cx: &Ctx) -> (Model, Vec<Vec<Option<usize>>>) {
                 })
                 .collect();
             // Programmes add up to the households started.
-            let mut sum: Vec<(Term, f64)> = terms[3..].iter().map(|x| (*x, 1.0)).collect();
+            let mut sum: Vec<(Term, f64)> = terms[3..HOUSED].iter().map(|x| (*x, 1.0)).collect();
             sum.push((terms[0], -1.0));
             add(&mut model, &sum, Cmp::Eq, 0.0);
             // Started − ended = the change of the municipality's households over the year.
@@ -882,6 +890,46 @@ fn year_model(cx: &Ctx) -> (Model, Vec<Vec<Option<usize>>>) {
                 Cmp::Le,
                 0.0,
             );
+            // Homes let for the first time ≤ households housed in register homes ≤ started.
+            add(
+                &mut model,
+                &[(terms[HOMES_LET], 1.0), (terms[HOUSED], -1.0)],
+                Cmp::Le,
+                0.0,
+            );
+            add(
+                &mut model,
+                &[(terms[HOUSED], 1.0), (terms[0], -1.0)],
+                Cmp::Le,
+                0.0,
+            );
+            // A tenancy sustained in the year started in it or was active at the end of the year
+            // before: at most the starts and that month's households; and, where the year before
+            // is published too, at most the households housed in both years.
+            if year.first >= 1 {
+                add(
+                    &mut model,
+                    &[(terms[SUSTAINED], 1.0), (terms[0], -1.0)],
+                    Cmp::Le,
+                    stock(year.first - 1),
+                );
+            }
+            if let Some((b, before)) = &prev
+                && *b + 1 == y
+                && t.years[*b].end == year.first
+            {
+                let housed_before = before[HOUSED];
+                add(
+                    &mut model,
+                    &[
+                        (terms[SUSTAINED], 1.0),
+                        (terms[HOUSED], -1.0),
+                        (housed_before, -1.0),
+                    ],
+                    Cmp::Le,
+                    0.0,
+                );
+            }
             // At least the starts the stocks require.
             if let Some(&slack) = view.slack.get(&year.label)
                 && slack != i64::MAX
@@ -893,6 +941,7 @@ fn year_model(cx: &Ctx) -> (Model, Vec<Vec<Option<usize>>>) {
                     (values[0] - slack) as f64,
                 );
             }
+            prev = Some((y, terms));
         }
     }
     (model, current)
@@ -948,10 +997,10 @@ mod tests {
         );
     }
 
-    #[test]
-    fn the_years_flows_bound_what_a_move_may_change() {
-        // A: 2 → 6 households in February, B: 20 → 20; 4 households started in 2025-02 and
-        // none ended (the year is published, so starts are bounded by its 4).
+    /// 2025 (January against December): A 2 → 6, B 20 → 20, so 4 households started and none
+    /// ended; `housed` of them in homes of the vacancy register, 2 homes let for the first time
+    /// (withheld) and 2 tenancies sustained (withheld).
+    fn activation_year(housed: i64) -> Truth {
         let mut t = two_districts([2, 6], [20, 20]);
         t.months = vec!["2024-12".into(), "2025-01".into()];
         t.years = vec![Year {
@@ -963,7 +1012,83 @@ mod tests {
             ended_autonomy: 0,
             started_by_programme: vec![4, 0, 0, 0, 0, 0],
             median_days_to_start: None,
+            housed,
+            homes_let: 2,
+            sustained: 2,
+            cost_homes_let_eur: 30_000.0,
         }];
+        t
+    }
+
+    #[test]
+    fn homes_let_nest_in_households_housed_and_those_in_the_starts() {
+        // Housed 4 published: the 2 homes let lie in [1, 4], 3 wide; the 2 tenancies sustained
+        // in [1, 4 started + 22 households of December].
+        let t = activation_year(4);
+        let mut pat = Pattern::empty(&t);
+        pat.years[0].homes_let = true;
+        pat.years[0].sustained = true;
+        let a = audit(&t, &pat, &[], 3);
+        assert!(a.failures.is_empty(), "{:?}", a.failures);
+        assert!(!audit(&t, &pat, &[], 4).failures.is_empty(), "only 3 wide");
+        // Housed 2 published: the homes let are pinned to [1, 2].
+        let t = activation_year(2);
+        let a = audit(&t, &pat, &[], 2);
+        assert_eq!(
+            a.failures
+                .iter()
+                .map(|f| f.cell.as_str())
+                .collect::<Vec<_>>(),
+            ["2025 register_homes_let"]
+        );
+        // Housed withheld as well: both rise to the 4 started.
+        pat.years[0].housed = true;
+        assert!(audit(&t, &pat, &[], 3).failures.is_empty());
+    }
+
+    #[test]
+    fn a_tenancy_sustained_is_bounded_by_the_households_housed_in_its_year_and_the_one_before() {
+        // 2025 and 2026: 1 household housed in each (both published); the 2 tenancies sustained
+        // in 2026 (withheld) can be at most those 2, so the cell is known.
+        let mut t = two_districts([2, 6], [20, 20]);
+        t.months = vec!["2024-12".into(), "2025-01".into()];
+        let mut y = activation_year(1).years.remove(0);
+        y.homes_let = 1;
+        t.years = vec![y.clone()];
+        let mut pat = Pattern::empty(&t);
+        pat.years[0].sustained = true;
+        assert!(
+            audit(&t, &pat, &[], 2).failures.is_empty(),
+            "4 started + 22 then"
+        );
+        // A second year of the same months' stocks: 26 − 26 households, nothing started.
+        t.households = vec![2, 6, 6, 20, 20, 20];
+        t.persons = t.households.clone();
+        t.months = vec!["2024-12".into(), "2025-01".into(), "2026-01".into()];
+        let mut y2 = y.clone();
+        (y2.label, y2.first, y2.end) = ("2026".into(), 2, 3);
+        (y2.started, y2.started_by_programme) = (0, vec![0; 6]);
+        (y2.housed, y2.homes_let, y2.sustained) = (0, 0, 1);
+        t.years = vec![y, y2];
+        t.check().unwrap();
+        let mut pat = Pattern::empty(&t);
+        pat.years[1].sustained = true;
+        let a = audit(&t, &pat, &[], 2);
+        assert_eq!(
+            a.failures
+                .iter()
+                .map(|f| f.cell.as_str())
+                .collect::<Vec<_>>(),
+            ["2026 tenancies_sustained"],
+            "at most the 1 housed in 2025 and none in 2026"
+        );
+    }
+
+    #[test]
+    fn the_years_flows_bound_what_a_move_may_change() {
+        // A: 2 → 6 households in February, B: 20 → 20; 4 households started in 2025-02 and
+        // none ended (the year is published, so starts are bounded by its 4).
+        let t = activation_year(4);
         let mut pat = Pattern::empty(&t);
         // Only January withheld for both: moving households in January alone changes the
         // January flows, which must still add up to 4 starts with none ended.

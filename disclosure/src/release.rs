@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::audit::{Audit, year_figure};
 use crate::suppress::{DEFAULT_K, DEFAULT_PROTECTION, MIN_K, Params, protect};
-use crate::table::{PROGRAMMES, Pattern, Truth, Year, YearPattern};
+use crate::table::{HOMES_LET, HOUSED, PROGRAMMES, Pattern, SUSTAINED, Truth, Year, YearPattern};
 use crate::view::{View, slack, year_values, year_withheld};
 
 /// The published tables a release replaces, each written first as `staged_<name>`.
@@ -279,7 +279,10 @@ pub fn truth(conn: &Connection) -> Result<Truth> {
     while let Some(r) = q.next()? {
         ended.insert(r.get(0)?, (r.get(1)?, r.get(2)?));
     }
+    let activation = activation(conn, placed)?;
     for (label, first, end) in years {
+        let (housed, homes_let, sustained, cost) =
+            activation.get(&label).copied().unwrap_or_default();
         let (s, by, median) =
             started
                 .get(&label)
@@ -295,6 +298,10 @@ pub fn truth(conn: &Connection) -> Result<Truth> {
             ended_autonomy: a,
             started_by_programme: by,
             median_days_to_start: median,
+            housed,
+            homes_let,
+            sustained,
+            cost_homes_let_eur: cost,
         });
     }
     t.check().map_err(Error::Data)?;
@@ -309,6 +316,48 @@ pub fn truth(conn: &Connection) -> Result<Truth> {
         }
     }
     Ok(t)
+}
+
+/// Per year label: households housed in homes of the vacancy register, homes let for the first
+/// time, tenancies in them sustained, and the cost of the homes let (from the pipeline's homes).
+type Activation = HashMap<String, (i64, i64, i64, f64)>;
+
+/// The end of the activation pipeline per year, from the same placements as the flows.
+fn activation(conn: &Connection, placed: &str) -> Result<Activation> {
+    let mut out: Activation = HashMap::new();
+    let has = |t: &str| ingest::store::has_table(conn, t).unwrap_or(false);
+    if !has("vacant_properties") {
+        return Ok(out);
+    }
+    let cost = if has("pipeline_homes") {
+        "(SELECT property_id, cost_eur FROM pipeline_homes)"
+    } else {
+        "(SELECT NULL::VARCHAR AS property_id, 0::DOUBLE AS cost_eur LIMIT 0)"
+    };
+    let days = analytics::pipeline::SUSTAINED_DAYS;
+    let reg = format!(
+        "(SELECT p.* FROM ({placed}) p WHERE p.property_id IN (SELECT property_id FROM vacant_properties))"
+    );
+    let sql = format!(
+        "WITH reg AS {reg},
+         firsts AS (SELECT property_id, min(start_date) AS first_start FROM reg GROUP BY 1),
+         housed AS (SELECT year(start_date)::VARCHAR AS y, count(*) AS n FROM reg GROUP BY 1),
+         let AS (SELECT year(first_start)::VARCHAR AS y, count(*) AS n,
+                        coalesce(sum(c.cost_eur), 0)::DOUBLE AS cost
+                 FROM firsts f LEFT JOIN {cost} c USING (property_id) GROUP BY 1),
+         sustained AS (SELECT year(start_date + {days})::VARCHAR AS y, count(*) AS n FROM reg
+                       WHERE end_date IS NULL OR end_date - start_date >= {days} GROUP BY 1),
+         ys AS (SELECT y FROM housed UNION SELECT y FROM sustained)
+         SELECT ys.y, coalesce(housed.n, 0), coalesce(let.n, 0), coalesce(sustained.n, 0),
+                coalesce(let.cost, 0)
+         FROM ys LEFT JOIN housed USING (y) LEFT JOIN let USING (y) LEFT JOIN sustained USING (y)"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let mut q = stmt.query([])?;
+    while let Some(r) = q.next()? {
+        out.insert(r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?));
+    }
+    Ok(out)
 }
 
 const HOUSEHOLDS: &str = "households";
@@ -423,6 +472,10 @@ fn views(conn: &Connection, t: &Truth) -> Result<Vec<View>> {
                 by.push(x);
                 wb.push(w);
             }
+            // A release made before these were published counts as having withheld them.
+            let (housed, wh) = get(&year_figure(HOUSED)).unwrap_or((0, true));
+            let (homes_let, wl) = get(&year_figure(HOMES_LET)).unwrap_or((0, true));
+            let (sustained, wsu) = get(&year_figure(SUSTAINED)).unwrap_or((0, true));
             let now = &t.years[y];
             v.years[y] = Some((
                 Year {
@@ -434,6 +487,10 @@ fn views(conn: &Connection, t: &Truth) -> Result<Vec<View>> {
                     ended_autonomy: autonomy,
                     started_by_programme: by,
                     median_days_to_start: None,
+                    housed,
+                    homes_let,
+                    sustained,
+                    cost_homes_let_eur: 0.0,
                 },
                 YearPattern {
                     started: ws,
@@ -441,6 +498,10 @@ fn views(conn: &Connection, t: &Truth) -> Result<Vec<View>> {
                     autonomy_share: wa,
                     median_days: ws,
                     by_programme: wb,
+                    housed: wh,
+                    homes_let: wl,
+                    sustained: wsu,
+                    costs: wh || wl,
                 },
             ));
         }
@@ -731,7 +792,10 @@ fn write_years(conn: &Connection, t: &Truth, pat: &Pattern) -> Result<()> {
     conn.execute_batch(&format!(
         "CREATE OR REPLACE TABLE staged_placements_years (year VARCHAR NOT NULL,
            placements_started BIGINT, placements_ended BIGINT, placements_exit_autonomy_share DOUBLE,
-           placements_median_days_to_start DOUBLE{programmes}, withheld VARCHAR NOT NULL)"
+           placements_median_days_to_start DOUBLE{programmes},
+           households_housed_in_register_homes BIGINT, register_homes_let BIGINT,
+           tenancies_sustained BIGINT, cost_per_home_let_eur DOUBLE,
+           cost_per_household_housed_eur DOUBLE, withheld VARCHAR NOT NULL)"
     ))?;
     let mut app = conn.appender("staged_placements_years")?;
     for (y, year) in t.years.iter().enumerate() {
@@ -753,6 +817,12 @@ fn write_years(conn: &Connection, t: &Truth, pat: &Pattern) -> Result<()> {
                 withheld.push(id.into());
             }
         }
+        // In euro and cents.
+        let per = |n: i64| {
+            (!p.costs && year.homes_let > 0 && n > 0)
+                .then(|| (year.cost_homes_let_eur / n as f64 * 100.0).round() / 100.0)
+        };
+        let (per_home, per_household) = (per(year.homes_let), per(year.housed));
         let by: Vec<Option<i64>> = p
             .by_programme
             .iter()
@@ -765,6 +835,20 @@ fn write_years(conn: &Connection, t: &Truth, pat: &Pattern) -> Result<()> {
                 keep(*w, *x)
             })
             .collect();
+        for (w, id) in [
+            (p.housed, "households_housed_in_register_homes"),
+            (p.homes_let, "register_homes_let"),
+            (p.sustained, "tenancies_sustained"),
+            (p.costs && year.homes_let > 0, "cost_per_home_let_eur"),
+            (
+                p.costs && year.homes_let > 0,
+                "cost_per_household_housed_eur",
+            ),
+        ] {
+            if w {
+                withheld.push(id.into());
+            }
+        }
         app.append_row(params![
             year.label,
             keep(p.started, year.started),
@@ -777,6 +861,11 @@ fn write_years(conn: &Connection, t: &Truth, pat: &Pattern) -> Result<()> {
             by[3],
             by[4],
             by[5],
+            keep(p.housed, year.housed),
+            keep(p.homes_let, year.homes_let),
+            keep(p.sustained, year.sustained),
+            per_home,
+            per_household,
             withheld.join(",")
         ])?;
     }

@@ -8,7 +8,7 @@
 use serde::Serialize;
 
 use crate::audit::{At, Audit, Ctx, check, withheld_cells};
-use crate::table::{PROGRAMMES, Pattern, Truth};
+use crate::table::{HOMES_LET, HOUSED, PROGRAMMES, Pattern, SUSTAINED, Truth};
 use crate::view::Known;
 use crate::view::{View, year_values, year_withheld};
 
@@ -64,6 +64,9 @@ pub fn primary(t: &Truth, k: i64) -> Pattern {
         for (w, x) in p.by_programme.iter_mut().zip(&year.started_by_programme) {
             *w = small(*x);
         }
+        p.housed = small(year.housed);
+        p.homes_let = small(year.homes_let);
+        p.sustained = small(year.sustained);
     }
     pat
 }
@@ -98,6 +101,11 @@ fn settle_year(t: &Truth, pat: &mut Pattern, known: &Known, y: usize, key: u64, 
     p.autonomy_share =
         p.ended || small(year.ended_autonomy) || small(year.ended - year.ended_autonomy);
     p.median_days = p.started || year.started < k;
+    // Each count bounds the one it nests in from below: a withheld count takes those nested in
+    // it along.
+    p.housed |= p.started;
+    p.homes_let |= p.housed;
+    p.costs = p.housed || p.homes_let;
 }
 
 /// Protects a table: the pattern a release publishes and the audit that proves it. `earlier`
@@ -135,9 +143,12 @@ pub fn protect(t: &Truth, earlier: &[View], params: &Params) -> (Pattern, Audit)
                 q.started |= keep[0];
                 q.ended |= keep[1];
                 q.autonomy_share |= keep[2];
-                for (i, kept) in keep[3..].iter().enumerate() {
+                for (i, kept) in keep[3..HOUSED].iter().enumerate() {
                     q.by_programme[i] |= kept;
                 }
+                q.housed |= keep[HOUSED];
+                q.homes_let |= keep[HOMES_LET];
+                q.sustained |= keep[SUSTAINED];
             }
         }
     }
@@ -352,9 +363,13 @@ fn repair(
                 }
             }
             At::Year(code) => {
-                let y = code / 16;
+                let (y, figure) = (code / 16, code % 16);
                 let p = &mut pat.years[y];
-                if !p.started {
+                // A count of the activation pipeline is bounded by the one it nests in: withhold
+                // that one first.
+                if matches!(figure, HOMES_LET | SUSTAINED) && !p.housed {
+                    p.housed = true;
+                } else if !p.started {
                     p.started = true;
                 } else {
                     // Another programme to share the unknown with.

@@ -7,7 +7,12 @@
 //! - per month for the municipality, the same two counts;
 //! - per complete calendar year for the municipality, the households whose placement started and
 //!   ended, those started per programme, the share of exits to autonomy and the median days
-//!   from referral to placement.
+//!   from referral to placement;
+//! - per complete calendar year for the municipality, the end of the activation pipeline, which
+//!   is built on placements: the households housed in homes of the vacancy register, the homes
+//!   let for the first time, the tenancies in those homes sustained for
+//!   [`analytics::pipeline::SUSTAINED_DAYS`] days, and what bringing the homes let back into
+//!   use cost per home and per household housed.
 //!
 //! Flows are published per year and for the municipality only: monthly flows beside monthly
 //! district stocks would leave the district flows, and through them the withheld stocks, to a
@@ -47,7 +52,22 @@ pub struct Year {
     /// Households started per programme, in [`PROGRAMMES`] order.
     pub started_by_programme: Vec<i64>,
     pub median_days_to_start: Option<f64>,
+    /// Households whose placement in a home of the vacancy register started in the year (at
+    /// most `started`: each is a placement started).
+    pub housed: i64,
+    /// Homes of the register whose first placement started in the year (at most `housed`).
+    pub homes_let: i64,
+    /// Placements in homes of the register that reached their sustained day in the year: each
+    /// started in the year or was active at the end of the year before.
+    pub sustained: i64,
+    /// Renovation and incentives of the homes let for the first time in the year.
+    pub cost_homes_let_eur: f64,
 }
+
+/// Where the activation figures sit in [`crate::view::year_values`]: after the programmes.
+pub const HOUSED: usize = 3 + PROGRAMMES.len();
+pub const HOMES_LET: usize = HOUSED + 1;
+pub const SUSTAINED: usize = HOUSED + 2;
 
 impl Truth {
     pub fn n_districts(&self) -> usize {
@@ -95,6 +115,13 @@ impl Truth {
             }
         }
         for y in &self.years {
+            if y.homes_let > y.housed || y.housed > y.started || y.sustained < 0 || y.homes_let < 0
+            {
+                return Err(format!(
+                    "year {}: {} homes let, {} households housed in them and {} started do not nest",
+                    y.label, y.homes_let, y.housed, y.started
+                ));
+            }
             if y.first == 0 || y.end > self.months.len() || y.first >= y.end {
                 return Err(format!("year {} lies outside the months", y.label));
             }
@@ -147,6 +174,12 @@ pub struct YearPattern {
     pub autonomy_share: bool,
     pub median_days: bool,
     pub by_programme: Vec<bool>,
+    pub housed: bool,
+    pub homes_let: bool,
+    pub sustained: bool,
+    /// The costs per home let and per household housed: withheld with either count (their
+    /// ratio is households housed per home let).
+    pub costs: bool,
 }
 
 impl Pattern {
@@ -175,6 +208,10 @@ impl Pattern {
                     + usize::from(y.autonomy_share)
                     + usize::from(y.median_days)
                     + y.by_programme.iter().filter(|w| **w).count()
+                    + usize::from(y.housed)
+                    + usize::from(y.homes_let)
+                    + usize::from(y.sustained)
+                    + 2 * usize::from(y.costs)
             })
             .sum();
         2 * self.units.iter().filter(|w| **w).count()

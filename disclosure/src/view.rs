@@ -87,14 +87,16 @@ pub struct Known {
     pub persons: Vec<bool>,
     pub total_households: Vec<bool>,
     pub total_persons: Vec<bool>,
-    /// Per year: started, ended, exits to autonomy, then each programme.
+    /// Per year, in [`year_values`] order.
     pub years: Vec<Vec<bool>>,
 }
 
-/// A year's figures in a fixed order: started, ended, exits to autonomy, then programmes.
+/// A year's counts in a fixed order: started, ended, exits to autonomy, the programmes, then
+/// households housed, homes let and tenancies sustained ([`crate::table::HOUSED`] on).
 pub fn year_values(y: &Year) -> Vec<i64> {
     let mut v = vec![y.started, y.ended, y.ended_autonomy];
     v.extend(&y.started_by_programme);
+    v.extend([y.housed, y.homes_let, y.sustained]);
     v
 }
 
@@ -103,6 +105,7 @@ pub fn year_values(y: &Year) -> Vec<i64> {
 pub fn year_withheld(p: &YearPattern) -> Vec<bool> {
     let mut v = vec![p.started, p.ended, p.autonomy_share];
     v.extend(&p.by_programme);
+    v.extend([p.housed, p.homes_let, p.sustained]);
     v
 }
 

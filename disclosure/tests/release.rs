@@ -83,6 +83,76 @@ fn releases_keep_what_they_withheld_and_publish_only_protected_figures() {
     );
     assert!(count(c, "SELECT count(*) FROM placements_years") >= 2);
 
+    // The end of the activation pipeline per year, against the register counted here: every
+    // published figure equal to it, none from 1 to 4, every withheld one named, and the homes
+    // let within the households housed within the households started.
+    c.execute_batch(
+        "CREATE TEMP TABLE reg AS SELECT p.* FROM placements p JOIN districts USING (district_code)
+           WHERE p.start_date IS NOT NULL AND p.property_id IN (SELECT property_id FROM vacant_properties);
+         CREATE TEMP TABLE expected AS
+           WITH f AS (SELECT property_id, min(start_date) AS s FROM reg GROUP BY 1)
+           SELECT y.year,
+             (SELECT count(*) FROM reg WHERE year(start_date)::VARCHAR = y.year) AS housed,
+             (SELECT count(*) FROM f WHERE year(s)::VARCHAR = y.year) AS homes_let,
+             (SELECT count(*) FROM reg WHERE year(start_date + 182)::VARCHAR = y.year
+                AND (end_date IS NULL OR end_date - start_date >= 182)) AS sustained,
+             (SELECT sum(h.cost_eur) FROM f JOIN pipeline_homes h USING (property_id)
+                WHERE year(s)::VARCHAR = y.year) AS cost
+           FROM placements_years y;",
+    )
+    .unwrap();
+    assert!(
+        count(c, "SELECT sum(housed) FROM expected") > 20,
+        "the demo houses households in homes of the register"
+    );
+    assert_eq!(
+        count(
+            c,
+            "SELECT count(*) FROM placements_years y JOIN expected e USING (year)
+             WHERE y.households_housed_in_register_homes IS DISTINCT FROM e.housed
+                 AND y.households_housed_in_register_homes IS NOT NULL
+               OR y.register_homes_let IS DISTINCT FROM e.homes_let AND y.register_homes_let IS NOT NULL
+               OR y.tenancies_sustained IS DISTINCT FROM e.sustained AND y.tenancies_sustained IS NOT NULL
+               OR abs(y.cost_per_home_let_eur - e.cost / e.homes_let) > 0.005
+               OR abs(y.cost_per_household_housed_eur - e.cost / e.housed) > 0.005"
+        ),
+        0
+    );
+    assert!(
+        count(
+            c,
+            "SELECT count(*) FROM placements_years WHERE households_housed_in_register_homes IS NOT NULL
+               AND cost_per_home_let_eur IS NOT NULL"
+        ) >= 1,
+        "some year publishes its activation figures"
+    );
+    for col in [
+        "households_housed_in_register_homes",
+        "register_homes_let",
+        "tenancies_sustained",
+    ] {
+        assert_eq!(
+            count(
+                c,
+                &format!(
+                    "SELECT count(*) FROM placements_years WHERE {col} BETWEEN 1 AND 4
+                       OR ({col} IS NULL AND NOT list_contains(string_split(withheld, ','), '{col}'))"
+                )
+            ),
+            0,
+            "{col}"
+        );
+    }
+    assert_eq!(
+        count(
+            c,
+            "SELECT count(*) FROM expected e JOIN placements_years y USING (year)
+             WHERE NOT (e.homes_let <= e.housed AND e.housed <= y.placements_started)
+               AND y.placements_started IS NOT NULL"
+        ),
+        0
+    );
+
     // Three changed records: held back.
     load_late(&store, dir.path(), 3);
     match release::stage(c, &settings()) {

@@ -159,7 +159,7 @@ pub static DATASETS: &[Spec] = &[
     Spec {
         id: "placements-years",
         title: "Placements of newcomers by year (aggregated)",
-        description: "For the municipality and each complete calendar year: households whose placement started and ended, households started per programme, the share of exits to autonomy and the median days from referral to placement. Protected by the disclosure step: a withheld value is empty and named in the withheld column.",
+        description: "For the municipality and each complete calendar year: households whose placement started and ended, households started per programme, the share of exits to autonomy and the median days from referral to placement; and the end of the activation pipeline of vacant homes: households housed in homes of the vacancy register, homes let for the first time, tenancies sustained, and the cost per home let and per household housed. Protected by the disclosure step: a withheld value is empty and named in the withheld column.",
         keywords: &["placements", "refugees", "reception", "annual"],
         themes: &[SOCI],
         kind: Kind::Years,
@@ -577,7 +577,10 @@ fn write_release(
                     .collect();
                 let select = format!(
                     "SELECT year, placements_started, placements_ended, placements_exit_autonomy_share,
-                            placements_median_days_to_start{programmes}, nullif(withheld, '') AS withheld
+                            placements_median_days_to_start{programmes},
+                            households_housed_in_register_homes, register_homes_let,
+                            tenancies_sustained, cost_per_home_let_eur, cost_per_household_housed_eur,
+                            nullif(withheld, '') AS withheld
                      FROM staged_placements_years ORDER BY year"
                 );
                 let (rows, files) = tabular(conn, &select, &path)?;
@@ -601,6 +604,23 @@ fn write_release(
                         &format!("Households placed in the year through the programme {p}"),
                     ));
                 }
+                let days = analytics::pipeline::SUSTAINED_DAYS;
+                fields.extend([
+                    count(
+                        "households_housed_in_register_homes",
+                        "Households whose placement in a home of the vacancy register started in the year",
+                    ),
+                    count(
+                        "register_homes_let",
+                        "Homes of the vacancy register let to a placed household for the first time in the year",
+                    ),
+                    count(
+                        "tenancies_sustained",
+                        &format!("Placements in homes of the vacancy register that reached {days} days in the year"),
+                    ),
+                    json!({"name": "cost_per_home_let_eur", "type": "number", "title": "Cost per home let", "description": "Renovation and landlord incentives of the homes let for the first time in the year, per home, in euro. Withheld with the homes let or the households housed.", "constraints": {"minimum": 0}, "hxl": "#value+cost+home+eur"}),
+                    json!({"name": "cost_per_household_housed_eur", "type": "number", "title": "Cost per household housed", "description": "Renovation and landlord incentives of the homes let for the first time in the year, per household housed in homes of the register in the year, in euro. Withheld with the homes let or the households housed.", "constraints": {"minimum": 0}, "hxl": "#value+cost+household+eur"}),
+                ]);
                 fields.push(withheld_field());
                 (rows, files, fields, vec!["year"])
             }

@@ -315,9 +315,15 @@ impl Store {
     /// allocator gives back what a task used once the task used more than a little, and its
     /// background threads return freed memory to the system, so the peaks of loads, analyses and
     /// checkpoints do not stay resident. DuckDB's defaults keep up to 128 MiB per task.
+    ///
+    /// The write-ahead log is also folded into the file once it holds 4 MiB (DuckDB's default is
+    /// 16 MiB): each checkpoint then rewrites less at once, and a server that loads a file every
+    /// few minutes reaches its working size within its first loads instead of stepping up at the
+    /// first checkpoint an hour later. Recovery after a crash replays less.
     pub fn return_memory_promptly(&self) -> Result<()> {
         self.conn.execute_batch(
-            "SET allocator_background_threads = true; SET allocator_flush_threshold = '16MB';",
+            "SET allocator_background_threads = true; SET allocator_flush_threshold = '16MB'; \
+             SET checkpoint_threshold = '4MB';",
         )?;
         Ok(())
     }

@@ -199,6 +199,16 @@ test('the activation funnel equals the API, and the period sliders and district 
   await page.waitForFunction((m) => location.hash.includes(`from=${m}`), all.months[0]);
   await page.waitForSelector('main[data-ready]');
   assert.deepEqual(await shown(), expect(await api(`/api/v1/pipeline?from=${all.months[0]}&to=${to}`)));
+  // The yearly end of the pipeline, for the municipality: the API's figures, withheld ones marked.
+  assert.ok(all.years.length >= 2, 'the demo has complete years');
+  assert.ok(all.years.some((y) => y.homes_let !== null && y.cost_per_home_let_eur !== null), 'a year publishes homes let and their cost');
+  const withheld = await page.evaluate(() => document.querySelector('.withheld')?.textContent ?? 'Withheld');
+  for (const y of all.years) {
+    const cells = await page.locator('.activation-years tr', { hasText: y.year }).locator('th, td').allInnerTexts();
+    const show = (v) => (v === null ? withheld : v.toLocaleString('en-GB'));
+    assert.deepEqual(cells.slice(0, 4), [y.year, show(y.households_housed), show(y.homes_let), show(y.tenancies_sustained)]);
+    assert.equal(cells[4] === withheld, y.cost_per_home_let_eur === null);
+  }
   // A district.
   const code = (await api('/api/v1/districts?indicator=dwellings')).features[0].properties.district_code;
   await page.selectOption('#district', code);
@@ -206,6 +216,7 @@ test('the activation funnel equals the API, and the period sliders and district 
   await page.waitForSelector('main[data-ready]');
   const d = await api(`/api/v1/pipeline?district=${code}&from=${all.months[0]}&to=${to}`);
   assert.deepEqual(await shown(), expect(d));
+  assert.equal(await page.locator('.activation-years').count(), 0, 'yearly figures for the municipality only');
   const row = await page.locator('main table tr', { hasText: 'Owner contacted' }).locator('th, td').allInnerTexts();
   const contacted = d.stages.find((s) => s.stage === 'owner_contacted');
   assert.equal(row[3], contacted.reached.toLocaleString('en-GB'));

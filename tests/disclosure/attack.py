@@ -45,6 +45,8 @@ PROGRAMMES = [
     "other",
 ]
 HH, PP = "households", "persons"
+HOUSED, LET, SUSTAINED = "households_housed_in_register_homes", "register_homes_let", "tenancies_sustained"
+ACTIVATION = (HOUSED, LET, SUSTAINED)
 
 
 def read_csv(path):
@@ -81,6 +83,10 @@ class Release:
             self.cells[("placements_ended", "", y)] = num(r["placements_ended"])
             for p in PROGRAMMES:
                 self.cells[(f"placements_started_{p}", "", y)] = num(r[f"placements_started_{p}"])
+            # The end of the activation pipeline (absent from releases made before it was
+            # published: withheld there).
+            for kind in ACTIVATION:
+                self.cells[(kind, "", y)] = num(r.get(kind))
             share, ended = num(r["placements_exit_autonomy_share"]), num(r["placements_ended"])
             auto = round(share * ended) if share is not None and ended is not None else None
             self.cells[("placements_ended_autonomy", "", y)] = auto
@@ -91,11 +97,13 @@ class Release:
                 self.indices[r["period"]][r["index"]] = float(r["value"])
 
 
-def read_oracle(path):
-    """version -> (kind, area, period) -> true value."""
+def read_oracle(path, districts):
+    """version -> (kind, area, period) -> true value. The ledger names the municipality on
+    its rows; the releases leave the area of municipal rows and year figures empty."""
     out = defaultdict(dict)
     for r in read_csv(path):
-        out[int(r["version"])][(r["kind"], r["area"], r["period"])] = int(r["value"])
+        area = r["area"] if r["area"] in districts else ""
+        out[int(r["version"])][(r["kind"], area, r["period"])] = int(r["value"])
     return out
 
 
@@ -255,7 +263,10 @@ def build(releases, oracle, smax):
             return value
         ident = (*key, truth)
         if ident not in shared:
-            low = 0.0 if key[0] == "placements_ended_autonomy" else 1.0
+            # Exits to autonomy may be 0 when withheld; so may a count of the activation
+            # pipeline withheld with the count it nests in (the attacker is told which).
+            nested = key[0] in ACTIVATION and not truth
+            low = 0.0 if key[0] == "placements_ended_autonomy" or nested else 1.0
             v = m.var(low)
             shared[ident] = ("v", v)
             withheld[v] = (rel.version, key)
@@ -299,6 +310,20 @@ def build(releases, oracle, smax):
             m.row(e_terms + [(ended, -1.0)], 0, 0)
             m.row([(T(f"placements_started_{p}", "", y), 1.0) for p in PROGRAMMES] + [(started, -1.0)], 0, 0)
             m.row([(ended, 1.0), (T("placements_ended_autonomy", "", y), -1.0)], 0, math.inf)
+            # Homes let for the first time ≤ households housed in register homes ≤ started.
+            housed, let = T(HOUSED, "", y), T(LET, "", y)
+            m.row([(let, 1.0), (housed, -1.0)], -math.inf, 0)
+            m.row([(housed, 1.0), (started, -1.0)], -math.inf, 0)
+            # A tenancy sustained in the year (182 days) started in it or was active at the
+            # end of the year before: at most the starts and December's households; and at most
+            # the households housed in the year and the one before, where both are published.
+            sustained = T(SUSTAINED, "", y)
+            december = f"{int(y) - 1}-12"
+            if december in index:
+                m.row([(sustained, 1.0), (started, -1.0), (T(HH, "", december), -1.0)], -math.inf, 0)
+            before = str(int(y) - 1)
+            if before in rel.years:
+                m.row([(sustained, 1.0), (housed, -1.0), (T(HOUSED, "", before), -1.0)], -math.inf, 0)
     return m, withheld
 
 
@@ -629,6 +654,28 @@ def unprotected(oracle_cells, rel, pop, k):
     return weak
 
 
+def activation_self_test(protection, smax):
+    """A hand-made release whose homes let are small and withheld, nested in 5 households housed
+    that are published, of 20 started: only the nesting pins them, to [1, 5]. Shows that the
+    attack on the activation figures finds what a release without the nesting would give away."""
+    rel = Release.__new__(Release)
+    rel.version, rel.districts, rel.years = 0, ["A"], ["2025"]
+    rel.months = ["2024-12"] + [f"2025-{m:02d}" for m in range(1, 13)]
+    rel.cells, rel.indices = {}, defaultdict(dict)
+    for per in rel.months:
+        for area in ("A", ""):
+            rel.cells[(HH, area, per)], rel.cells[(PP, area, per)] = 20, 40
+    year = {"placements_started": 20, "placements_ended": 20, "placements_ended_autonomy": 1,
+            HOUSED: 5, LET: None, SUSTAINED: 9}
+    for p in PROGRAMMES:
+        year[f"placements_started_{p}"] = 20 if p == PROGRAMMES[0] else 0
+    for kind, value in year.items():
+        rel.cells[(kind, "", "2025")] = value
+    oracle = {0: {(LET, "", "2025"): 2}}
+    findings, _ = lp_attack([rel], oracle, protection, smax, "activation self-test")
+    return [f for f in findings if f["cell"][0] == LET]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", required=True)
@@ -644,7 +691,8 @@ def main():
         if n.startswith("v")
     )
     releases = [Release(f, v) for v, f in folders]
-    oracle = read_oracle(os.path.join(work, "oracle.csv"))
+    oracle = read_oracle(os.path.join(work, "oracle.csv"),
+                         {d for rel in releases for d in rel.districts})
     pop = population(os.path.join(work, "population.csv"))
     report = {"releases": [r.version for r in releases], "findings": [], "stats": {}}
     if a.expect_disclosure:
@@ -656,11 +704,15 @@ def main():
         f, s = index_attack(weak, pop, oracle, a.protection, max_binaries=300, enough=10)
         report["findings"] += f
         report["stats"]["indices unprotected"] = s
+        activation = activation_self_test(a.protection, a.max_household)
+        report["findings"] += activation
         kinds = {x["attack"].split()[0] for x in report["findings"]}
+        if activation:
+            kinds.add("activation")
         report["found"] = sorted(kinds)
         print(json.dumps(report, indent=1, default=str)[:20000])
-        # Both attacks must find something the protection would have prevented.
-        sys.exit(0 if {"lp", "indices"} <= kinds else 1)
+        # Every attack must find something the protection would have prevented.
+        sys.exit(0 if {"lp", "indices", "activation"} <= kinds else 1)
     for rel in releases:
         f, s = lp_attack([rel], oracle, a.protection, a.max_household, f"v{rel.version}")
         report["findings"] += f

@@ -80,14 +80,18 @@ pub async fn funnel(
 fn funnel_doc() -> Value {
     let count = json!({"type": ["integer", "null"], "minimum": 0});
     json!({
-        "operationId": "pipeline", "summary": "The activation pipeline's funnel: homes entering and leaving each stage from identified to offered in a period, for the municipality or a district, with each stage's conversion to the next and median days (over all published months). The stages from let on are built on placements and are not published here.",
+        "operationId": "pipeline", "summary": "The activation pipeline's funnel: homes entering and leaving each stage from identified to offered in a period, for the municipality or a district, with each stage's conversion to the next and median days (over all published months). The stages from let on are built on placements: they are published per year for the municipality only, through the disclosure step (years).",
         "parameters": [
             openapi::month_param("from", "First month (inclusive); default: the first published."),
             openapi::month_param("to", "Last month (inclusive); default: the last published."),
             openapi::query("district", "A district code; default: the municipality.", json!({"type": "string"})),
         ],
         "responses": {
-            "200": openapi::ok("The funnel.", "application/json", json!({"type": "object", "required": ["from", "to", "district", "months", "stages"], "properties": {
+            "200": openapi::ok("The funnel.", "application/json", json!({"type": "object", "required": ["from", "to", "district", "months", "stages", "years"], "properties": {
+                "years": {"type": "array", "description": "For the municipality (empty for a district), per complete calendar year of the last release: households housed in homes of the vacancy register, homes let for the first time, tenancies sustained and the cost per home let and per household housed. Built on placements: protected by the disclosure step, a withheld figure is null and named in withheld.", "items": {"type": "object", "required": ["year", "households_housed", "homes_let", "tenancies_sustained", "cost_per_home_let_eur", "cost_per_household_housed_eur", "withheld"], "properties": {
+                    "year": {"type": "string"}, "households_housed": count, "homes_let": count, "tenancies_sustained": count,
+                    "cost_per_home_let_eur": {"type": ["number", "null"], "minimum": 0}, "cost_per_household_housed_eur": {"type": ["number", "null"], "minimum": 0},
+                    "withheld": {"type": "array", "items": {"type": "string"}}}}},
                 "from": {"type": ["string", "null"]}, "to": {"type": ["string", "null"]}, "district": {"type": ["string", "null"]},
                 "months": {"type": "array", "items": {"type": "string"}},
                 "stages": {"type": "array", "items": {"type": "object", "required": ["stage", "entered", "left", "reached", "converted", "conversion", "median_days", "timed"], "properties": {

@@ -45,6 +45,65 @@ pub struct Funnel {
     /// Every published month, for a period slider.
     pub months: Vec<String>,
     pub stages: Vec<FunnelStage>,
+    /// The end of the pipeline per complete calendar year, for the municipality (none for a
+    /// district): built on placements, so published per year through the disclosure step.
+    pub years: Vec<ActivationYear>,
+}
+
+/// Homes let, households housed and tenancies sustained in one year, with what bringing the
+/// homes back into use cost; a withheld figure is `null` and named in `withheld`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ActivationYear {
+    pub year: String,
+    pub households_housed: Option<i64>,
+    pub homes_let: Option<i64>,
+    pub tenancies_sustained: Option<i64>,
+    pub cost_per_home_let_eur: Option<f64>,
+    pub cost_per_household_housed_eur: Option<f64>,
+    pub withheld: Vec<String>,
+}
+
+/// The published columns [`ActivationYear`] reads, in its order.
+const ACTIVATION_COLUMNS: [&str; 5] = [
+    "households_housed_in_register_homes",
+    "register_homes_let",
+    "tenancies_sustained",
+    "cost_per_home_let_eur",
+    "cost_per_household_housed_eur",
+];
+
+/// The yearly figures of the last release (none before a release has published them).
+fn activation_years(conn: &duckdb::Connection) -> Result<Vec<ActivationYear>, Error> {
+    let present: i64 = conn.query_row(
+        "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'placements_years'
+           AND column_name IN (SELECT unnest(?::VARCHAR[]))",
+        [format!("[{}]", ACTIVATION_COLUMNS.join(","))],
+        |r| r.get(0),
+    )?;
+    if present != ACTIVATION_COLUMNS.len() as i64 {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn.prepare(&format!(
+        "SELECT year, {}, withheld FROM placements_years ORDER BY year",
+        ACTIVATION_COLUMNS.join(", ")
+    ))?;
+    let rows = stmt.query_map([], |r| {
+        let withheld: String = r.get(6)?;
+        Ok(ActivationYear {
+            year: r.get(0)?,
+            households_housed: r.get(1)?,
+            homes_let: r.get(2)?,
+            tenancies_sustained: r.get(3)?,
+            cost_per_home_let_eur: r.get(4)?,
+            cost_per_household_housed_eur: r.get(5)?,
+            withheld: withheld
+                .split(',')
+                .filter(|w| ACTIVATION_COLUMNS.contains(w))
+                .map(str::to_string)
+                .collect(),
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// The funnel for `q`, from the published pipeline tables (empty before a release has them).
@@ -63,6 +122,7 @@ pub fn funnel(store: &ingest::Store, q: &PipelineQuery) -> Result<Funnel, Error>
         district: q.district.clone(),
         months: Vec::new(),
         stages: Vec::new(),
+        years: Vec::new(),
     };
     if !store.has_table("pipeline_published")? {
         return Ok(empty());
@@ -148,6 +208,9 @@ pub fn funnel(store: &ingest::Store, q: &PipelineQuery) -> Result<Funnel, Error>
     let mut out = empty();
     out.months = months;
     out.stages = stages;
+    if q.district.is_none() && store.has_table("placements_years")? {
+        out.years = activation_years(conn)?;
+    }
     Ok(out)
 }
 

@@ -4,8 +4,29 @@
 // placements and are not published; the page says so.
 import { get } from '../api.js';
 import { esc, setParams, table } from '../dom.js';
-import { month, number, percent, t } from '../i18n.js';
-import { districtNames } from './common.js';
+import { eur, month, number, percent, t } from '../i18n.js';
+import { districtNames, withheldMark } from './common.js';
+
+/** The yearly end of the pipeline (built on placements, municipality only), withheld marked. */
+function years(rows, district) {
+  if (district) return `<p class="muted">${esc(t('pipeline_years_district'))}</p>`;
+  if (!rows.length) return '';
+  const cell = (v, fmt) => (v === null ? withheldMark() : esc(fmt(v)));
+  return `<section class="activation-years"><h2>${esc(t('pipeline_years_title'))}</h2>
+    ${table({
+      caption: t('pipeline_years_table'),
+      head: [t('pipeline_year'), t('pipeline_households'), t('pipeline_homes_let_first'), t('pipeline_tenancies_sustained'), t('pipeline_cost_per_home'), t('pipeline_cost_per_household')],
+      rows: rows.map((y) => [
+        esc(y.year),
+        cell(y.households_housed, number),
+        cell(y.homes_let, number),
+        cell(y.tenancies_sustained, number),
+        cell(y.cost_per_home_let_eur, eur),
+        cell(y.cost_per_household_housed_eur, eur),
+      ]),
+    })}
+    <p class="muted">${esc(t('pipeline_years_note'))}</p></section>`;
+}
 
 /** The funnel as horizontal bars, one per stage, widths relative to the widest. */
 function funnel(stages) {
@@ -61,7 +82,8 @@ export async function render(main, params, { stale, rerender }) {
           s.median_days === null ? '–' : esc(number(s.median_days)),
         ]),
       })}
-      <p class="muted">${esc(t('pipeline_note'))}</p></section>`
+      <p class="muted">${esc(t('pipeline_note'))}</p></section>
+      ${years(all.years, district)}`
       : `<p class="muted">${esc(t('no_data'))}</p>`}`;
   main.querySelector('#district').addEventListener('change', (e) => {
     setParams({ district: e.target.value });
