@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_load;
+mod cli_forecast;
 mod cli_ingest;
 mod cli_jobs;
 mod cli_ops;
@@ -63,6 +64,12 @@ enum Command {
     /// Run the preparedness scenario: how many of an inflow of N persons can be housed within
     /// 30 and 90 days, where, at what cost, with and without a cap on concentration.
     Scenario(ScenarioArgs),
+    /// Forecast persons in placements for the next months with 80 % and 95 % intervals (from
+    /// the register; `--published` from the latest release, as the public sees it), add
+    /// announced arrivals, and show the persons, homes and bedrooms needed against the places
+    /// available now and within 30 and 90 days. `--backtest` shows how the model did on its
+    /// own history (MASE and interval coverage; see docs/forecast.md).
+    Forecast(cli_forecast::ForecastArgs),
     /// Make a new open-data release: the figures built on placements pass the disclosure step
     /// (protected and audited against every earlier release; see docs/disclosure.md), then
     /// every published dataset is written as CSV, Parquet and GeoJSON with checksums and a
@@ -313,6 +320,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             println!("{}", serde_json::to_string_pretty(&s)?);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Forecast(args) => cli_forecast::forecast(&cli.db, &settings, &args),
         Command::Analyze(args) => {
             if let Some(n) = args.permutations {
                 settings.set_permutations(n);

@@ -96,6 +96,12 @@ fn answers(env: &Env, work: &Path, url: &str) {
         assert_eq!(status, 200, "{path}");
         std::fs::write(api.join(name), body).unwrap();
     }
+    // The needs forecast, where the release has the year of history it needs.
+    let (status, body) = get(&format!("{url}/api/v1/forecast?months=12"));
+    assert!(status == 200 || status == 404, "forecast: {status}");
+    if status == 200 {
+        std::fs::write(api.join("forecast.json"), body).unwrap();
+    }
     let versions = common::release_versions(&work.join("releases"));
     let latest = env
         .path("published")
@@ -172,6 +178,10 @@ fn the_demo_release_and_its_api_withstand_the_attacker() {
     let work = work(&env, &files);
     let (_server, url) = env.serve();
     answers(&env, &work, &url);
+    assert!(
+        work.join("api/forecast.json").exists(),
+        "the demo publishes the year of history the forecast needs"
+    );
     let (code, report) = attack(&work, &[]);
     assert_eq!(code, 0, "the attacker found disclosures: {report}");
     // The suite attacked for real: every withheld cell, every period's indices, the answers.

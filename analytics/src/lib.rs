@@ -2,6 +2,7 @@
 //! indices with PySAL's definitions, written back to DuckDB for the api to serve.
 
 mod availability;
+pub mod forecast;
 pub mod frame;
 pub mod pipeline;
 pub mod registry;

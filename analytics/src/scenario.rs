@@ -87,6 +87,101 @@ struct Slot {
     cost: f64,
 }
 
+/// Homes usable within 90 days, unit by unit (ready now, or minor renovation: 30 days up to
+/// EUR 5,000, else 90), and the basis's free reception places as places now; with the free
+/// reception places counted.
+fn slots(
+    conn: &Connection,
+    index: &dyn Fn(&str) -> Option<usize>,
+    basis: &Basis,
+    n: usize,
+) -> Result<(Vec<Slot>, u32)> {
+    // Homes usable within 90 days: ready now, or minor renovation (30 days up to EUR 5,000).
+    let mut slots = Vec::new();
+    let mut stmt = conn.prepare(
+        "SELECT district_code, units, coalesce(bedrooms, units), condition, coalesce(renovation_cost_eur, 0)
+         FROM vacant_properties
+         WHERE status NOT IN ('let', 'withdrawn') AND condition IN ('ready', 'minor_renovation')",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, f64>(4)?,
+        ))
+    })?;
+    for row in rows {
+        let (code, units, bedrooms, condition, cost) = row?;
+        let Some(district) = index(&code) else {
+            continue;
+        };
+        let units = units.max(1);
+        let per_unit = ((2 * bedrooms).max(units) / units).max(1) as u32;
+        let days = if condition == "ready" {
+            0
+        } else if cost <= 5000.0 {
+            30
+        } else {
+            90
+        };
+        for _ in 0..units {
+            slots.push(Slot {
+                district,
+                capacity: per_unit,
+                days,
+                cost: cost / units as f64,
+            });
+        }
+    }
+    // Free reception places count as places now, at no cost: family rooms of four, and what
+    // is left of a district's places as one more.
+    let mut reception_free = 0u32;
+    if basis.free_reception.len() == n {
+        for (district, free) in basis.free_reception.iter().enumerate() {
+            let mut left = free.max(0.0).floor() as u32;
+            reception_free += left;
+            while left > 0 {
+                let capacity = left.min(RECEPTION_ROOM);
+                slots.push(Slot {
+                    district,
+                    capacity,
+                    days: 0,
+                    cost: 0.0,
+                });
+                left -= capacity;
+            }
+        }
+    }
+    Ok((slots, reception_free))
+}
+
+/// Places (persons, two a bedroom) in homes usable now, within 30 and within 90 days, as the
+/// scenario counts them.
+pub fn places(conn: &Connection, basis: &Basis) -> Result<crate::forecast::Places> {
+    let mut stmt = conn.prepare("SELECT district_code FROM districts ORDER BY district_code")?;
+    let codes: Vec<String> = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let index = |c: &str| codes.binary_search_by(|x| x.as_str().cmp(c)).ok();
+    let (slots, _) = slots(conn, &index, basis, codes.len())?;
+    Ok(crate::forecast::Places {
+        now: within(&slots, 0),
+        within_30_days: within(&slots, 30),
+        within_90_days: within(&slots, 90),
+    })
+}
+
+/// The places (persons) of the slots usable within `limit` days.
+fn within(slots: &[Slot], limit: u32) -> u32 {
+    slots
+        .iter()
+        .filter(|s| s.days <= limit)
+        .map(|s| s.capacity)
+        .sum()
+}
+
 /// Households by size from the mix, adding up to about `inflow` persons.
 fn households(inflow: u32, mix: &[(u32, f64)]) -> Vec<(u32, u32)> {
     let total: f64 = mix.iter().map(|(_, s)| s).sum();
@@ -227,71 +322,8 @@ pub fn scenario(conn: &Connection, params: &ScenarioParams, basis: &Basis) -> Re
         vec![0.0; n]
     };
 
-    // Homes usable within 90 days: ready now, or minor renovation (30 days up to EUR 5,000).
-    let mut slots = Vec::new();
-    let mut stmt = conn.prepare(
-        "SELECT district_code, units, coalesce(bedrooms, units), condition, coalesce(renovation_cost_eur, 0)
-         FROM vacant_properties
-         WHERE status NOT IN ('let', 'withdrawn') AND condition IN ('ready', 'minor_renovation')",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, i64>(1)?,
-            r.get::<_, i64>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, f64>(4)?,
-        ))
-    })?;
-    for row in rows {
-        let (code, units, bedrooms, condition, cost) = row?;
-        let Some(district) = index(&code) else {
-            continue;
-        };
-        let units = units.max(1);
-        let per_unit = ((2 * bedrooms).max(units) / units).max(1) as u32;
-        let days = if condition == "ready" {
-            0
-        } else if cost <= 5000.0 {
-            30
-        } else {
-            90
-        };
-        for _ in 0..units {
-            slots.push(Slot {
-                district,
-                capacity: per_unit,
-                days,
-                cost: cost / units as f64,
-            });
-        }
-    }
-    // Free reception places count as places now, at no cost: family rooms of four, and what
-    // is left of a district's places as one more.
-    let mut reception_free = 0u32;
-    if basis.free_reception.len() == n {
-        for (district, free) in basis.free_reception.iter().enumerate() {
-            let mut left = free.max(0.0).floor() as u32;
-            reception_free += left;
-            while left > 0 {
-                let capacity = left.min(RECEPTION_ROOM);
-                slots.push(Slot {
-                    district,
-                    capacity,
-                    days: 0,
-                    cost: 0.0,
-                });
-                left -= capacity;
-            }
-        }
-    }
-    let places = |limit: u32| {
-        slots
-            .iter()
-            .filter(|s| s.days <= limit)
-            .map(|s| s.capacity)
-            .sum::<u32>()
-    };
+    let (slots, reception_free) = slots(conn, &index, basis, n)?;
+    let places = |limit: u32| within(&slots, limit);
 
     let mix = match &params.household_mix {
         Some(m)

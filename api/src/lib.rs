@@ -56,6 +56,11 @@ pub struct Shared {
     rate_limit: f64,
     /// Runs a scheduled job by name, when this server has jobs.
     jobs: Option<routes::admin::JobRunner>,
+    /// Permits for blocking reads (queries, whole-table scans, tile encoding): as many as the
+    /// pool has readers. A request beyond waits here, on the runtime, instead of parking a
+    /// thread on the pool: the blocking threads stay as many as can work, and so does the
+    /// memory each thread keeps (its allocator caches), however many visitors queue.
+    reads: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -79,6 +84,7 @@ impl AppState {
             audit: Arc::new(audit::Log::default()),
             generation: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             jobs: None,
+            reads: Arc::new(tokio::sync::Semaphore::new(haven_core::MAX_READERS)),
         })))
     }
 
@@ -190,7 +196,24 @@ impl AppState {
         f: impl FnOnce(&ingest::Store) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
         let db = self.db.clone();
-        tokio::task::spawn_blocking(move || db.read(f)).await?
+        self.blocking(move || db.read(f)).await?
+    }
+
+    /// Runs blocking read work `f` off the runtime, once a read permit is free (see `reads`).
+    pub(crate) async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let permit = Arc::clone(&self.reads)
+            .acquire_owned()
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        Ok(tokio::task::spawn_blocking(move || {
+            let out = f();
+            drop(permit);
+            out
+        })
+        .await?)
     }
 }
 

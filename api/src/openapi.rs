@@ -155,6 +155,7 @@ fn described() -> Value {
                         "dataset": {"type": "string"}, "stale": {"type": "boolean"}, "last_change": {"type": ["string", "null"]}}}}}},
                 "Indicator": {"type": "object", "required": ["id", "unit", "en", "nl", "datasets", "class", "aggregate"], "properties": {
                     "id": {"type": "string"}, "unit": {"type": "string"}, "en": {"type": "string"}, "nl": {"type": "string"},
+                    "provenance": {"type": "string", "description": "How its published figures were computed (GET it)."},
                     "datasets": {"type": "array", "items": {"type": "string"}},
                     "class": {"type": "string", "enum": ["public", "personal"]}, "aggregate": {"type": "object"}}},
                 "IndicatorValue": {"type": "object", "required": ["area_code", "level", "period", "indicator", "value", "withheld"], "properties": {
@@ -189,6 +190,27 @@ fn described() -> Value {
                     "districts": {"type": "array", "items": {"type": "object", "required": ["district_code", "households", "persons"], "properties": {
                         "district_code": {"type": "string"}, "households": {"type": "integer", "minimum": 0}, "persons": {"type": "integer", "minimum": 0},
                         "lq_after": {"type": "null"}}}}}},
+                "Band": {"type": "object", "required": ["month", "mean", "lower_80", "upper_80", "lower_95", "upper_95"], "properties": {
+                    "month": {"type": "string", "pattern": "^\\d{4}-\\d{2}$"}, "mean": {"type": "number", "minimum": 0},
+                    "lower_80": {"type": "number", "minimum": 0}, "upper_80": {"type": "number", "minimum": 0},
+                    "lower_95": {"type": "number", "minimum": 0}, "upper_95": {"type": "number", "minimum": 0}}},
+                "SeriesForecast": {"type": "object", "required": ["model", "last_month", "last_value", "history_months", "history", "months"], "properties": {
+                    "model": {"type": "string", "description": "The exponential smoothing model chosen by AICc: error, trend, season (ETS(AAN, damped))."},
+                    "last_month": {"type": "string"}, "last_value": {"type": "number"}, "history_months": {"type": "integer", "minimum": 12},
+                    "history": {"type": "array", "description": "The months the model was fitted to, [YYYY-MM, value], oldest first.", "items": {"type": "array", "prefixItems": [{"type": "string"}, {"type": "number"}]}},
+                    "months": {"type": "array", "items": {"$ref": "#/components/schemas/Band"}}}},
+                "Forecast": {"type": "object", "required": ["basis", "persons_placed", "announced", "household_mix", "places", "needs"], "properties": {
+                    "basis": {"type": "string", "enum": ["published", "register"]},
+                    "persons_placed": {"$ref": "#/components/schemas/SeriesForecast"},
+                    "arrivals": {"$ref": "#/components/schemas/SeriesForecast", "description": "Households whose placement starts, per month: the register's basis only."},
+                    "announced": {"type": "array", "items": {"type": "object", "required": ["month", "persons"], "properties": {"month": {"type": "string"}, "persons": {"type": "integer", "minimum": 1}}}},
+                    "household_mix": {"type": "array", "items": {"type": "array", "prefixItems": [{"type": "integer", "minimum": 1}, {"type": "number", "minimum": 0}]}},
+                    "places": {"type": "object", "required": ["now", "within_30_days", "within_90_days"], "properties": {
+                        "now": {"type": "integer", "minimum": 0}, "within_30_days": {"type": "integer", "minimum": 0}, "within_90_days": {"type": "integer", "minimum": 0}}},
+                    "needs": {"type": "array", "items": {"type": "object", "required": ["month", "persons", "homes", "bedrooms", "places", "shortfall_persons"], "properties": {
+                        "month": {"type": "string"}, "persons": {"$ref": "#/components/schemas/Band"}, "homes": {"$ref": "#/components/schemas/Band"},
+                        "bedrooms": {"$ref": "#/components/schemas/Band"}, "places": {"type": "integer", "minimum": 0},
+                        "shortfall_persons": {"$ref": "#/components/schemas/Band"}}}}}},
                 "Scenario": {"type": "object", "required": ["params", "fastest", "low_concentration"], "properties": {
                     "params": {"type": "object"},
                     "fastest": {"$ref": "#/components/schemas/Allocation"},

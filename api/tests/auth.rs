@@ -112,6 +112,15 @@ fn case(method: &str, path: &str, demo: &std::path::Path) -> Option<Case> {
             OPEN,
         ),
         ("GET", "/api/v1/scenario") => ("/api/v1/scenario?inflow=40", None, OPEN),
+        ("GET", "/api/v1/forecast") => ("/api/v1/forecast?months=3", None, OPEN),
+        ("GET", "/api/v1/forecast/backtest") => ("/api/v1/forecast/backtest", None, OPEN),
+        ("GET", "/api/v1/officer/forecast") => ("/api/v1/officer/forecast?months=3", None, OFFICER),
+        ("GET", "/api/v1/officer/forecast/backtest") => {
+            ("/api/v1/officer/forecast/backtest", None, OFFICER)
+        }
+        ("GET", "/api/v1/provenance/{indicator}") => {
+            ("/api/v1/provenance/vacant_units", None, OPEN)
+        }
         ("GET", "/api/v1/catalog") => ("/api/v1/catalog", None, OPEN),
         ("GET", "/api/v1/releases") => ("/api/v1/releases", None, OPEN),
         ("GET", "/api/v1/releases/{version}/{file}") => {

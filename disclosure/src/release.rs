@@ -1084,6 +1084,26 @@ pub fn scenario_basis(conn: &Connection) -> Result<Option<Vec<f64>>> {
     Ok(filled(&published, total, &population))
 }
 
+/// The history of the public needs forecast, from the latest release only: persons in
+/// placements in the whole municipality per month as published, before `until` (the month in
+/// progress), in the longest run of consecutive published months that ends at the latest (a
+/// withheld month ends it). Empty before the first release.
+pub fn forecast_history(conn: &Connection, until: &str) -> Result<Vec<(String, f64)>> {
+    if !ingest::store::has_table(conn, "indicators_published")
+        .map_err(|e| Error::Data(e.to_string()))?
+    {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn.prepare(
+        "SELECT period, placements_active_persons::DOUBLE FROM indicators_published
+         WHERE level = 'municipality' AND period < ? ORDER BY period",
+    )?;
+    let rows: Vec<(String, Option<f64>)> = stmt
+        .query_map([until], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    Ok(analytics::forecast::trailing_run(&rows))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

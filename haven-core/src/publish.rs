@@ -245,6 +245,13 @@ pub struct Manifest {
     pub datasets: Vec<DatasetFiles>,
     /// The Frictionless data package describing every CSV.
     pub package: FileEntry,
+    /// The datasets and loads its figures were computed from (none in releases made before
+    /// they were recorded).
+    #[serde(default)]
+    pub sources: Vec<crate::provenance::Source>,
+    /// When each part of the analysis behind it ran.
+    #[serde(default)]
+    pub analyses: Vec<crate::provenance::Analysis>,
 }
 
 /// What `publish` did.
@@ -680,6 +687,21 @@ fn write_release(
             files,
         });
     }
+    let sources = crate::provenance::sources(conn)?;
+    let analyses = crate::provenance::analyses(conn)?;
+    // Frictionless `sources`: a title each; Haven adds the loads (batch, file, time, rows read
+    // and rejected) of the datasets that are not personal.
+    let package_sources: Vec<Value> = sources
+        .iter()
+        .map(|s| {
+            json!({
+                "title": s.title,
+                "dataset": s.dataset,
+                "personal": s.personal,
+                "loads": s.loads,
+            })
+        })
+        .collect();
     let package = json!({
         "name": "haven-open-data",
         "title": "Municipal housing preparedness: open data",
@@ -689,6 +711,8 @@ fn write_release(
         "licenses": [licence_of(&opts.licence)],
         "contributors": [{"title": opts.publisher, "email": opts.contact, "role": "publisher"}],
         "resources": resources,
+        "sources": package_sources,
+        "analyses": analyses,
     });
     let path = dir.join("datapackage.json");
     let text = serde_json::to_string_pretty(&package)
@@ -704,6 +728,8 @@ fn write_release(
         bbox,
         datasets,
         package: entry(&path, "JSON", "application/json")?,
+        sources,
+        analyses,
     })
 }
 

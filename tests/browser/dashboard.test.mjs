@@ -31,7 +31,7 @@ after(async () => {
 });
 
 async function open(route, { viewport = DESKTOP, token = null, lang = 'en' } = {}) {
-  const context = await browser.newContext({ viewport, locale: lang === 'nl' ? 'nl-BE' : 'en-GB' });
+  const context = await browser.newContext({ viewport, locale: { nl: 'nl-BE', fr: 'fr-BE' }[lang] ?? 'en-GB' });
   contexts.push(context);
   await context.addInitScript(
     ([t, l]) => {
@@ -140,6 +140,32 @@ test('the map renders its canvas and legend, and a district click opens its deta
   assert.deepEqual([...errors, ...phone.errors], []);
 });
 
+test('“How computed” on a headline figure names the load of the file it came from, its analysis and release', async () => {
+  const loads = await api('/api/v1/officer/batches?dataset=vacant_properties&limit=50', TOKEN);
+  const list = Array.isArray(loads) ? loads : loads.items ?? loads.batches;
+  const loaded = list.filter((b) => ['loaded', 'loaded_with_rejections'].includes(b.outcome));
+  assert.ok(loaded.length, JSON.stringify(loads).slice(0, 300));
+  const expected = await api('/api/v1/provenance/vacant_units');
+  const { page, errors } = await open('/');
+  await page.click('[data-how="vacant_units"] summary');
+  await page.waitForSelector('[data-how="vacant_units"] [data-batch]');
+  const shown = await page.locator('[data-how="vacant_units"] [data-batch]').evaluateAll((els) => els.map((e) => Number(e.dataset.batch)));
+  const source = expected.sources.find((s) => s.dataset === 'vacant_properties');
+  assert.deepEqual(shown, source.loads.map((l) => l.batch));
+  // The batch is a load of the vacancy register the officers' list names, with its file.
+  const latest = loaded.find((b) => b.batch_id === shown[shown.length - 1]);
+  assert.ok(latest, `batch ${shown} among ${loaded.map((b) => b.batch_id)}`);
+  const text = await page.locator('[data-how="vacant_units"] .how-body').innerText();
+  assert.ok(text.includes(source.loads[source.loads.length - 1].file), text);
+  assert.match(text, new RegExp(`release ${expected.release.version}`));
+  // A figure built on placements names the register without describing its loads.
+  await page.click('[data-how="placements_active_households"] summary');
+  await page.waitForSelector('[data-how="placements_active_households"] [data-dataset="placements"]');
+  assert.equal(await page.locator('[data-how="placements_active_households"] [data-batch]').count(), 0);
+  await noSeriousViolations(page, 'the overview with “how computed” open');
+  assert.deepEqual(errors, []);
+});
+
 test('a suppressed value shows as withheld, never as zero', async () => {
   const id = 'placements_active_households';
   const fc = await api(`/api/v1/districts?indicator=${id}`);
@@ -239,6 +265,28 @@ test('the language switch turns every string and number into Dutch and back', as
   assert.equal(await page.locator('h1').innerText(), 'Housing preparedness at a glance');
 });
 
+test('French is one more catalogue: every string, number, month and indicator name in French', async () => {
+  const { page, errors } = await open('/', { lang: 'fr' });
+  assert.equal(await page.getAttribute('html', 'lang'), 'fr');
+  assert.equal(await page.locator('h1').innerText(), 'La préparation au logement en un coup d’œil');
+  assert.ok((await page.locator('#nav').innerText()).includes('Carte'));
+  const latest = (await latestMunicipal(['vacant_units', 'cost_to_activate_90d_eur']));
+  assert.equal(await page.locator('[data-figure="vacant_units"] .value').innerText(), latest.vacant_units.value.toLocaleString('fr'));
+  const v = latest.cost_to_activate_90d_eur.value;
+  const big = Math.abs(v) >= 1e6;
+  const cost = new Intl.NumberFormat('fr', { style: 'currency', currency: 'EUR', notation: big ? 'compact' : 'standard', maximumFractionDigits: big ? 1 : 0 }).format(v);
+  assert.equal(await page.locator('[data-figure="cost_to_activate_90d_eur"] .value').innerText(), cost);
+  const [y, m] = latest.vacant_units.period.split('-').map(Number);
+  const month = new Intl.DateTimeFormat('fr', { month: 'long', year: 'numeric', timeZone: 'UTC' }).format(Date.UTC(y, m - 1, 1));
+  assert.match(await page.locator('[data-figure="vacant_units"] .meta').innerText(), new RegExp(`Période: ${month} · Source: Biens vacants`));
+  // Indicator names come from the catalogue too, where the registry has none in French.
+  const map = await open('/#/map', { lang: 'fr' });
+  const options = await map.page.locator('#indicator option').allInnerTexts();
+  assert.ok(options.includes('Logements vacants en fin de mois (ni loués, ni retirés)'), options.join(' | '));
+  assert.deepEqual([...errors, ...map.errors], []);
+  await noSeriousViolations(page, 'the overview in French');
+});
+
 test('the scenario returns the API result for an inflow', async () => {
   const expected = await api('/api/v1/scenario?inflow=150&lq_cap=1.5');
   const { page, errors } = await open('/#/scenario');
@@ -258,6 +306,46 @@ test('the scenario returns the API result for an inflow', async () => {
   await noSidewaysScroll(phone.page);
   await shot(phone.page, 'scenario-375');
   assert.deepEqual([...errors, ...phone.errors], []);
+});
+
+test('the needs forecast draws its fan chart and gives the API figures, announced arrivals included, in English and Dutch', async () => {
+  const plain = await api('/api/v1/forecast?months=12');
+  const third = plain.persons_placed.months[2].month;
+  const expected = await api(`/api/v1/forecast?months=12&announced=${third}:120`);
+  const backtest = await api('/api/v1/forecast/backtest');
+  for (const lang of ['en', 'nl']) {
+    const { page, errors } = await open('/#/scenario', { lang });
+    await page.waitForSelector('#forecast .fan svg');
+    await page.fill('#announced', `${third}:120`);
+    await page.click('#forecast-form button[type="submit"]');
+    await page.waitForSelector(`[data-shortfall="${third}"]`);
+    // The chart: history, the two bands and the dashed mean, with a text alternative that
+    // names the last forecast month's interval.
+    const fan = page.locator('#forecast .fan svg');
+    assert.equal(await fan.locator('path.band-95').count(), 1);
+    assert.equal(await fan.locator('path.band-80').count(), 1);
+    assert.equal(await fan.locator('path.fan-mean').count(), 1);
+    const box = await fan.boundingBox();
+    assert.ok(box.width > 200 && box.height > 80, JSON.stringify(box));
+    const last = expected.persons_placed.months[11];
+    const fmt = (v) => Math.round(v).toLocaleString(lang === 'nl' ? 'nl-BE' : 'en-GB');
+    assert.ok((await fan.getAttribute('aria-label')).includes(`${fmt(last.lower_95)}–${fmt(last.upper_95)}`));
+    // The table: one row a month, the shortfall as the API gives it; the announced persons count
+    // from their month on.
+    assert.equal(await page.locator('table.forecast-needs tbody tr').count(), 12);
+    for (const n of expected.needs) {
+      assert.equal(await page.locator(`[data-shortfall="${n.month}"]`).innerText(), fmt(n.shortfall_persons.mean), n.month);
+    }
+    const plus = (f, i) => f.needs[i].persons.mean;
+    assert.equal(plus(expected, 1), plus(plain, 1));
+    assert.equal(plus(expected, 2), plus(plain, 2) + 120);
+    assert.equal(Number(await page.locator('.backtest').getAttribute('data-mase')), Number(backtest.scores.find((s) => s.method === 'ets' && s.horizon === 3).mase.toFixed(3)));
+    assert.match(page.url(), /announced=/);
+    assert.match(await page.locator('#forecast-title').innerText(), lang === 'nl' ? /Prognose/ : /Needs forecast/);
+    await shot(page, `forecast-${lang}`);
+    await noSeriousViolations(page, `the forecast (${lang})`);
+    assert.deepEqual(errors, []);
+  }
 });
 
 test('an anonymous visitor cannot reach the officer map; signing in reveals it', async () => {

@@ -20,6 +20,10 @@ Attacks:
   indices   the published segregation indices and location quotients of persons placed
             inverted with the population by exhaustive search
   metadata  status, scenario, catalogue, data package and tiles read for register counts
+  forecast  the public needs forecast held against the release: every month of its history
+            must be a published figure (no withheld or unpublished month), its household mix
+            not the register's and its places the scenario's; all else it holds is computed
+            from that history, so the lp attack above already has everything it says
 
 Prints a JSON report; exits 1 when it finds a disclosure (with --expect-disclosure, exits 1
 when it finds none: the self-test that the attack can fail).
@@ -594,7 +598,7 @@ def metadata_attack(api, register, rel):
     for d in status["datasets"]:
         if d["privacy"] == "personal" and (d.get("rows") is not None or d.get("last_loaded_at")):
             findings.append({"attack": "status", "dataset": d["name"], "rows": d.get("rows")})
-    for name in ("status.json", "catalogue.jsonld", "datapackage.json", "scenario.json"):
+    for name in ("status.json", "catalogue.jsonld", "datapackage.json", "scenario.json", "forecast.json"):
         path = os.path.join(api, name)
         if not os.path.exists(path):
             continue
@@ -623,6 +627,54 @@ def metadata_attack(api, register, rel):
                 if published is None and shown is not None:
                     findings.append({"attack": "tiles", "cell": [kind, code, latest], "shown": shown})
     return findings
+
+
+def forecast_attack(api, register, rel):
+    """The public forecast read for figures the release does not publish."""
+    findings = []
+    path = os.path.join(api, "forecast.json")
+    if not os.path.exists(path):
+        return findings
+    f = json.load(open(path))
+    series = f["persons_placed"]
+    for month, value in series["history"]:
+        published = rel.cells.get((PP, "", month))
+        if published is None or abs(published - value) > 1e-9:
+            findings.append({"attack": "forecast", "cell": [PP, "", month], "shown": value,
+                             "published": published})
+    last = series["history"][-1]
+    if [series["last_month"], series["last_value"]] != last:
+        findings.append({"attack": "forecast", "last": [series["last_month"], series["last_value"]]})
+    register_mix = [[int(s), float(c)] for s, c in register["mix"]]
+    if sorted(map(tuple, f["household_mix"])) == sorted(map(tuple, register_mix)):
+        findings.append({"attack": "forecast", "household_mix": "the register's"})
+    scenario = os.path.join(api, "scenario.json")
+    if os.path.exists(scenario):
+        s = json.load(open(scenario))
+        places = f["places"]
+        if (places["within_30_days"], places["within_90_days"]) != (s["places_30_days"], s["places_90_days"]):
+            findings.append({"attack": "forecast", "places": places,
+                             "scenario": [s["places_30_days"], s["places_90_days"]]})
+    return findings
+
+
+def forecast_self_test():
+    """A hand-made release that withholds the municipality's persons in one month, and a
+    forecast whose history shows that month: the forecast attack must find it."""
+    rel = Release.__new__(Release)
+    rel.version, rel.districts, rel.years = 0, ["A"], []
+    rel.months = [f"2025-{m:02d}" for m in range(1, 13)] + ["2026-01"]
+    rel.cells, rel.indices = {}, defaultdict(dict)
+    for per in rel.months:
+        rel.cells[(PP, "", per)] = None if per == "2025-07" else 40
+    history = [[m, 40.0] for m in rel.months]
+    history[6][1] = 3.0
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as api:
+        json.dump({"persons_placed": {"history": history, "last_month": "2026-01", "last_value": 40.0},
+                   "household_mix": [[1, 1.0]], "places": {}}, open(os.path.join(api, "forecast.json"), "w"))
+        return forecast_attack(api, {"mix": [[2, 1]]}, rel)
 
 
 def unprotected(oracle_cells, rel, pop, k):
@@ -706,13 +758,14 @@ def main():
         report["stats"]["indices unprotected"] = s
         activation = activation_self_test(a.protection, a.max_household)
         report["findings"] += activation
+        report["findings"] += forecast_self_test()
         kinds = {x["attack"].split()[0] for x in report["findings"]}
         if activation:
             kinds.add("activation")
         report["found"] = sorted(kinds)
         print(json.dumps(report, indent=1, default=str)[:20000])
         # Every attack must find something the protection would have prevented.
-        sys.exit(0 if {"lp", "indices", "activation"} <= kinds else 1)
+        sys.exit(0 if {"lp", "indices", "activation", "forecast"} <= kinds else 1)
     for rel in releases:
         f, s = lp_attack([rel], oracle, a.protection, a.max_household, f"v{rel.version}")
         report["findings"] += f
@@ -730,6 +783,7 @@ def main():
         register = json.load(open(os.path.join(work, "register.json")))
         report["findings"] += lq_attack(releases[-1], api, pop)
         report["findings"] += metadata_attack(api, register, releases[-1])
+        report["findings"] += forecast_attack(api, register, releases[-1])
     print(json.dumps(report, indent=1, default=str)[:20000])
     sys.exit(1 if report["findings"] else 0)
 

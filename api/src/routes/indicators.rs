@@ -87,7 +87,7 @@ pub(crate) async fn indicators_from(
         };
         // Without an area the whole table is walked: off the runtime.
         let (page, q, ids, after) = if scan {
-            tokio::task::spawn_blocking(answer).await?
+            s.blocking(answer).await?
         } else {
             answer()
         };
@@ -137,7 +137,16 @@ async fn sql_answer(
 /// and aggregation.
 pub async fn registry(headers: HeaderMap) -> Response {
     let tag = etag(env!("CARGO_PKG_VERSION"), "registry");
-    cached(&headers, &tag, || analytics::registry::INDICATORS)
+    cached(&headers, &tag, || {
+        analytics::registry::INDICATORS
+            .iter()
+            .map(|i| {
+                let mut v = serde_json::to_value(i).unwrap_or_default();
+                v["provenance"] = super::provenance::link(i.id).into();
+                v
+            })
+            .collect::<Vec<_>>()
+    })
 }
 
 /// The OpenAPI operation of `GET /api/v1/indicators`.

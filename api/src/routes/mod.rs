@@ -5,11 +5,13 @@
 pub mod admin;
 pub mod audit;
 pub mod districts;
+pub mod forecast;
 pub mod indicators;
 pub mod ingest;
 pub mod officer;
 pub mod outreach;
 pub mod pipeline;
+pub mod provenance;
 pub mod releases;
 pub mod scenario;
 pub mod segregation;
@@ -91,6 +93,8 @@ pub static ROUTES: LazyLock<Vec<Route>> = LazyLock::new(|| {
         segregation::ROUTES,
         pipeline::ROUTES,
         scenario::ROUTES,
+        forecast::ROUTES,
+        provenance::ROUTES,
         releases::ROUTES,
         tiles::ROUTES,
         ingest::ROUTES,

@@ -272,17 +272,19 @@ pub async fn file(
         .published_root()
         .join(format!("v{}", manifest.version))
         .join(&name);
-    let bytes = tokio::fs::read(&path)
-        .await
-        .map_err(|e| ApiError::Internal(format!("{}: {e}", path.display())))?;
-    let body = if hxl {
-        let package = tokio::fs::read(path.with_file_name("datapackage.json"))
-            .await
-            .map_err(|e| ApiError::Internal(format!("datapackage.json: {e}")))?;
-        with_hxl_row(&bytes, &package, &name)?
-    } else {
-        bytes
-    };
+    // Read off the runtime under a read permit, as every blocking read (`AppState::blocking`).
+    let body = s
+        .blocking(move || -> Result<Vec<u8>, ApiError> {
+            let bytes = std::fs::read(&path)
+                .map_err(|e| ApiError::Internal(format!("{}: {e}", path.display())))?;
+            if !hxl {
+                return Ok(bytes);
+            }
+            let package = std::fs::read(path.with_file_name("datapackage.json"))
+                .map_err(|e| ApiError::Internal(format!("datapackage.json: {e}")))?;
+            with_hxl_row(&bytes, &package, &name)
+        })
+        .await??;
     Ok((out, Body::from(body)).into_response())
 }
 

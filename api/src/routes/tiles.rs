@@ -187,7 +187,7 @@ pub async fn districts(
     let t = tile_of(path)?;
     let (version, districts) = s.tile_districts().await?;
     let tag = etag(&version, &format!("districts {}/{}/{}", t.z, t.x, t.y));
-    let bytes = tokio::task::spawn_blocking(move || district_tile(t, &districts)).await?;
+    let bytes = s.blocking(move || district_tile(t, &districts)).await?;
     Ok(answer(
         &headers,
         &tag,

@@ -96,3 +96,55 @@ export function sparkline(points, label) {
   });
   return `<svg class="spark" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(label)}"><path d="${d}" fill="none" stroke="currentColor" stroke-width="2"/></svg>`;
 }
+
+/**
+ * A fan chart: the history as a line, then the forecast's mean (dashed) inside its 80 % and
+ * 95 % intervals (shaded bands). `history`: [{ x: 'YYYY-MM', y }]; `bands`: [{ month, mean,
+ * lower_80, upper_80, lower_95, upper_95 }]; `format` writes a value.
+ */
+export function fanChart({ title, history, bands, format, height = 240, width = 640 }) {
+  if (!history.length || !bands.length) return `<p class="muted">${esc(t('no_data'))}</p>`;
+  const xs = [...history.map((p) => p.x), ...bands.map((b) => b.month)];
+  const ys = [...history.map((p) => p.y), ...bands.flatMap((b) => [b.lower_95, b.upper_95])];
+  const W = width;
+  const H = height;
+  const m = { l: 64, r: 12, t: 12, b: 28 };
+  const ticks = niceTicks(Math.min(0, ...ys), Math.max(...ys));
+  const y0 = ticks[0];
+  const y1 = ticks[ticks.length - 1];
+  const X = (i) => m.l + (i / (xs.length - 1 || 1)) * (W - m.l - m.r);
+  const Y = (y) => H - m.b - ((y - y0) / (y1 - y0 || 1)) * (H - m.t - m.b);
+  const grid = ticks
+    .map((v) => `<line x1="${m.l}" x2="${W - m.r}" y1="${Y(v)}" y2="${Y(v)}" class="grid"/><text x="${m.l - 6}" y="${Y(v) + 4}" text-anchor="end">${esc(format(v))}</text>`)
+    .join('');
+  const first = history.length - 1; // the bands start from the last month of history
+  const at = (k) => first + 1 + k;
+  const area = (lo, hi) => {
+    const top = bands.map((b, k) => `${X(at(k)).toFixed(1)},${Y(b[hi]).toFixed(1)}`);
+    const bottom = bands.map((b, k) => `${X(at(k)).toFixed(1)},${Y(b[lo]).toFixed(1)}`).reverse();
+    const start = `${X(first).toFixed(1)},${Y(history[first].y).toFixed(1)}`;
+    return `M${start}L${top.join('L')}L${bottom.join('L')}Z`;
+  };
+  const line = history.map((p, i) => `${i ? 'L' : 'M'}${X(i).toFixed(1)},${Y(p.y).toFixed(1)}`).join('');
+  const mean = `M${X(first).toFixed(1)},${Y(history[first].y).toFixed(1)}${bands.map((b, k) => `L${X(at(k)).toFixed(1)},${Y(b.mean).toFixed(1)}`).join('')}`;
+  const labelled = [0, first, xs.length - 1].filter((v, i, a) => a.indexOf(v) === i);
+  const anchor = (i) => (i === 0 ? 'start' : i === xs.length - 1 ? 'end' : 'middle');
+  const xlab = labelled.map((i) => `<text x="${X(i)}" y="${H - 8}" text-anchor="${anchor(i)}">${esc(shortMonth(xs[i]))}</text>`).join('');
+  const end = bands[bands.length - 1];
+  const alt = `${title}. ${t('fan_alt', {
+    last: format(history[first].y),
+    from: shortMonth(history[first].x),
+    month: shortMonth(end.month),
+    mean: format(end.mean),
+    lo80: format(end.lower_80),
+    hi80: format(end.upper_80),
+    lo95: format(end.lower_95),
+    hi95: format(end.upper_95),
+  })}`;
+  return `<figure class="chart fan"><svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(alt)}" preserveAspectRatio="xMidYMid meet">${grid}${xlab}
+    <path d="${area('lower_95', 'upper_95')}" class="band-95"/><path d="${area('lower_80', 'upper_80')}" class="band-80"/>
+    <path d="${line}" fill="none" stroke="${CATEGORICAL[0]}" stroke-width="2.5"/>
+    <path d="${mean}" fill="none" stroke="${CATEGORICAL[0]}" stroke-width="2" stroke-dasharray="5 4" class="fan-mean"/></svg>
+    <ul class="chart-legend"><li><span class="swatch" style="background:${CATEGORICAL[0]}"></span>${esc(t('fan_history'))}</li>
+    <li><span class="swatch band-80"></span>${esc(t('fan_80'))}</li><li><span class="swatch band-95"></span>${esc(t('fan_95'))}</li></ul></figure>`;
+}

@@ -40,9 +40,10 @@ export function named(prefix, v, fallback = v) {
   return s === key ? fallback : s;
 }
 
-/** The label of a registry entry in the current language. */
+/** The label of a registry entry in the current language: the registry's own (English and
+ * Dutch), else the catalogue's `indicator_<id>`, else English. */
 export function label(entry) {
-  return entry?.[lang] ?? entry?.en ?? entry?.id ?? '';
+  return entry?.[lang] ?? catalogues[lang][`indicator_${entry?.id}`] ?? entry?.en ?? entry?.id ?? '';
 }
 
 export function number(v, digits = 0) {

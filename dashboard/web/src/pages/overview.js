@@ -32,6 +32,45 @@ function change(points, unit) {
   return t('change_since', { change: `${sign}${abs}`, since: shortMonth(prev.x) });
 }
 
+/** "How computed": the figure's provenance, read when the reader opens it. */
+function how(id) {
+  return `<details class="how" data-how="${esc(id)}"><summary>${esc(t('how_computed'))}</summary><div class="how-body" aria-live="polite"></div></details>`;
+}
+
+function provenanceView(p) {
+  const loads = p.sources
+    .map((s) => {
+      if (s.personal) return `<li data-dataset="${esc(s.dataset)}">${esc(t('how_personal', { dataset: datasetName(s.dataset) }))}</li>`;
+      const items = s.loads
+        .map((l) => `<li data-batch="${esc(l.batch)}">${esc(t('how_load', { batch: l.batch, file: l.file, when: dateTime(l.loaded_at), rows: number(l.rows), read: number(l.rows_read), rejected: number(l.rows_rejected) }))}</li>`)
+        .join('');
+      return `<li data-dataset="${esc(s.dataset)}">${esc(datasetName(s.dataset))}<ul>${items}</ul></li>`;
+    })
+    .join('');
+  const runs = p.analyses.map((a) => dateTime(a.computed_at)).join(', ');
+  return `<p>${esc(p.formula)}</p>
+    ${p.protected ? `<p>${esc(t('how_protected'))}</p>` : ''}
+    <p>${esc(t('how_sources'))}</p><ul class="how-sources">${loads}</ul>
+    ${runs ? `<p>${esc(t('how_analysis', { when: runs }))}</p>` : ''}
+    <p>${esc(t('how_release', { version: p.release.version, when: dateTime(p.release.published_at) }))} <a href="${esc(p.release.package)}">${esc(t('data_package'))}</a></p>`;
+}
+
+function wireHow(main) {
+  for (const d of main.querySelectorAll('details.how')) {
+    d.addEventListener('toggle', async () => {
+      const body = d.querySelector('.how-body');
+      if (!d.open || body.dataset.loaded) return;
+      body.innerHTML = `<p class="loading" role="status">${esc(t('loading'))}</p>`;
+      try {
+        body.innerHTML = provenanceView(await get(`/api/v1/provenance/${encodeURIComponent(d.dataset.how)}`));
+        body.dataset.loaded = 'true';
+      } catch (e) {
+        body.innerHTML = `<p class="error" role="alert">${esc(e.message)}</p>`;
+      }
+    });
+  }
+}
+
 function figure({ id, title, description, v, unit, withheld, period, source, trend, extra = '' }) {
   const shown = withheld ? withheldMark() : esc(value(v, unit));
   return `<article class="figure" data-figure="${esc(id)}" data-value="${withheld || v === null ? '' : v}"${withheld ? ' data-withheld="true"' : ''}>
@@ -70,6 +109,7 @@ export async function render(main) {
       period: last.x,
       source: r.datasets.map(datasetName).join(', '),
       trend,
+      extra: how(id),
     });
   });
   const dPoints = seg.map((s) => ({ x: s.period, y: s.value, p: s.p_value })).sort((a, b) => a.x.localeCompare(b.x));
@@ -120,4 +160,5 @@ export async function render(main) {
         ? esc(t('release_line', { version: latest.version, when: dateTime(latest.published_at) }))
         : esc(t('no_release'))
     } <a href="#/data">${esc(t('page_data'))}</a></p>`;
+  wireHow(main);
 }
