@@ -173,13 +173,24 @@ fn the_public_forecast_is_built_from_the_release_alone() {
         live_after["persons_placed"]["last_value"],
         live_before["persons_placed"]["last_value"]
     );
-    // The next release brings it to the public.
+    // The next release brings the change to the public: a forecast from the new figures, or
+    // none when the new release withholds the municipality's latest month (the disclosure step
+    // may, as 40 fewer households can make it a cell to protect), with the reason.
     env.run(&["publish"]).ok();
-    let public_released = json(&env, &["forecast", "--published", "--json"]);
-    assert_ne!(
-        public_released["persons_placed"],
-        public_before["persons_placed"]
-    );
+    let released = env.run(&["forecast", "--published", "--json"]);
+    if released.code() == 0 {
+        let public_released: Value = serde_json::from_str(&released.stdout()).unwrap();
+        assert_ne!(
+            public_released["persons_placed"],
+            public_before["persons_placed"]
+        );
+    } else {
+        assert!(
+            released.stderr().contains("a withheld month ends the run"),
+            "{}",
+            released.stderr()
+        );
+    }
 }
 
 #[test]

@@ -219,12 +219,14 @@ async fn compute(
     let Ok(bytes) = axum::body::to_bytes(body, MAX_BYTES / 16).await else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
+    // Kept in an allocation of its own size: the response's may be up to twice as large (a
+    // buffer that grew while the answer was written), and the bound counts bytes kept.
     state.cache.put(
         key.to_string(),
         generation,
         Entry {
             headers: parts.headers.clone(),
-            body: bytes.clone(),
+            body: Bytes::copy_from_slice(&bytes),
         },
     );
     Response::from_parts(parts, Body::from(bytes))
