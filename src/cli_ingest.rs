@@ -118,6 +118,50 @@ pub fn server_call(
     Ok(value)
 }
 
+/// A file the server answers `GET path` with: its name (from Content-Disposition, else the
+/// path's last segment) and bytes.
+pub fn server_file(info: &ServerFile, path: &str) -> Result<(String, Vec<u8>)> {
+    let url = format!("{}{path}", info.url);
+    let mut res = agent(Duration::from_secs(600))
+        .get(&url)
+        .header("Authorization", &format!("Bearer {}", info.token))
+        .call()
+        .with_context(|| format!("asking the server at {}", info.url))?;
+    let status = res.status();
+    let name = res
+        .headers()
+        .get("content-disposition")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split("filename=\"").nth(1))
+        .and_then(|v| v.split('"').next())
+        .map(str::to_string);
+    let bytes = res
+        .body_mut()
+        .with_config()
+        .limit(256 * 1024 * 1024)
+        .read_to_vec()
+        .context("reading the server's answer")?;
+    if !status.is_success() {
+        let value: serde_json::Value =
+            serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+        let text = String::from_utf8_lossy(&bytes);
+        let detail = value["detail"].as_str().unwrap_or(&text);
+        bail!("the server answered {}: {detail}", status.as_u16());
+    }
+    let name = name.unwrap_or_else(|| {
+        path.split('?')
+            .next()
+            .and_then(|p| p.rsplit('/').next())
+            .unwrap_or("answer")
+            .to_string()
+    });
+    // Only a plain file name is ever written.
+    if name.contains(['/', '\\']) || name.starts_with('.') {
+        bail!("the server named its answer {name:?}, which is not a plain file name");
+    }
+    Ok((name, bytes))
+}
+
 impl Target {
     pub fn open(settings: &Settings) -> Result<Target> {
         let db = settings.database.as_path();

@@ -7,6 +7,7 @@ mod cli_ingest;
 mod cli_jobs;
 mod cli_ops;
 mod cli_publish;
+mod cli_report;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -70,6 +71,12 @@ enum Command {
     /// available now and within 30 and 90 days. `--backtest` shows how the model did on its
     /// own history (MASE and interval coverage; see docs/forecast.md).
     Forecast(cli_forecast::ForecastArgs),
+    /// Write the council report of the latest release as PDF and HTML: headline figures with
+    /// their change over a year, the district map, segregation and its significance, the
+    /// scenario, the forecast, the activation pipeline, the loads behind the release and
+    /// method notes, each with its period and source. Published figures only: the report may
+    /// be handed to anyone. `--lang` takes any language of the dashboard (en, nl, fr).
+    Report(cli_report::ReportArgs),
     /// Make a new open-data release: the figures built on placements pass the disclosure step
     /// (protected and audited against every earlier release; see docs/disclosure.md), then
     /// every published dataset is written as CSV, Parquet and GeoJSON with checksums and a
@@ -321,6 +328,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Forecast(args) => cli_forecast::forecast(&cli.db, &settings, &args),
+        Command::Report(args) => cli_report::report(&cli.db, &settings, &args),
         Command::Analyze(args) => {
             if let Some(n) = args.permutations {
                 settings.set_permutations(n);

@@ -13,6 +13,7 @@ const LAYERS: &[&str] = &[
     "ingest",
     "analytics",
     "disclosure",
+    "report",
     "haven-core",
     "jobs",
     "dashboard",

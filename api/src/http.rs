@@ -61,6 +61,28 @@ pub(crate) fn cached<T: Serialize>(
     }
 }
 
+/// A file as a public answer (`media` type, saved as `file_name`), with its validators, or
+/// 304 when the client holds it already.
+pub(crate) fn cached_file(
+    headers: &HeaderMap,
+    tag: &str,
+    media: &'static str,
+    file_name: &str,
+    body: Vec<u8>,
+) -> Response {
+    if holds(headers, tag) {
+        return not_modified(headers, tag).unwrap_or_default();
+    }
+    let mut res = cached(headers, tag, || ()).into_response();
+    *res.body_mut() = axum::body::Body::from(body);
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
+    if let Ok(v) = HeaderValue::from_str(&format!("inline; filename=\"{file_name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    res
+}
+
 /// Restricted answers are never stored by shared caches.
 pub(crate) fn private(body: impl IntoResponse) -> Response {
     ([(header::CACHE_CONTROL, "private, no-store")], body).into_response()

@@ -48,6 +48,12 @@ const ALLOWED: &[(&str, &str, How, &str)] = &[
         "the id of the aggregated release file and the source datasets its metadata names",
     ),
     (
+        "haven-core/src/report.rs",
+        "placements",
+        How::Name,
+        "the source datasets the council report names under the segregation figures",
+    ),
+    (
         "dashboard/web/src/pages/overview.js",
         "placements",
         How::Name,

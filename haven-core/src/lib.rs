@@ -1,7 +1,7 @@
 //! Haven's application core, below every front end (the `haven` command line, the HTTP API,
 //! the job scheduler): the database and its connections ([`Database`]), the one load → analyse
 //! → publish use case ([`pipeline`]), open-data releases and their DCAT catalogue
-//! ([`publish`], [`catalog`]), the preparedness [`scenario`], users ([`users`]), the local hand-off between a running server
+//! ([`publish`], [`catalog`]), the preparedness [`scenario`], the council [`report`], users ([`users`]), the local hand-off between a running server
 //! and the command line ([`handoff`]) and the one [`Settings`]. It never reads the environment
 //! and knows nothing of HTTP.
 
@@ -20,6 +20,7 @@ mod pool;
 pub mod provenance;
 pub mod publish;
 pub mod read;
+pub mod report;
 pub mod scenario;
 pub mod settings;
 pub mod users;

@@ -287,6 +287,43 @@ test('French is one more catalogue: every string, number, month and indicator na
   await noSeriousViolations(page, 'the overview in French');
 });
 
+test('the council report button downloads the report the API gives, with the figures the overview shows, in Dutch and French', async () => {
+  for (const lang of ['nl', 'fr']) {
+    const { page, errors } = await open('/', { lang });
+    const link = page.locator('[data-report="pdf"]');
+    assert.equal(await link.innerText(), { nl: 'Raadsrapport (pdf)', fr: 'Rapport au conseil (PDF)' }[lang]);
+    const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+    const file = await download.path();
+    const saved = fs.readFileSync(file);
+    assert.equal(saved.subarray(0, 5).toString(), '%PDF-');
+    // The same bytes as the API's report in that language.
+    const res = await fetch(`${BASE}/api/v1/report?lang=${lang}&format=pdf`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-disposition'), new RegExp(`filename="haven-report-\\d{4}-\\d{2}-${lang}\\.pdf"`));
+    assert.ok(Buffer.from(await res.arrayBuffer()).equals(saved), 'the download is the API report');
+    assert.match(download.suggestedFilename(), new RegExp(`^haven-report-\\d{4}-\\d{2}-${lang}\\.pdf$`));
+    // Each headline figure the overview shows stands in the report's text with its title.
+    // pdftotext -layout keeps a table row on one line.
+    const lines = execFileSync('pdftotext', ['-layout', file, '-'], { encoding: 'utf8' }).split('\n').map((l) => l.replace(/[\s\u00a0\u202f]+/g, ' '));
+    for (const id of ['vacant_units', 'ready_units', 'placements_active_persons']) {
+      const figure = page.locator(`[data-figure="${id}"]`);
+      const title = await figure.locator('h2').innerText();
+      const value = (await figure.locator('.value').innerText()).replace(/[\s\u00a0\u202f]+/g, ' ');
+      assert.ok(lines.some((l) => l.includes(`${title} ${value}`)), `${lang}: "${title} ${value}" in the report`);
+    }
+    // The web page version opens from the link next to it, in the same language.
+    const html = await fetch(BASE + (await page.locator('[data-report="html"]').getAttribute('href')));
+    assert.equal(html.status, 200);
+    assert.match(await html.text(), new RegExp(`<html lang="${lang}">`));
+    assert.deepEqual(errors, []);
+    // The web page version is accessible too.
+    const view = await page.context().newPage();
+    await view.goto(BASE + (await page.locator('[data-report="html"]').getAttribute('href')));
+    assert.ok(await view.locator('figure[role="img"] svg path').count() > 0, 'the district map is drawn');
+    await noSeriousViolations(view, `the council report in ${lang}`);
+  }
+});
+
 test('the scenario returns the API result for an inflow', async () => {
   const expected = await api('/api/v1/scenario?inflow=150&lq_cap=1.5');
   const { page, errors } = await open('/#/scenario');

@@ -13,6 +13,7 @@ pub mod outreach;
 pub mod pipeline;
 pub mod provenance;
 pub mod releases;
+pub mod report;
 pub mod scenario;
 pub mod segregation;
 pub mod site;
@@ -95,6 +96,7 @@ pub static ROUTES: LazyLock<Vec<Route>> = LazyLock::new(|| {
         scenario::ROUTES,
         forecast::ROUTES,
         provenance::ROUTES,
+        report::ROUTES,
         releases::ROUTES,
         tiles::ROUTES,
         ingest::ROUTES,

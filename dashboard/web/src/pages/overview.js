@@ -2,7 +2,7 @@
 import { all, get } from '../api.js';
 import { sparkline } from '../charts.js';
 import { esc } from '../dom.js';
-import { dateTime, label, month, number, shortMonth, t, value } from '../i18n.js';
+import { current, dateTime, label, month, number, shortMonth, t, value } from '../i18n.js';
 import { datasetName, municipalSeries, reading, registry, significance, withheldMark } from './common.js';
 
 export const HEADLINES = [
@@ -83,6 +83,14 @@ function figure({ id, title, description, v, unit, withheld, period, source, tre
   </article>`;
 }
 
+/** The council report of the latest release, in the reader's language: a PDF to download and
+ * the same as a web page. */
+function reportLinks() {
+  const q = (format) => `/api/v1/report?lang=${encodeURIComponent(current())}&format=${format}`;
+  return `<p class="report-links"><a class="button" data-report="pdf" href="${esc(q('pdf'))}" download>${esc(t('report_button'))}</a>
+    <a data-report="html" href="${esc(q('html'))}">${esc(t('report_button_html'))}</a></p>`;
+}
+
 export async function render(main) {
   const [reg, status, series, seg, releases] = await Promise.all([
     registry(),
@@ -159,6 +167,7 @@ export async function render(main) {
       latest
         ? esc(t('release_line', { version: latest.version, when: dateTime(latest.published_at) }))
         : esc(t('no_release'))
-    } <a href="#/data">${esc(t('page_data'))}</a></p>`;
+    } <a href="#/data">${esc(t('page_data'))}</a></p>
+    ${latest ? reportLinks() : ''}`;
   wireHow(main);
 }
