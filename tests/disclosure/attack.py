@@ -24,6 +24,10 @@ Attacks:
             must be a published figure (no withheld or unpublished month), its household mix
             not the register's and its places the scenario's; all else it holds is computed
             from that history, so the lp attack above already has everything it says
+  report    the council report (its HTML page: the same text as its PDF) read as an outsider
+            reads it: the households and persons placed it shows must be the release's own
+            cells (withheld where the release withholds), and no number in it may be the
+            register's size
 
 Prints a JSON report; exits 1 when it finds a disclosure (with --expect-disclosure, exits 1
 when it finds none: the self-test that the attack can fail).
@@ -658,6 +662,58 @@ def forecast_attack(api, register, rel):
     return findings
 
 
+MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December"]
+
+
+def report_attack(api, register, rel):
+    """The English council report read for figures the release does not publish."""
+    import html
+    import re
+
+    findings = []
+    path = os.path.join(api, "report.html")
+    if not os.path.exists(path):
+        return findings
+    page = open(path, encoding="utf-8").read()
+    titles = {"Households placed": HH, "Persons placed": PP}
+    seen = 0
+    for row in re.findall(r"<tr>(.*?)</tr>", page):
+        cells = [html.unescape(c) for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row)]
+        kind = titles.get(cells[0]) if cells else None
+        if kind is None or len(cells) < 4:
+            continue
+        seen += 1
+        name, year = cells[3].rsplit(" ", 1)
+        period = f"{year}-{MONTHS.index(name) + 1:02d}"
+        shown = None if cells[1].startswith("Withheld") else float(cells[1].replace(",", ""))
+        if (kind, "", period) not in rel.cells or rel.cells[(kind, "", period)] != shown:
+            findings.append({"attack": "report", "cell": [kind, "", period], "shown": cells[1],
+                             "published": rel.cells.get((kind, "", period), "not published")})
+    if seen != len(titles):
+        findings.append({"attack": "report", "what": f"{seen} placement rows found, not {len(titles)}"})
+    text = html.unescape(re.sub(r"<[^>]+>", " ", page))
+    for n in re.findall(r"\d[\d,]*", text):
+        if int(n.replace(",", "")) == register["rows"]:
+            findings.append({"attack": "report", "register size": n})
+    return findings
+
+
+def report_self_test():
+    """A hand-made release that withholds the persons placed in the report's month, and a
+    report that shows them: the report attack must find it."""
+    rel = Release.__new__(Release)
+    rel.version, rel.districts, rel.years, rel.months = 0, ["A"], [], ["2026-10"]
+    rel.cells, rel.indices = {(HH, "", "2026-10"): 12, (PP, "", "2026-10"): None}, defaultdict(dict)
+    row = '<tr><td>{}</td><td class="n">{}</td><td class="n">+1</td><td>October 2026</td><td>Placements</td></tr>'
+    page = "<table><tbody>" + row.format("Households placed", "12") + row.format("Persons placed", "31") + "</tbody></table>"
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as api:
+        open(os.path.join(api, "report.html"), "w", encoding="utf-8").write(page)
+        return report_attack(api, {"rows": 999999}, rel)
+
+
 def forecast_self_test():
     """A hand-made release that withholds the municipality's persons in one month, and a
     forecast whose history shows that month: the forecast attack must find it."""
@@ -759,13 +815,14 @@ def main():
         activation = activation_self_test(a.protection, a.max_household)
         report["findings"] += activation
         report["findings"] += forecast_self_test()
+        report["findings"] += report_self_test()
         kinds = {x["attack"].split()[0] for x in report["findings"]}
         if activation:
             kinds.add("activation")
         report["found"] = sorted(kinds)
         print(json.dumps(report, indent=1, default=str)[:20000])
         # Every attack must find something the protection would have prevented.
-        sys.exit(0 if {"lp", "indices", "activation", "forecast"} <= kinds else 1)
+        sys.exit(0 if {"lp", "indices", "activation", "forecast", "report"} <= kinds else 1)
     for rel in releases:
         f, s = lp_attack([rel], oracle, a.protection, a.max_household, f"v{rel.version}")
         report["findings"] += f
@@ -784,6 +841,7 @@ def main():
         report["findings"] += lq_attack(releases[-1], api, pop)
         report["findings"] += metadata_attack(api, register, releases[-1])
         report["findings"] += forecast_attack(api, register, releases[-1])
+        report["findings"] += report_attack(api, register, releases[-1])
     print(json.dumps(report, indent=1, default=str)[:20000])
     sys.exit(1 if report["findings"] else 0)
 
