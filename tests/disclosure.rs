@@ -91,7 +91,10 @@ fn answers(env: &Env, work: &Path, url: &str) {
         ("scenario.json", "/api/v1/scenario?inflow=300".to_string()),
         ("catalogue.jsonld", "/api/v1/catalog".to_string()),
         ("districts.mvt", "/tiles/districts/0/0/0.mvt".to_string()),
-        ("report.html", "/api/v1/report?lang=en&format=html".to_string()),
+        (
+            "report.html",
+            "/api/v1/report?lang=en&format=html".to_string(),
+        ),
     ] {
         let (status, body) = get(&format!("{url}{path}"));
         assert_eq!(status, 200, "{path}");

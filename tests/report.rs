@@ -1,7 +1,8 @@
 //! The council report, driven through the `haven` binary and the HTTP API: on the demo, the
 //! PDF's text (poppler's `pdftotext`) holds every headline figure equal to the API's, written as
 //! Node's `Intl` writes numbers in each language; the HTML holds the same; the API gives the
-//! bytes the command line wrote; bad requests are refused with what to change.
+//! bytes the command line wrote; bad requests are refused with what to change. And every
+//! public answer links to how its figures were computed (provenance), which names the loads.
 
 mod common;
 
@@ -285,4 +286,85 @@ fn bad_requests_are_refused_with_what_to_change() {
         assert_eq!(got, status, "{query}: {body}");
         assert!(body["detail"].is_string(), "{query}: {body}");
     }
+}
+
+#[test]
+fn every_answer_links_to_how_its_figures_were_computed() {
+    let env = Env::new();
+    env.with_demo();
+    let (_server, url) = env.serve();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    // Indicator answers link to each indicator's provenance in a Link header.
+    let res = agent
+        .get(format!(
+            "{url}/api/v1/indicators?level=municipality&indicator=vacant_units,placements_active_persons&limit=2"
+        ))
+        .call()
+        .unwrap();
+    let link = res.headers().get("link").unwrap().to_str().unwrap();
+    assert_eq!(
+        link,
+        "</api/v1/provenance/vacant_units>; rel=\"describedby\", </api/v1/provenance/placements_active_persons>; rel=\"describedby\""
+    );
+    let latest = get_json(&format!("{url}/api/v1/releases"), None).1[0]["version"].clone();
+    let mut links = vec!["/api/v1/provenance/vacant_units".to_string()];
+    // The derived figures carry theirs in the answer.
+    for (path, figure) in [
+        ("/api/v1/segregation?limit=1", "segregation"),
+        (
+            "/api/v1/segregation/location-quotients?group=placed_persons",
+            "segregation",
+        ),
+        ("/api/v1/scenario?inflow=50", "scenario"),
+        ("/api/v1/forecast?months=3", "forecast"),
+        ("/api/v1/forecast/backtest", "forecast"),
+        ("/api/v1/pipeline", "pipeline"),
+    ] {
+        let (status, body) = get_json(&format!("{url}{path}"), None);
+        assert_eq!(status, 200, "{path}: {body}");
+        assert_eq!(
+            body["provenance"],
+            format!("/api/v1/provenance/{figure}"),
+            "{path}"
+        );
+        links.push(body["provenance"].as_str().unwrap().to_string());
+    }
+    for link in links {
+        let (status, p) = get_json(&format!("{url}{link}"), None);
+        assert_eq!(status, 200, "{link}: {p}");
+        assert_eq!(p["release"]["version"], latest, "{link}");
+        assert!(!p["formula"].as_str().unwrap().is_empty(), "{link}");
+        let sources = p["sources"].as_array().unwrap();
+        assert!(!sources.is_empty(), "{link}: {p}");
+        for s in sources {
+            // A personal dataset is named, its loads never described.
+            if s["personal"] == true {
+                assert_eq!(s["loads"], serde_json::json!([]), "{link}");
+            } else {
+                assert!(s["loads"][0]["batch"].as_i64().unwrap() > 0, "{link}: {s}");
+            }
+        }
+    }
+    let (_, seg) = get_json(&format!("{url}/api/v1/provenance/segregation"), None);
+    let datasets: Vec<&str> = seg["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["dataset"].as_str().unwrap())
+        .collect();
+    assert!(datasets.contains(&"population") && datasets.contains(&"placements"));
+    assert_eq!(seg["protected"], true);
+    assert_eq!(seg["analyses"][0]["part"], "segregation");
+    let (status, body) = get_json(&format!("{url}/api/v1/provenance/nonsense"), None);
+    assert_eq!(status, 404);
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("segregation, scenario, forecast, pipeline"),
+        "{body}"
+    );
 }

@@ -61,6 +61,39 @@ pub(crate) fn cached<T: Serialize>(
     }
 }
 
+/// A public answer with the link to how its figures were computed (`provenance`).
+#[derive(Serialize)]
+pub(crate) struct Described<T: Serialize> {
+    #[serde(flatten)]
+    pub body: T,
+    pub provenance: String,
+}
+
+/// `body` with the link to the provenance of `figure` (`/api/v1/provenance/{figure}`).
+pub(crate) fn described<T: Serialize>(body: T, figure: &str) -> Described<T> {
+    Described {
+        body,
+        provenance: crate::routes::provenance::link(figure),
+    }
+}
+
+/// `Link` headers to the provenance of each indicator an answer carries (RFC 8288,
+/// `rel="describedby"`).
+pub(crate) fn link_provenance(res: &mut Response, ids: &[&str]) {
+    let links: Vec<String> = ids
+        .iter()
+        .map(|id| {
+            format!(
+                "<{}>; rel=\"describedby\"",
+                crate::routes::provenance::link(id)
+            )
+        })
+        .collect();
+    if let Ok(v) = HeaderValue::from_str(&links.join(", ")) {
+        res.headers_mut().insert(header::LINK, v);
+    }
+}
+
 /// A file as a public answer (`media` type, saved as `file_name`), with its validators, or
 /// 304 when the client holds it already.
 pub(crate) fn cached_file(

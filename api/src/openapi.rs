@@ -184,7 +184,8 @@ fn described() -> Value {
                 "SegregationPage": {"type": "object", "required": ["items", "total", "next_cursor", "changes"], "properties": {
                     "items": {"type": "array", "items": {"$ref": "#/components/schemas/SegregationValue"}},
                     "total": {"type": "integer", "minimum": 0}, "next_cursor": {"type": ["string", "null"]},
-                    "changes": {"type": "array", "items": {"$ref": "#/components/schemas/SegregationChange"}}}},
+                    "changes": {"type": "array", "items": {"$ref": "#/components/schemas/SegregationChange"}},
+                    "provenance": {"type": "string", "description": "How the indices were computed: /api/v1/provenance/segregation."}}},
                 "Allocation": {"type": "object", "required": ["districts"], "properties": {
                     "dissimilarity_after": {"type": ["number", "null"]},
                     "districts": {"type": "array", "items": {"type": "object", "required": ["district_code", "households", "persons"], "properties": {
@@ -200,6 +201,7 @@ fn described() -> Value {
                     "history": {"type": "array", "description": "The months the model was fitted to, [YYYY-MM, value], oldest first.", "items": {"type": "array", "prefixItems": [{"type": "string"}, {"type": "number"}]}},
                     "months": {"type": "array", "items": {"$ref": "#/components/schemas/Band"}}}},
                 "Forecast": {"type": "object", "required": ["basis", "persons_placed", "announced", "household_mix", "places", "needs"], "properties": {
+                    "provenance": {"type": "string", "description": "How the forecast was computed (the public answer): /api/v1/provenance/forecast."},
                     "basis": {"type": "string", "enum": ["published", "register"]},
                     "persons_placed": {"$ref": "#/components/schemas/SeriesForecast"},
                     "arrivals": {"$ref": "#/components/schemas/SeriesForecast", "description": "Households whose placement starts, per month: the register's basis only."},
@@ -212,6 +214,7 @@ fn described() -> Value {
                         "bedrooms": {"$ref": "#/components/schemas/Band"}, "places": {"type": "integer", "minimum": 0},
                         "shortfall_persons": {"$ref": "#/components/schemas/Band"}}}}}},
                 "Scenario": {"type": "object", "required": ["params", "fastest", "low_concentration"], "properties": {
+                    "provenance": {"type": "string", "description": "How the scenario was computed (the public answer): /api/v1/provenance/scenario."},
                     "params": {"type": "object"},
                     "fastest": {"$ref": "#/components/schemas/Allocation"},
                     "low_concentration": {"$ref": "#/components/schemas/Allocation"},

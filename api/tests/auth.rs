@@ -118,9 +118,7 @@ fn case(method: &str, path: &str, demo: &std::path::Path) -> Option<Case> {
         ("GET", "/api/v1/officer/forecast/backtest") => {
             ("/api/v1/officer/forecast/backtest", None, OFFICER)
         }
-        ("GET", "/api/v1/provenance/{indicator}") => {
-            ("/api/v1/provenance/vacant_units", None, OPEN)
-        }
+        ("GET", "/api/v1/provenance/{figure}") => ("/api/v1/provenance/vacant_units", None, OPEN),
         ("GET", "/api/v1/report") => ("/api/v1/report?lang=nl&format=html", None, OPEN),
         ("GET", "/api/v1/catalog") => ("/api/v1/catalog", None, OPEN),
         ("GET", "/api/v1/releases") => ("/api/v1/releases", None, OPEN),

@@ -48,6 +48,12 @@ const ALLOWED: &[(&str, &str, How, &str)] = &[
         "the id of the aggregated release file and the source datasets its metadata names",
     ),
     (
+        "haven-core/src/provenance.rs",
+        "placements",
+        How::Name,
+        "the source datasets the provenance of the derived figures names (never read)",
+    ),
+    (
         "haven-core/src/report.rs",
         "placements",
         How::Name,

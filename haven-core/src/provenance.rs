@@ -1,8 +1,9 @@
 //! Where every published figure comes from. A release records, beside its files, the loads its
 //! figures were computed from (each dataset's rows by the load that last wrote them: batch,
 //! file name, time, rows read and rejected) and when each part of the analysis ran; its data
-//! package lists them as `sources`. [`indicator`] answers "how was this computed?" for one
-//! indicator: its registry entry and formula, those loads and analysis, and the release.
+//! package lists them as `sources`. [`figure`] answers "how was this computed?" for one
+//! indicator (its registry entry and formula) or derived figure (segregation, scenario,
+//! forecast, pipeline): how, those loads and analysis, and the release.
 //!
 //! The loads of personal datasets (placements) are named but not described: their row counts
 //! and load times are never published (docs/disclosure.md).
@@ -116,9 +117,6 @@ pub fn analyses(conn: &duckdb::Connection) -> Result<Vec<Analysis>, Error> {
         .collect::<Result<_, _>>()?)
 }
 
-/// The part of the analysis that computes the indicators.
-const INDICATORS_PART: &str = "availability";
-
 /// How an indicator's municipal figure is formed from its district figures.
 fn formula(indicator: &analytics::registry::Indicator) -> String {
     use analytics::registry::Aggregate;
@@ -145,10 +143,13 @@ pub struct ReleaseRef {
     pub package: String,
 }
 
-/// How an indicator was computed, for the figure of the latest release.
+/// How a figure was computed, for the figure of the latest release.
 #[derive(Debug, Clone, Serialize)]
 pub struct Provenance {
-    pub indicator: &'static analytics::registry::Indicator,
+    /// The figure: an indicator id of the registry, or one of [`DERIVED`].
+    pub figure: String,
+    /// The registry entry (null for the figures derived from indicators and results).
+    pub indicator: Option<&'static analytics::registry::Indicator>,
     pub formula: String,
     /// Published only through the disclosure step (built on placements).
     pub protected: bool,
@@ -157,11 +158,76 @@ pub struct Provenance {
     pub release: ReleaseRef,
 }
 
-/// The provenance of an indicator's published figures: its registry entry and formula, and
-/// the loads and analysis the latest release records for its datasets.
-pub fn indicator(store: &ingest::Store, id: &str) -> Result<Provenance, Error> {
-    let entry = analytics::registry::get(id)
-        .ok_or_else(|| Error::NotFound(format!("no indicator '{id}'")))?;
+/// A figure that is not an indicator of the registry: its datasets, the part of the analysis
+/// it comes from (none when it is computed for each answer from the release) and how.
+#[derive(Debug)]
+pub struct Derived {
+    pub id: &'static str,
+    pub datasets: &'static [&'static str],
+    pub part: Option<&'static str>,
+    pub formula: &'static str,
+}
+
+/// The figures the API and the dashboard give besides the registry's indicators.
+pub const DERIVED: &[Derived] = &[
+    Derived {
+        id: "segregation",
+        datasets: &["placements", "population", "districts"],
+        part: Some("segregation"),
+        formula: "Segregation indices of each population group, and of persons placed, over the districts against the whole population, as PySAL defines them (segregation 2.5, esda 2.9); the significance of the latest value by 999 random placements over the districts, the change over a year by bootstrap. Persons placed are published only through the disclosure step.",
+    },
+    Derived {
+        id: "scenario",
+        datasets: &["vacant_properties", "placements", "population", "districts"],
+        part: None,
+        formula: "Computed for each answer: the inflow in households of the default household mix, housed in the homes of the vacancy register ready within 30 days (ready, or minor renovation up to EUR 5,000) and within 90 days, fastest and cheapest first, with and without a cap on each district's location quotient of persons placed as the latest release publishes them.",
+    },
+    Derived {
+        id: "forecast",
+        datasets: &["placements", "vacant_properties"],
+        part: None,
+        formula: "Computed for each answer: exponential smoothing (AutoETS, chosen by AICc) of the municipality's persons in placements as the latest release publishes them month by month, with 80 % and 95 % intervals calibrated on its own rolling-origin backtest; needs in homes and bedrooms by the default household mix, against the places of the scenario.",
+    },
+    Derived {
+        id: "pipeline",
+        datasets: &["vacant_properties", "owner_contacts", "placements"],
+        part: Some("availability"),
+        formula: "Homes of the vacancy register entering each stage (identified, owner contacted, owner answered, renovation, offered) by the date recorded for it, their conversion to the next stage and median days in the stage; homes let and households housed per complete year, built on placements, only through the disclosure step.",
+    },
+];
+
+/// The part of the analysis that computes the indicators.
+const INDICATORS_PART: &str = "availability";
+
+/// How a figure was computed: an indicator of the registry (its entry and formula) or one of
+/// the [`DERIVED`] figures, with the loads and analysis the latest release records for its
+/// datasets, and the release.
+pub fn figure(store: &ingest::Store, id: &str) -> Result<Provenance, Error> {
+    let (entry, datasets, part, formula_text, protected) = if let Some(entry) =
+        analytics::registry::get(id)
+    {
+        (
+            Some(entry),
+            entry.datasets,
+            Some(INDICATORS_PART),
+            formula(entry),
+            entry.class == analytics::registry::Class::Personal,
+        )
+    } else if let Some(d) = DERIVED.iter().find(|d| d.id == id) {
+        (
+            None,
+            d.datasets,
+            d.part,
+            d.formula.to_string(),
+            d.datasets.contains(&"placements"),
+        )
+    } else {
+        let derived: Vec<&str> = DERIVED.iter().map(|d| d.id).collect();
+        return Err(Error::NotFound(format!(
+            "no figure '{id}': an indicator id of the registry (/api/v1/indicators/registry) or one of {}",
+            derived.join(", ")
+        )));
+    };
     let manifests = crate::publish::manifests(store)?;
     let latest: &Manifest = manifests
         .last()
@@ -169,18 +235,19 @@ pub fn indicator(store: &ingest::Store, id: &str) -> Result<Provenance, Error> {
     let sources = latest
         .sources
         .iter()
-        .filter(|s| entry.datasets.contains(&s.dataset.as_str()))
+        .filter(|s| datasets.contains(&s.dataset.as_str()))
         .cloned()
         .collect();
     Ok(Provenance {
+        figure: id.to_string(),
         indicator: entry,
-        formula: formula(entry),
-        protected: entry.class == analytics::registry::Class::Personal,
+        formula: formula_text,
+        protected,
         sources,
         analyses: latest
             .analyses
             .iter()
-            .filter(|a| a.part == INDICATORS_PART)
+            .filter(|a| Some(a.part.as_str()) == part)
             .cloned()
             .collect(),
         release: ReleaseRef {

@@ -158,6 +158,10 @@ test('“How computed” on a headline figure names the load of the file it came
   const text = await page.locator('[data-how="vacant_units"] .how-body').innerText();
   assert.ok(text.includes(source.loads[source.loads.length - 1].file), text);
   assert.match(text, new RegExp(`release ${expected.release.version}`));
+  // The dissimilarity card: a derived figure, from the population's load and the placements.
+  await page.click('[data-how="segregation"] summary');
+  await page.waitForSelector('[data-how="segregation"] [data-dataset="population"] [data-batch]');
+  assert.equal(await page.locator('[data-how="segregation"] [data-dataset="placements"] [data-batch]').count(), 0);
   // A figure built on placements names the register without describing its loads.
   await page.click('[data-how="placements_active_households"] summary');
   await page.waitForSelector('[data-how="placements_active_households"] [data-dataset="placements"]');

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::Access::{Officer, Public};
 use super::{Route, route};
-use crate::http::{analysis_etag, cached, not_modified, private};
+use crate::http::{analysis_etag, cached, described, not_modified, private};
 use crate::{ApiError, AppState, openapi};
 
 /// The routes of this resource, each with its OpenAPI operation.
@@ -82,7 +82,7 @@ pub async fn published(
             return Ok(res);
         }
         let result = forecast::forecast(store, forecast::Basis::Published, months, &announced)?;
-        Ok(cached(&headers, &tag, || result))
+        Ok(cached(&headers, &tag, || described(result, "forecast")))
     })
     .await
 }
@@ -122,7 +122,7 @@ pub async fn backtest_published(
             return Ok(res);
         }
         let result = forecast::backtest(store, forecast::Basis::Published)?;
-        Ok(cached(&headers, &tag, || result))
+        Ok(cached(&headers, &tag, || described(result, "forecast")))
     })
     .await
 }

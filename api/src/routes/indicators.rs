@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::Access::{Officer, Public};
 use super::{Route, route};
-use crate::http::{analysis_etag, cached, etag, not_modified};
+use crate::http::{analysis_etag, cached, etag, link_provenance, not_modified};
 use crate::{ApiError, AppState, openapi};
 
 /// The routes of this resource, each with its OpenAPI operation.
@@ -92,7 +92,9 @@ pub(crate) async fn indicators_from(
             answer()
         };
         if let Some(page) = page {
-            return Ok(cached(&headers, &tag, || page));
+            let mut res = cached(&headers, &tag, || page);
+            link_provenance(&mut res, &ids);
+            return Ok(res);
         }
         // A query the model does not answer the same way: SQL.
         (q, ids, after)
@@ -119,7 +121,9 @@ async fn sql_answer(
             return Ok(res);
         }
         let page = indicators::page(store, &q, &ids, after.as_deref(), limit, restricted)?;
-        Ok(cached(&headers, &tag, || page))
+        let mut res = cached(&headers, &tag, || page);
+        link_provenance(&mut res, &ids);
+        Ok(res)
     })
     .await
     .map(|mut r| {

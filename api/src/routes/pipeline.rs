@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::Access::{Officer, Public};
 use super::{Route, route};
-use crate::http::{analysis_etag, cached, not_modified, private};
+use crate::http::{analysis_etag, cached, described, not_modified, private};
 use crate::{ApiError, AppState, openapi};
 
 /// The routes of this resource, each with its OpenAPI operation.
@@ -71,7 +71,7 @@ pub async fn funnel(
             return Ok(res);
         }
         let f = pipeline::funnel(store, &q)?;
-        Ok(cached(&headers, &tag, || f))
+        Ok(cached(&headers, &tag, || described(f, "pipeline")))
     })
     .await
 }

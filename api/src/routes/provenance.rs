@@ -17,19 +17,20 @@ use crate::{ApiError, AppState, openapi};
 /// The routes of this resource, each with its OpenAPI operation.
 pub(crate) const ROUTES: &[Route] = &[route(
     "GET",
-    "/api/v1/provenance/{indicator}",
+    "/api/v1/provenance/{figure}",
     Public,
-    || get(indicator),
+    || get(figure),
     indicator_doc,
 )];
 
-/// The link to an indicator's provenance, as the answers that carry its figures give it.
+/// The link to a figure's provenance, as the answers that carry it give it.
 pub(crate) fn link(id: &str) -> String {
     format!("/api/v1/provenance/{id}")
 }
 
-/// `GET /api/v1/provenance/{indicator}`: how the indicator's published figures were computed.
-pub async fn indicator(
+/// `GET /api/v1/provenance/{figure}`: how a published figure was computed: an indicator of the
+/// registry, or `segregation`, `scenario`, `forecast`, `pipeline`.
+pub async fn figure(
     State(s): State<AppState>,
     headers: HeaderMap,
     path: Result<UrlPath<String>, PathRejection>,
@@ -40,20 +41,21 @@ pub async fn indicator(
         if let Some(res) = not_modified(&headers, &tag) {
             return Ok(res);
         }
-        let result = provenance::indicator(store, &id)?;
+        let result = provenance::figure(store, &id)?;
         Ok(cached(&headers, &tag, || result))
     })
     .await
 }
 
-/// The OpenAPI operation of `GET /api/v1/provenance/{indicator}`.
+/// The OpenAPI operation of `GET /api/v1/provenance/{figure}`.
 fn indicator_doc() -> Value {
     json!({
-        "operationId": "provenance", "summary": "How an indicator's published figures were computed: its registry entry and formula, the datasets and loads (batch, file, time, rows read and rejected; personal datasets named only) and the analysis the latest release records, and the release.",
-        "parameters": [{"name": "indicator", "in": "path", "required": true, "description": "An indicator id of the registry.", "schema": {"type": "string"}}],
+        "operationId": "provenance", "summary": "How a published figure was computed (an indicator of the registry, or segregation, scenario, forecast, pipeline): its registry entry and formula, or how it is derived, the datasets and loads (batch, file, time, rows read and rejected; personal datasets named only) and the analysis the latest release records, and the release.",
+        "parameters": [{"name": "figure", "in": "path", "required": true, "description": "An indicator id of the registry, or segregation, scenario, forecast, pipeline.", "schema": {"type": "string"}}],
         "responses": {
-            "200": openapi::ok("The provenance.", "application/json", json!({"type": "object", "required": ["indicator", "formula", "protected", "sources", "analyses", "release"], "properties": {
-                "indicator": {"$ref": "#/components/schemas/Indicator"},
+            "200": openapi::ok("The provenance.", "application/json", json!({"type": "object", "required": ["figure", "indicator", "formula", "protected", "sources", "analyses", "release"], "properties": {
+                "figure": {"type": "string"},
+                "indicator": {"oneOf": [{"$ref": "#/components/schemas/Indicator"}, {"type": "null"}]},
                 "formula": {"type": "string"}, "protected": {"type": "boolean"},
                 "sources": {"type": "array", "items": {"type": "object", "required": ["title", "dataset", "personal", "loads"], "properties": {
                     "title": {"type": "string"}, "dataset": {"type": "string"}, "personal": {"type": "boolean"},

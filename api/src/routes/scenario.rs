@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::Access::{Admin, Public};
 use super::{Route, route};
-use crate::http::{analysis_etag, cached, not_modified, private};
+use crate::http::{analysis_etag, cached, described, not_modified, private};
 use crate::{ApiError, AppState, openapi};
 
 /// The routes of this resource, each with its OpenAPI operation.
@@ -61,7 +61,7 @@ pub async fn scenario(
             return Ok(res);
         }
         let result = scenario::scenario(store, q.inflow, q.lq_cap, scenario::Basis::Published)?;
-        Ok(cached(&headers, &tag, || result))
+        Ok(cached(&headers, &tag, || described(result, "scenario")))
     })
     .await
 }

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::Access::Public;
 use super::{Route, route};
-use crate::http::{analysis_etag, cached, etag, not_modified};
+use crate::http::{analysis_etag, cached, described, etag, not_modified};
 use crate::{ApiError, AppState, openapi};
 
 /// The routes of this resource, each with its OpenAPI operation.
@@ -53,7 +53,7 @@ pub async fn segregation(
             return Ok(res);
         }
         let page = explore::segregation(store, &q, after.as_deref(), limit)?;
-        Ok(cached(&headers, &tag, || page))
+        Ok(cached(&headers, &tag, || described(page, "segregation")))
     })
     .await
 }
@@ -86,7 +86,7 @@ pub async fn location_quotients(
             return Ok(res);
         }
         let lq = explore::location_quotients(store, &q.group, q.period.as_deref())?;
-        Ok(cached(&headers, &tag, || lq))
+        Ok(cached(&headers, &tag, || described(lq, "segregation")))
     })
     .await
 }

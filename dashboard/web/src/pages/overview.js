@@ -137,7 +137,7 @@ export async function render(main) {
         period: dLast.x,
         source: `${datasetName('placements')}, ${datasetName('population')}`,
         trend: `<p class="trend">${sparkline(dPoints, t('trend_of', { what: t('fig_dissimilarity') }))}<span>${esc(change(dPoints, 'index'))}</span></p>`,
-        extra: `${sig}<p class="reading reading-${r.level}"><a href="#/segregation">${esc(t('more_on_segregation'))}</a></p>`,
+        extra: `${sig}<p class="reading reading-${r.level}"><a href="#/segregation">${esc(t('more_on_segregation'))}</a></p>${how('segregation')}`,
       }),
     );
   }
