@@ -641,6 +641,141 @@ fn scenario(store: &ingest::Store, c: &Catalogue) -> Result<Section, Error> {
     })
 }
 
+/// Colours of the fan chart: the history, the 80 % band, the 95 % band.
+const FAN: [&str; 3] = ["#1a1a1a", "#6baed6", "#c6dbef"];
+
+/// The forecast as a fan chart (the last two years as published, then the bands and the mean),
+/// with its legend; the text alternative names the last month's intervals.
+fn fan(c: &Catalogue, p: &analytics::forecast::Forecast) -> Vec<Block> {
+    let history: Vec<&(String, f64)> = p.history.iter().rev().take(24).rev().collect();
+    let (Some(first), Some(last)) = (history.first(), p.months.last()) else {
+        return Vec::new();
+    };
+    let n = history.len() + p.months.len();
+    let values = history
+        .iter()
+        .map(|(_, v)| *v)
+        .chain(p.months.iter().flat_map(|b| [b.lower_95, b.upper_95]));
+    let (lo, hi) = values.fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
+    let (lo, hi) = if hi > lo {
+        (lo, hi)
+    } else {
+        (lo - 1.0, hi + 1.0)
+    };
+    let (w, h, left, top, bottom) = (600.0, 220.0, 56.0, 10.0, 24.0);
+    let x = |i: usize| left + (w - left - 10.0) * i as f64 / (n - 1).max(1) as f64;
+    let y = |v: f64| top + (h - top - bottom) * (hi - v) / (hi - lo);
+    let start = history.len() - 1;
+    // The bands start at the last month as published, where the forecast is certain.
+    let band = |lower: &dyn Fn(&analytics::forecast::Band) -> f64,
+                upper: &dyn Fn(&analytics::forecast::Band) -> f64| {
+        let anchor = (x(start), y(history[start].1));
+        let mut pts = vec![anchor];
+        pts.extend(
+            p.months
+                .iter()
+                .enumerate()
+                .map(|(i, b)| (x(start + 1 + i), y(upper(b)))),
+        );
+        pts.extend(
+            p.months
+                .iter()
+                .enumerate()
+                .rev()
+                .map(|(i, b)| (x(start + 1 + i), y(lower(b)))),
+        );
+        pts.iter()
+            .map(|(a, b)| format!("{a:.1},{b:.1}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let line = |pts: Vec<(f64, f64)>| {
+        pts.iter()
+            .map(|(a, b)| format!("{a:.1},{b:.1}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let hist = line(
+        history
+            .iter()
+            .enumerate()
+            .map(|(i, (_, v))| (x(i), y(*v)))
+            .collect(),
+    );
+    let mut mean = vec![(x(start), y(history[start].1))];
+    mean.extend(
+        p.months
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (x(start + 1 + i), y(b.mean))),
+    );
+    let label = |tx: f64, ty: f64, anchor: &str, text: &str| {
+        format!(
+            r##"<text x="{tx:.1}" y="{ty:.1}" text-anchor="{anchor}" font-family="Libertinus Serif, serif" font-size="13" fill="#333333">{text}</text>"##
+        )
+    };
+    let mut svg = format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}">"##
+    );
+    for v in [lo, hi] {
+        let _ = write!(
+            svg,
+            r##"<line x1="{left}" x2="{}" y1="{yy:.1}" y2="{yy:.1}" stroke="#cccccc" stroke-width="0.6"/>"##,
+            w - 10.0,
+            yy = y(v)
+        );
+        svg.push_str(&label(left - 6.0, y(v) + 4.0, "end", &c.number(v, 0)));
+    }
+    let _ = write!(
+        svg,
+        r##"<polygon points="{}" fill="{}"/><polygon points="{}" fill="{}"/><polyline points="{hist}" fill="none" stroke="{}" stroke-width="2"/><polyline points="{}" fill="none" stroke="{}" stroke-width="1.6" stroke-dasharray="5 3"/>"##,
+        band(&|b| b.lower_95, &|b| b.upper_95),
+        FAN[2],
+        band(&|b| b.lower_80, &|b| b.upper_80),
+        FAN[1],
+        FAN[0],
+        line(mean),
+        FAN[0],
+    );
+    svg.push_str(&label(x(0), h - 6.0, "start", &c.month(&first.0)));
+    svg.push_str(&label(
+        x(start),
+        h - 6.0,
+        "middle",
+        &c.month(&history[start].0),
+    ));
+    svg.push_str(&label(x(n - 1), h - 6.0, "end", &c.month(&last.month)));
+    svg.push_str("</svg>");
+    let n0 = |v: f64| c.number(v, 0);
+    vec![
+        Block::Image {
+            svg,
+            alt: c.t(
+                "fan_alt",
+                &[
+                    ("from", &c.month(&p.last_month)),
+                    ("last", &n0(p.last_value)),
+                    ("month", &c.month(&last.month)),
+                    ("mean", &n0(last.mean)),
+                    ("lo80", &n0(last.lower_80)),
+                    ("hi80", &n0(last.upper_80)),
+                    ("lo95", &n0(last.lower_95)),
+                    ("hi95", &n0(last.upper_95)),
+                ],
+            ),
+            caption: c.t("forecast_chart", &[]),
+        },
+        Block::Legend {
+            title: c.t("legend", &[]),
+            items: vec![
+                (FAN[0].into(), c.t("fan_history", &[])),
+                (FAN[1].into(), c.t("fan_80", &[])),
+                (FAN[2].into(), c.t("fan_95", &[])),
+            ],
+        },
+    ]
+}
+
 fn forecast(store: &ingest::Store, c: &Catalogue) -> Result<Section, Error> {
     let heading = c.t("forecast_title", &[]);
     let f = match crate::forecast::forecast(
@@ -684,7 +819,8 @@ fn forecast(store: &ingest::Store, c: &Catalogue) -> Result<Section, Error> {
             ]
         })
         .collect();
-    let mut blocks = vec![Block::Paragraph {
+    let mut blocks = fan(c, p);
+    blocks.push(Block::Paragraph {
         text: c.t(
             "forecast_summary",
             &[
@@ -694,7 +830,7 @@ fn forecast(store: &ingest::Store, c: &Catalogue) -> Result<Section, Error> {
                 ("months", &c.number(p.history_months as f64, 0)),
             ],
         ),
-    }];
+    });
     let backtest = crate::forecast::backtest(store, crate::forecast::Basis::Published)?;
     let score = |m: &str, h: usize| {
         backtest
