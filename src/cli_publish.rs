@@ -107,6 +107,9 @@ pub fn print_release(r: &serde_json::Value) -> ExitCode {
                 a["millis"]
             );
         }
+        if r["lake"].is_object() {
+            crate::cli_lake::print_pushed(&r["lake"]);
+        }
     }
     ExitCode::SUCCESS
 }

@@ -5,6 +5,7 @@ mod bench_load;
 mod cli_forecast;
 mod cli_ingest;
 mod cli_jobs;
+mod cli_lake;
 mod cli_ops;
 mod cli_publish;
 mod cli_report;
@@ -39,6 +40,15 @@ struct Cli {
     /// Log as JSON lines instead of human-readable text.
     #[arg(long, global = true)]
     log_json: bool,
+    /// The region's lake: the PostgreSQL database of its DuckLake catalogue
+    /// (postgres://user@host:port/db; a password is best left to PGPASSWORD or ~/.pgpass).
+    /// Releases then go to it [env: HAVEN_LAKE]
+    #[arg(long, global = true, value_name = "CATALOG")]
+    lake: Option<String>,
+    /// Where the lake's data files go: s3://bucket/prefix (credentials: HAVEN_S3_KEY_ID and
+    /// HAVEN_S3_SECRET; an S3-compatible server: HAVEN_S3_ENDPOINT) [env: HAVEN_LAKE_DATA]
+    #[arg(long, global = true, value_name = "URL")]
+    data: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -105,6 +115,9 @@ enum Command {
     /// Re-encrypt the database with a new key (key rotation), encrypt a plain one, or decrypt
     /// it: a checked copy replaces it. The server must be stopped; give the old key as usual.
     Rekey(cli_ops::RekeyArgs),
+    /// The region's lake (DuckLake, its catalogue in PostgreSQL, its files in object
+    /// storage; see docs/scale.md): push a release to it, list its releases, read a table.
+    Lake(cli_lake::LakeCmd),
     /// Measure ingest, indicators and segregation against their outside references and record
     /// the figures in BENCHMARKS.md.
     Bench(BenchArgs),
@@ -233,6 +246,10 @@ struct DemoArgs {
     /// Placements of the generated municipality.
     #[arg(long, value_name = "N")]
     placements: Option<usize>,
+    /// The generated municipality's code (its districts are the code and a number), so that
+    /// several demo municipalities can make up a region [default: BE12099]
+    #[arg(long, value_name = "CODE")]
+    municipality: Option<String>,
     #[command(flatten)]
     publish: cli_publish::PublishArgs,
 }
@@ -297,7 +314,9 @@ fn settings(cli: &Cli) -> Result<Settings> {
         None => None,
     };
     let file = path.as_deref().zip(text.as_deref());
-    Ok(Settings::build(&cli.db, file, &|k| std::env::var(k).ok())?)
+    let mut s = Settings::build(&cli.db, file, &|k| std::env::var(k).ok())?;
+    s.set_lake(cli.lake.clone(), cli.data.clone())?;
+    Ok(s)
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
@@ -421,6 +440,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             serve(store, settings, args.addr, config)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Lake(cmd) => cli_lake::lake(&cli.db, &settings, &cmd),
         Command::Datasets => {
             for s in ingest::schema::all() {
                 println!("{} ({:?}): {}", s.name, s.privacy, s.title);
@@ -547,6 +567,10 @@ fn demo(settings: &Settings, args: &DemoArgs) -> Result<ExitCode> {
     }
     if let Some(n) = args.placements {
         spec.placements = n;
+    }
+    if let Some(code) = &args.municipality {
+        lake::check_municipality(code)?;
+        spec.municipality = code.clone();
     }
     let out = args
         .out

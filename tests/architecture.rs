@@ -14,6 +14,7 @@ const LAYERS: &[&str] = &[
     "analytics",
     "disclosure",
     "report",
+    "lake",
     "haven-core",
     "jobs",
     "dashboard",

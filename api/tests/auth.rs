@@ -223,6 +223,12 @@ fn case(method: &str, path: &str, demo: &std::path::Path) -> Option<Case> {
             Some(("application/json", b"{}".to_vec())),
             ADMIN,
         ),
+        // This server has no lake: found for nobody, refused to the others first.
+        ("POST", "/api/v1/admin/lake/push") => (
+            "/api/v1/admin/lake/push",
+            Some(("application/json", b"{}".to_vec())),
+            [401, 403, 404],
+        ),
         // This server runs no jobs: found for nobody, refused to the others first.
         ("POST", "/api/v1/admin/jobs/{name}/run") => {
             ("/api/v1/admin/jobs/nightly/run", None, [401, 403, 404])

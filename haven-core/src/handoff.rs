@@ -32,8 +32,12 @@ pub fn write_server_file(path: &Path, info: &ServerFile) -> std::io::Result<()> 
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut f = opts.open(path)?;
-    f.write_all(serde_json::to_string(info).unwrap_or_default().as_bytes())
+    // Written under another name, then renamed: a reader never meets half of it.
+    let partial = path.with_extension("json.partial");
+    let mut f = opts.open(&partial)?;
+    f.write_all(serde_json::to_string(info).unwrap_or_default().as_bytes())?;
+    f.sync_all()?;
+    std::fs::rename(&partial, path)
 }
 
 /// The server announced for `db`, if its file is there and readable.

@@ -20,6 +20,7 @@ mod pool;
 pub mod provenance;
 pub mod publish;
 pub mod read;
+pub mod region;
 pub mod report;
 pub mod scenario;
 pub mod settings;

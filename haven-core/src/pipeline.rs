@@ -231,7 +231,20 @@ pub fn release(store: &ingest::Store, settings: &Settings, force: bool) -> Resul
     let mut opts = settings.release.clone();
     opts.force = force;
     match publish(store, &opts) {
-        Ok(r) => Ok(Released::Made(Box::new(r))),
+        Ok(mut r) => {
+            // A new release goes to the region's lake, when one is set.
+            if settings.lake.is_some() && !r.unchanged {
+                let pushed = crate::region::push(store, settings, Some(r.version)).map_err(|e| {
+                    Error::Internal(format!(
+                        "release {} was made in {}, but it did not reach the lake: {e}. `haven lake push` sends it",
+                        r.version,
+                        r.dir.display()
+                    ))
+                })?;
+                r.lake = Some(pushed);
+            }
+            Ok(Released::Made(Box::new(r)))
+        }
         Err(Error::Refused(reason)) => {
             tracing::info!(%reason, "no release");
             Ok(Released::HeldBack { reason })

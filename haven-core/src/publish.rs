@@ -265,6 +265,9 @@ pub struct Release {
     pub bytes: u64,
     /// The disclosure step of a new release: what it withheld and how the audit proved it.
     pub disclosure: Option<disclosure::release::Staged>,
+    /// What reached the region's lake, when one is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lake: Option<lake::Pushed>,
 }
 
 fn internal(what: &str) -> impl Fn(duckdb::Error) -> Error + '_ {
@@ -396,6 +399,7 @@ pub fn publish(store: &ingest::Store, opts: &PublishOptions) -> Result<Release, 
                 files: 0,
                 bytes: 0,
                 disclosure: None,
+                lake: None,
             });
         }
     }
@@ -482,6 +486,7 @@ pub fn publish(store: &ingest::Store, opts: &PublishOptions) -> Result<Release, 
         files: files.len() + 1,
         bytes: files.iter().map(|f| f.bytes).sum(),
         disclosure: Some(staged),
+        lake: None,
     })
 }
 

@@ -38,6 +38,14 @@
 //! extensions = ""                # DuckDB's extension folder (default: the setup script's)
 //! memory_limit = "1GB"            # DuckDB's memory for this process (default: 80 % of RAM);
 //!                                # a server that runs for months keeps a flat footprint
+//!
+//! [lake]                         # the region's lake (docs/scale.md); releases go to it
+//! catalog = "postgres://haven@db.example.org/lake"  # DuckLake's catalogue in PostgreSQL
+//! data = "s3://haven-region/lake" # its data files (public/ and restricted/ under it)
+//! s3_endpoint = "https://s3.example.org"  # an S3-compatible server; absent: AWS
+//! s3_region = "eu-west-1"
+//! s3_key_id = "…"                # with s3_secret_file, or HAVEN_S3_KEY_ID and HAVEN_S3_SECRET
+//! s3_secret_file = "/etc/haven/s3.secret"
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -61,6 +69,8 @@ pub struct Settings {
     pub encryption: ingest::Encryption,
     /// DuckDB's memory limit for the process (`512MB`, `2GB`); `None`: DuckDB's default.
     pub memory_limit: Option<String>,
+    /// The region's lake, when one is set: each release is pushed to it.
+    pub lake: Option<lake::Settings>,
 }
 
 /// How long personal data is kept.
@@ -148,7 +158,14 @@ pub const DEFAULT_RATE_LIMIT: f64 = 100.0;
 
 /// The sections of `haven.toml` the settings read (the `jobs` crate reads `[[job]]` and
 /// accepts these beside it).
-pub const SECTIONS: &[&str] = &["release", "analysis", "server", "retention", "database"];
+pub const SECTIONS: &[&str] = &[
+    "release",
+    "analysis",
+    "server",
+    "retention",
+    "database",
+    "lake",
+];
 
 /// The environment variables read, with what each sets.
 pub const ENVIRONMENT: &[(&str, &str)] = &[
@@ -179,6 +196,15 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ),
     ("HAVEN_DUCKDB_EXTENSIONS", "database.extensions"),
     ("HAVEN_DUCKDB_MEMORY_LIMIT", "database.memory_limit"),
+    ("HAVEN_LAKE", "lake.catalog"),
+    ("HAVEN_LAKE_DATA", "lake.data"),
+    ("HAVEN_S3_ENDPOINT", "lake.s3_endpoint"),
+    ("HAVEN_S3_REGION", "lake.s3_region"),
+    ("HAVEN_S3_KEY_ID", "lake.s3_key_id"),
+    (
+        "HAVEN_S3_SECRET",
+        "the object storage's secret itself (or lake.s3_secret_file)",
+    ),
 ];
 
 #[derive(Debug, Default, Deserialize)]
@@ -194,6 +220,8 @@ struct File {
     retention: RetentionSection,
     #[serde(default)]
     database: DatabaseSection,
+    #[serde(default)]
+    lake: LakeSection,
     /// The scheduled imports: the `jobs` crate reads them.
     #[serde(default, rename = "job")]
     _jobs: Vec<toml::Value>,
@@ -225,6 +253,47 @@ struct DatabaseSection {
     key_command: Option<String>,
     extensions: Option<PathBuf>,
     memory_limit: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LakeSection {
+    catalog: Option<String>,
+    data: Option<String>,
+    s3_endpoint: Option<String>,
+    s3_region: Option<String>,
+    s3_key_id: Option<String>,
+    s3_secret_file: Option<PathBuf>,
+}
+
+/// The lake's parts as the file and the environment give them, before they are checked.
+#[derive(Debug, Default)]
+struct LakeParts {
+    catalog: Option<String>,
+    data: Option<String>,
+    s3: lake::S3,
+}
+
+impl LakeParts {
+    fn settings(self, extensions: Option<PathBuf>) -> Result<Option<lake::Settings>, Error> {
+        match (self.catalog, self.data) {
+            (None, None) => Ok(None),
+            (Some(catalog), Some(data)) => Ok(Some(lake::Settings {
+                catalog,
+                data,
+                s3: self.s3,
+                extensions: extensions
+                    .or_else(ingest::encryption::default_extension_dir)
+                    .unwrap_or_default(),
+            })),
+            (Some(_), None) => Err(Error::Settings(
+                "the lake's catalogue is set but not where its data goes: give --data s3://bucket/prefix ([lake] data, HAVEN_LAKE_DATA)".into(),
+            )),
+            (None, Some(_)) => Err(Error::Settings(
+                "the lake's data is set but not its catalogue: give --lake postgres://… ([lake] catalog, HAVEN_LAKE)".into(),
+            )),
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -316,6 +385,7 @@ impl Settings {
             retention: RetentionSettings::default(),
             encryption: ingest::Encryption::none(),
             memory_limit: None,
+            lake: None,
         }
     }
 
@@ -330,6 +400,7 @@ impl Settings {
         // The key's source and the extension folder, file first, then the environment.
         let mut key: Option<ingest::encryption::KeySource> = None;
         let mut extensions: Option<PathBuf> = None;
+        let mut lake = LakeParts::default();
         if let Some((path, text)) = file {
             let f: File = toml::from_str(text)
                 .map_err(|e| Error::Settings(format!("{}: {e}", path.display())))?;
@@ -377,6 +448,23 @@ impl Settings {
             )
             .map_err(|e| Error::Settings(format!("{}: [database] {e}", path.display())))?;
             extensions = f.database.extensions.map(|p| dir.join(p));
+            let l = f.lake;
+            lake.catalog = l.catalog;
+            lake.data = l.data;
+            lake.s3.endpoint = l.s3_endpoint;
+            lake.s3.region = l.s3_region;
+            lake.s3.key_id = l.s3_key_id;
+            if let Some(p) = l.s3_secret_file {
+                let p = dir.join(p);
+                let text = std::fs::read_to_string(&p).map_err(|e| {
+                    Error::Settings(format!(
+                        "{}: [lake] s3_secret_file {}: {e}",
+                        path.display(),
+                        p.display()
+                    ))
+                })?;
+                lake.s3.secret = Some(lake::Secret::new(text.trim()));
+            }
             if let Some(m) = f.database.memory_limit {
                 s.memory_limit =
                     Some(memory_limit(&m).map_err(|e| {
@@ -464,11 +552,46 @@ impl Settings {
                     .map_err(|e| Error::Settings(format!("HAVEN_DUCKDB_MEMORY_LIMIT: {e}")))?,
             );
         }
+        for (k, slot) in [
+            ("HAVEN_LAKE", &mut lake.catalog),
+            ("HAVEN_LAKE_DATA", &mut lake.data),
+            ("HAVEN_S3_ENDPOINT", &mut lake.s3.endpoint),
+            ("HAVEN_S3_REGION", &mut lake.s3.region),
+            ("HAVEN_S3_KEY_ID", &mut lake.s3.key_id),
+        ] {
+            if let Some(v) = var(k) {
+                *slot = Some(v);
+            }
+        }
+        if let Some(v) = var("HAVEN_S3_SECRET") {
+            lake.s3.secret = Some(lake::Secret::new(v));
+        }
+        s.lake = lake.settings(extensions.clone())?;
         s.encryption = key
             .map_or_else(ingest::Encryption::none, ingest::Encryption::with_key)
             .extensions(extensions);
         s.set_permutations(s.analysis.permutations);
         Ok(s)
+    }
+
+    /// The lake as the command line's `--lake` and `--data` give it (each beats the file and
+    /// the environment).
+    pub fn set_lake(&mut self, catalog: Option<String>, data: Option<String>) -> Result<(), Error> {
+        if catalog.is_none() && data.is_none() {
+            return Ok(());
+        }
+        let current = self.lake.take();
+        let parts = LakeParts {
+            catalog: catalog.or_else(|| current.as_ref().map(|l| l.catalog.clone())),
+            data: data.or_else(|| current.as_ref().map(|l| l.data.clone())),
+            s3: current.as_ref().map(|l| l.s3.clone()).unwrap_or_default(),
+        };
+        self.lake = parts.settings(
+            current
+                .map(|l| l.extensions)
+                .or_else(|| self.encryption.extension_folder()),
+        )?;
+        Ok(())
     }
 
     /// Permutations of the significance tests, in the analysis and in the release's indices.

@@ -16,7 +16,7 @@ use crate::validate::{days_from_civil, format_date};
 
 /// The municipality's centre (WGS84) and its fictional statistical code.
 const CENTRE: (f64, f64) = (4.478, 51.027);
-const MUNICIPALITY: &str = "BE12099";
+pub const MUNICIPALITY: &str = "BE12099";
 /// The demo covers the 36 months from November 2023 to October 2026.
 const FIRST_MONTH: (i64, i64) = (2023, 11);
 const MONTHS: i64 = 36;
@@ -25,6 +25,8 @@ const MONTHS: i64 = 36;
 #[derive(Debug, Clone)]
 pub struct DemoSpec {
     pub seed: u64,
+    /// The municipality's code; its districts are this code and a number.
+    pub municipality: String,
     pub districts: usize,
     pub vacant: usize,
     pub dwellings: u64,
@@ -41,6 +43,7 @@ impl DemoSpec {
     pub fn standard(seed: u64) -> DemoSpec {
         DemoSpec {
             seed,
+            municipality: MUNICIPALITY.into(),
             districts: 30,
             vacant: 2_500,
             dwellings: 55_000,
@@ -58,6 +61,7 @@ impl DemoSpec {
         let f = vacant as f64 / 2_500.0;
         DemoSpec {
             seed,
+            municipality: MUNICIPALITY.into(),
             districts: (vacant / 100).clamp(30, 10_000),
             vacant,
             dwellings: (55_000.0 * f) as u64,
@@ -366,9 +370,9 @@ fn districts(spec: &DemoSpec, rng: &mut Rng) -> Vec<District> {
             });
         out.push(District {
             code: if spec.scaled {
-                format!("{MUNICIPALITY}{:05}", i + 1)
+                format!("{}{:05}", spec.municipality, i + 1)
             } else {
-                format!("{MUNICIPALITY}{:03}", i + 1)
+                format!("{}{:03}", spec.municipality, i + 1)
             },
             name: if spec.scaled {
                 format!("Wijk {:05}", i + 1)
@@ -497,7 +501,7 @@ pub fn generate(spec: &DemoSpec, out: &Path) -> Result<Vec<DemoFile>> {
             json!({
                 "type": "Feature",
                 "properties": {
-                    "district_code": d.code, "name": d.name, "parent_code": MUNICIPALITY,
+                    "district_code": d.code, "name": d.name, "parent_code": spec.municipality,
                     "dwellings_total": d.dwellings, "deprivation_index": (d.deprivation * 10.0).round() / 10.0,
                 },
                 "geometry": {"type": "Polygon", "coordinates": [ring]},

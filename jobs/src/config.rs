@@ -27,6 +27,8 @@ pub struct Config {
     _retention: Option<toml::Table>,
     #[serde(default, rename = "database")]
     _database: Option<toml::Table>,
+    #[serde(default, rename = "lake")]
+    _lake: Option<toml::Table>,
 }
 
 /// What to do with a file that has rejected rows.

@@ -1,6 +1,8 @@
 //! Helpers for tests that drive the real `haven` binary.
 #![allow(dead_code)]
 
+pub mod lake;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};

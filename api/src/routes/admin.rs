@@ -43,6 +43,13 @@ pub(crate) const ROUTES: &[Route] = &[
     ),
     route(
         "POST",
+        "/api/v1/admin/lake/push",
+        Admin,
+        || post(lake_push),
+        lake_push_doc,
+    ),
+    route(
+        "POST",
         "/api/v1/admin/jobs/{name}/run",
         Admin,
         || post(run_job),
@@ -240,6 +247,45 @@ pub async fn publish(
     // The public indicator answers switch to the new release before this answer is given.
     s.refresh_published().await?;
     Ok(private(Json(released)))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LakePushRequest {
+    /// The release to push; the latest when absent.
+    #[serde(default)]
+    release: Option<u32>,
+}
+
+/// `POST /api/v1/admin/lake/push`: sends a release (default: the latest) to the region's lake
+/// (haven lake push beside a running server). It only reads the database: no writer waits.
+pub async fn lake_push(
+    State(s): State<AppState>,
+    body: Result<Json<LakePushRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(req) = body?;
+    if s.settings().lake.is_none() {
+        return Err(ApiError::NotFound(
+            "this server has no lake (no [lake] in haven.toml, no HAVEN_LAKE when it started)"
+                .into(),
+        ));
+    }
+    let settings = s.settings().clone();
+    let pushed = s
+        .with_store(move |store| Ok(haven_core::region::push(store, &settings, req.release)?))
+        .await?;
+    Ok(private(Json(pushed)))
+}
+
+/// The OpenAPI operation of `POST /api/v1/admin/lake/push`.
+fn lake_push_doc() -> Value {
+    json!({
+        "operationId": "lakePush", "summary": "Admins: send a release (default: the latest) to the region's lake (haven lake push beside a running server).",
+        "security": [{"bearer": []}],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "properties": {
+            "release": {"type": ["integer", "null"], "minimum": 1}}}}}},
+        "responses": {"200": {"description": "What reached the lake: its snapshots, tables and rows, and the commits tried again after conflicts with other writers.", "content": {"application/json": {"schema": {"type": "object", "required": ["municipality", "version", "snapshot", "restricted_snapshot", "tables", "rows", "retries", "already"]}}}}, "400": openapi::problem(), "403": openapi::problem(), "404": openapi::problem()},
+    })
 }
 
 /// `POST /api/v1/admin/jobs/{name}/run`: runs a job of the server's configuration now; its run

@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# The region benchmark of docs/scale.md: N generated municipalities (about V vacant properties
+# each, the rest in proportion) made by W writers at once, their releases pushed to a lake
+# (PostgreSQL from Debian's binaries and moto's S3 server, both on loopback, started here), then
+# read back. Beside it, the outside reference: the same Parquet bytes uploaded to the same
+# bucket with boto3, and the release built by `haven demo`. Prints a Markdown section and, with
+# --record, puts it into BENCHMARKS.md between its markers.
+#
+#   scripts/bench-lake.sh [--municipalities 100] [--vacant 10000] [--writers 2] [--record]
+#
+# Needs the release build (cargo build --release), PostgreSQL's binaries (apt-get install
+# postgresql) and the validators' environment (scripts/setup-validators.sh, for moto).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$PWD"
+n=100 vacant=10000 writers=2 record=0
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --municipalities) n="$2"; shift 2 ;;
+    --vacant) vacant="$2"; shift 2 ;;
+    --writers) writers="$2"; shift 2 ;;
+    --record) record=1; shift ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "bench-lake: unknown argument $1" >&2; exit 1 ;;
+  esac
+done
+haven="$root/target/release/haven"
+[[ -x "$haven" ]] || { echo "bench-lake: build first: cargo build --release" >&2; exit 1; }
+pg_bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
+[[ -x "$pg_bin/initdb" ]] || { echo "bench-lake: PostgreSQL is missing: apt-get install postgresql" >&2; exit 1; }
+[[ -x "$root/.venv/bin/moto_server" ]] || { echo "bench-lake: run scripts/setup-validators.sh (moto)" >&2; exit 1; }
+
+work="$(mktemp -d)"
+as_pg=()
+if [[ "$(id -u)" == 0 ]]; then chown postgres "$work"; as_pg=(runuser -u postgres --); fi
+pg_port=$((20000 + RANDOM % 20000)) s3_port=$((40000 + RANDOM % 20000))
+cleanup() {
+  "${as_pg[@]}" "$pg_bin/pg_ctl" -D "$work/pg" -m immediate stop >/dev/null 2>&1 || true
+  [[ -n "${moto:-}" ]] && kill "$moto" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+"${as_pg[@]}" "$pg_bin/initdb" -D "$work/pg" -A trust -U haven >/dev/null
+"${as_pg[@]}" "$pg_bin/pg_ctl" -D "$work/pg" -l "$work/pg.log" -w \
+  -o "-p $pg_port -k $work -c listen_addresses=127.0.0.1 -c max_connections=100" start >/dev/null
+"$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U haven -d postgres -q -c "CREATE DATABASE lake"
+"$root/.venv/bin/moto_server" -H 127.0.0.1 -p "$s3_port" >/dev/null 2>&1 &
+moto=$!
+for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$s3_port") 2>/dev/null && break; sleep 0.2; done
+"$root/.venv/bin/python" - "$s3_port" <<'PY'
+import sys, boto3
+boto3.client("s3", endpoint_url=f"http://127.0.0.1:{sys.argv[1]}", region_name="us-east-1",
+             aws_access_key_id="bench", aws_secret_access_key="bench").create_bucket(Bucket="lake")
+PY
+export HAVEN_LOG=warn HAVEN_S3_KEY_ID=bench HAVEN_S3_SECRET=bench \
+  HAVEN_S3_ENDPOINT="http://127.0.0.1:$s3_port" HAVEN_LAKE_DATA=s3://lake/region \
+  HAVEN_LAKE="postgres://haven@127.0.0.1:$pg_port/lake"
+
+code() { printf 'BE3%04d' "$1"; }
+export -f code
+export haven work vacant
+
+echo "bench-lake: making $n municipalities of about $vacant vacant properties, $writers at a time" >&2
+t0=$(date +%s.%N)
+seq "$n" | xargs -P "$writers" -I{} bash -c '
+  d="$work/m{}"; mkdir -p "$d"
+  HAVEN_LAKE= HAVEN_LAKE_DATA= "$haven" --db "$d/haven.duckdb" demo --scale "$vacant" \
+    --municipality "$(code {})" --seed {} --no-serve --out "$d/demo" >"$d/demo.log" 2>&1 ||
+    { echo "municipality {} failed:"; tail -5 "$d/demo.log"; exit 255; }'
+t1=$(date +%s.%N)
+
+echo "bench-lake: pushing their releases, $writers writers at once" >&2
+seq "$n" | xargs -P "$writers" -I{} bash -c '
+  d="$work/m{}"; s=$(date +%s.%N)
+  "$haven" --db "$d/haven.duckdb" lake push 2>"$d/push.log" || { cat "$d/push.log"; exit 255; }
+  echo "$(echo "$(date +%s.%N) - $s" | bc)" >"$d/push.seconds"'
+t2=$(date +%s.%N)
+
+echo "bench-lake: the outside reference: the same Parquet files uploaded with boto3" >&2
+"$root/.venv/bin/python" - "$s3_port" "$work" "$n" >"$work/reference.txt" <<'PY'
+import sys, time, glob, boto3
+port, work, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+                  aws_access_key_id="bench", aws_secret_access_key="bench")
+s3.create_bucket(Bucket="reference")
+t = time.time()
+for i in range(1, n + 1):
+    for f in glob.glob(f"{work}/m{i}/published/v1/*.parquet"):
+        s3.upload_file(f, "reference", f"m{i}/{f.rsplit('/', 1)[1]}")
+print(time.time() - t)
+size = {}
+for page in s3.get_paginator("list_objects_v2").paginate(Bucket="lake"):
+    for o in page.get("Contents", []):
+        part = o["Key"].split("/")[1]
+        size[part] = size.get(part, 0) + o["Size"]
+print(size.get("public", 0), size.get("restricted", 0))
+PY
+
+echo "bench-lake: reading back" >&2
+one="$(code 1)"
+t3=$(date +%s.%N)
+for i in $(seq 20); do "$haven" lake read indicators --municipality "$(code $(( (i * 7) % n + 1 )))" >/dev/null; done
+t4=$(date +%s.%N)
+"$haven" lake read indicators --out "$work/all.csv" 2>/dev/null
+t5=$(date +%s.%N)
+"$haven" lake releases --json >"$work/releases.jsonl"
+
+read -r reference <"$work/reference.txt"
+read -r public_bytes restricted_bytes < <(sed -n 2p "$work/reference.txt")
+catalog_bytes=$("$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U haven -d lake -At -c "SELECT pg_database_size('lake')")
+release_bytes=$(du -sb "$work"/m*/published | awk '{s += $1} END {print s}')
+db_bytes=$(du -cb "$work"/m*/haven.duckdb | tail -1 | cut -f1)
+retries=$(grep -ho '[0-9]* retries' "$work"/m*/push.log | awk '{s += $1} END {print s + 0}')
+landed=$(grep -c '"current":true' "$work/releases.jsonl")
+rows_all=$(($(wc -l <"$work/all.csv") - 1))
+pushes=$(cat "$work"/m*/push.seconds | sort -n)
+p50=$(echo "$pushes" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+p95=$(echo "$pushes" | awk '{a[NR]=$1} END {print a[int(NR*0.95+0.999)]}')
+
+f() { printf '%.1f' "$1"; }
+make_s=$(echo "$t1 - $t0" | bc) push_s=$(echo "$t2 - $t1" | bc)
+read_s=$(echo "($t4 - $t3) / 20" | bc -l) all_s=$(echo "$t5 - $t4" | bc)
+mb() { echo "scale=1; $1 / 1048576" | bc; }
+section="$(cat <<EOF
+## The region's lake: $n municipalities, $writers writers
+
+- machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(uname -sr); PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') and moto's S3 server on loopback
+- command: \`scripts/bench-lake.sh --municipalities $n --vacant $vacant --writers $writers --record\` (release build)
+- when: $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD)
+
+| | measured |
+|---|---|
+| municipalities made (generate, load, analyse, publish), $writers at a time | $(f "$make_s") s ($(f "$(echo "$make_s * $writers / $n" | bc -l)") s each) |
+| releases pushed to the lake, $writers writers at once | $(f "$push_s") s; one push p50 $(f "$p50") s, p95 $(f "$p95") s |
+| conflicts tried again | $retries |
+| releases current in the lake | $landed of $n |
+| outside reference: the same Parquet files uploaded with boto3, one client | $(f "$reference") s (push / reference: $(f "$(echo "$push_s / $reference" | bc -l)")) |
+| bucket: public / restricted | $(mb "$public_bytes") MiB / $(mb "$restricted_bytes") MiB ($(echo "scale=2; ($public_bytes + $restricted_bytes) / $n / 1048576" | bc) MiB per municipality) |
+| catalogue in PostgreSQL | $(mb "$catalog_bytes") MiB |
+| the municipalities' release folders / databases | $(mb "$release_bytes") MiB / $(mb "$db_bytes") MiB |
+| one municipality's indicators read from the lake (a process each, 20 reads) | $(printf '%.2f' "$read_s") s each |
+| the whole region's indicators ($rows_all rows) read from the lake | $(f "$all_s") s |
+EOF
+)"
+echo "$section"
+if [[ "$record" == 1 ]]; then
+  python3 - "$root/BENCHMARKS.md" "$section" <<'PY'
+import sys
+path, section = sys.argv[1], sys.argv[2]
+text = open(path).read()
+begin, end = "<!-- bench lake: begin -->", "<!-- bench lake: end -->"
+block = f"{begin}\n{section}\n{end}"
+if begin in text:
+    text = text[: text.index(begin)] + block + text[text.index(end) + len(end):]
+else:
+    text = text.rstrip("\n") + "\n\n" + block + "\n"
+open(path, "w").write(text)
+PY
+  echo "bench-lake: recorded in BENCHMARKS.md" >&2
+fi

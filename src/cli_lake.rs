@@ -1,0 +1,165 @@
+//! `haven lake`: the region's lake (DuckLake over PostgreSQL and object storage): push a
+//! release to it, list what it holds, read a table from it, also as it stood at a release.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Args, Subcommand};
+use haven_core::Settings;
+
+#[derive(Args)]
+pub struct LakeCmd {
+    #[command(subcommand)]
+    action: LakeAction,
+}
+
+#[derive(Subcommand)]
+enum LakeAction {
+    /// Send a release of this database (default: the latest) to the lake: its published tables
+    /// to the public catalogue, the true figures behind them to the restricted one, each in one
+    /// commit. A release already there is left alone; a conflicting writer's commit makes this
+    /// one try again. Beside a running server, the server sends it. (`haven publish` sends
+    /// every new release by itself when a lake is set.)
+    Push {
+        /// The release's version.
+        #[arg(long)]
+        release: Option<u32>,
+    },
+    /// List the releases the lake's history holds (public catalogue): municipality, version,
+    /// its snapshot, when it landed, and whether it is the municipality's current one.
+    Releases {
+        /// As JSON lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a table of the lake as CSV (to standard output, or --out): every municipality's
+    /// current rows, one municipality's, or with --release the rows of that release as its
+    /// snapshot holds them, whatever landed since.
+    Read {
+        /// The table (a dataset of the releases, with - as _: indicators, vacant_stock, …).
+        table: String,
+        #[arg(long)]
+        municipality: Option<String>,
+        /// A release of the municipality (needs --municipality).
+        #[arg(long)]
+        release: Option<u32>,
+        /// Read the restricted catalogue (needs the lake's writer credentials).
+        #[arg(long)]
+        restricted: bool,
+        /// The CSV file to write.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+pub fn lake(db: &std::path::Path, settings: &Settings, cmd: &LakeCmd) -> Result<ExitCode> {
+    let lake_settings = haven_core::region::settings(settings)?;
+    match &cmd.action {
+        LakeAction::Push { release } => {
+            let pushed = if let Some(info) = crate::cli_ingest::running_server(db) {
+                eprintln!(
+                    "A Haven server holds {}; asking it to push the release",
+                    db.display()
+                );
+                let v = crate::cli_ingest::server_call(
+                    &info,
+                    "POST",
+                    "/api/v1/admin/lake/push",
+                    Some(serde_json::json!({"release": release})),
+                )?;
+                serde_json::from_value(v)?
+            } else {
+                let store = crate::open_read_only(settings)?;
+                let p = haven_core::region::push(&store, settings, *release)?;
+                serde_json::to_value(p)?
+            };
+            print_pushed(&pushed);
+            Ok(ExitCode::SUCCESS)
+        }
+        LakeAction::Releases { json } => {
+            let lake = lake::Lake::open(lake_settings, lake::Access::Public)?;
+            let releases = lake.releases()?;
+            if *json {
+                for r in &releases {
+                    println!("{}", serde_json::to_string(r)?);
+                }
+            } else if releases.is_empty() {
+                eprintln!("The lake holds no release yet.");
+            } else {
+                println!(
+                    "{:<14} {:>7} {:>9}  {:<20}  {:<20}  current",
+                    "municipality", "release", "snapshot", "published", "landed"
+                );
+                for r in &releases {
+                    println!(
+                        "{:<14} {:>7} {:>9}  {:<20}  {:<20}  {}",
+                        r.municipality,
+                        r.version,
+                        r.snapshot,
+                        r.published_at,
+                        r.committed_at,
+                        if r.current { "yes" } else { "" }
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        LakeAction::Read {
+            table,
+            municipality,
+            release,
+            restricted,
+            out,
+        } => {
+            let access = if *restricted {
+                lake::Access::Writer
+            } else {
+                lake::Access::Public
+            };
+            let lake = lake::Lake::open(lake_settings, access)?;
+            let target = out.clone().unwrap_or_else(|| PathBuf::from("/dev/stdout"));
+            let rows = match lake.export(
+                table,
+                municipality.as_deref(),
+                *release,
+                *restricted,
+                &target,
+            ) {
+                Ok(n) => n,
+                // A reader that stopped reading (`| head`) is not an error.
+                Err(e) if out.is_none() && e.to_string().contains("Broken pipe") => {
+                    return Ok(ExitCode::SUCCESS);
+                }
+                Err(e) => return Err(e.into()),
+            };
+            if out.is_some() {
+                eprintln!("lake: {rows} rows of {table} in {}", target.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// One line on what reached the lake, from the core's answer or the server's.
+pub fn print_pushed(p: &serde_json::Value) {
+    if p["already"] == true {
+        eprintln!(
+            "lake: release {} of {} is there already (snapshot {})",
+            p["version"],
+            p["municipality"].as_str().unwrap_or_default(),
+            p["snapshot"]
+        );
+    } else {
+        eprintln!(
+            "lake: release {} of {} landed as snapshot {} (restricted: {}): {} tables, {} rows, {} retries after conflicts with other writers",
+            p["version"],
+            p["municipality"].as_str().unwrap_or_default(),
+            p["snapshot"],
+            p["restricted_snapshot"],
+            p["tables"],
+            p["rows"],
+            p["retries"]
+        );
+    }
+}

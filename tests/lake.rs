@@ -1,0 +1,423 @@
+//! The lake mode on one machine, loopback only: a real PostgreSQL for DuckLake's catalogue and
+//! moto's S3-compatible server (IAM policies enforced) for its files, both started and stopped
+//! here (tests/common/lake.rs). Every step is the `haven` binary, as an operator runs it.
+//!
+//! What must hold: writers of different municipalities land at the same moment; two writers of
+//! the same table at once never leave a release twice or half; a writer killed in the middle of
+//! a push leaves no partial snapshot and the next push works; a reader on release N keeps
+//! reading N after N + 1 lands; the public readers' credentials reach neither the restricted
+//! catalogue nor its files. "Whole" is checked against the release itself: each table's rows
+//! in the lake are its Parquet file's rows, no more, no fewer.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use common::Env;
+use common::lake::LakeServers;
+use duckdb::Connection;
+
+/// A municipality: the demo generated under `code`, loaded and released once (version 1).
+fn municipality(code: &str, seed: u64, small: bool) -> Env {
+    let env = Env::new();
+    let seed = seed.to_string();
+    let mut args = vec![
+        "demo",
+        "--no-serve",
+        "--out",
+        "demo",
+        "--municipality",
+        code,
+        "--seed",
+        &seed,
+    ];
+    if small {
+        args.extend(["--districts", "8", "--placements", "150"]);
+    }
+    env.run(&args).ok();
+    env
+}
+
+/// `haven lake <args>` as `who` (a writer or a public reader), from `env`'s folder.
+fn lake(env: &Env, servers: &LakeServers, who: fn(&LakeServers, &mut Command)) -> Command {
+    let mut cmd = env.haven();
+    who(servers, &mut cmd);
+    cmd.arg("lake");
+    cmd
+}
+
+fn run(mut cmd: Command, args: &[&str]) -> Output {
+    cmd.args(args).output().expect("haven runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn spawn_push(env: &Env, servers: &LakeServers) -> Child {
+    let mut cmd = lake(env, servers, LakeServers::writer);
+    cmd.arg("push")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// The lake's history as the public sees it: (municipality, version, current).
+fn releases(env: &Env, servers: &LakeServers) -> Vec<(String, u64, bool)> {
+    let out = run(
+        lake(env, servers, LakeServers::public),
+        &["releases", "--json"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (
+                v["municipality"].as_str().unwrap().to_string(),
+                v["version"].as_u64().unwrap(),
+                v["current"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The release's tables: (table in the lake, its Parquet file in the version folder).
+fn release_tables(env: &Env, version: u32) -> Vec<(String, std::path::PathBuf)> {
+    let dir = env.path(&format!("published/v{version}"));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    manifest["datasets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| {
+            let id = d["id"].as_str().unwrap();
+            let parquet = dir.join(format!("{id}.parquet"));
+            parquet.exists().then(|| (id.replace('-', "_"), parquet))
+        })
+        .collect()
+}
+
+/// Rows of the lake's CSV (its municipality and release columns left out) against the rows of
+/// a release's Parquet file: (rows in the lake, rows in the release, rows in one but not the
+/// other, duplicates counted).
+fn compare(lake_csv: &Path, parquet: &Path) -> (i64, i64, i64) {
+    let c = Connection::open_in_memory().unwrap();
+    let q = |p: &Path| p.display().to_string().replace('\'', "''");
+    c.query_row(
+        &format!(
+            "WITH l AS (SELECT * EXCLUDE (municipality, release) FROM read_csv('{}', all_varchar = true, header = true)),
+                  r AS (SELECT COLUMNS(*)::VARCHAR FROM read_parquet('{}'))
+             SELECT (SELECT count(*) FROM l), (SELECT count(*) FROM r),
+                    (SELECT count(*) FROM (FROM l EXCEPT ALL FROM r)) + (SELECT count(*) FROM (FROM r EXCEPT ALL FROM l))",
+            q(lake_csv),
+            q(parquet)
+        ),
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+    .unwrap()
+}
+
+/// A table of the lake read as the public reads it (`version`: pinned to that release).
+fn read(
+    env: &Env,
+    servers: &LakeServers,
+    table: &str,
+    code: &str,
+    version: Option<u32>,
+) -> std::path::PathBuf {
+    let out_file = env.path(&format!("lake-{table}-{code}-{version:?}.csv"));
+    let v = version.map(|v| v.to_string());
+    let mut args = vec![
+        "read",
+        table,
+        "--municipality",
+        code,
+        "--out",
+        out_file.to_str().unwrap(),
+    ];
+    if let Some(v) = &v {
+        args.extend(["--release", v.as_str()]);
+    }
+    let out = run(lake(env, servers, LakeServers::public), &args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    out_file
+}
+
+/// Every public table of the lake holds, for `code`, exactly the rows of release `version`.
+fn assert_lake_holds(env: &Env, servers: &LakeServers, code: &str, version: u32, pinned: bool) {
+    for (table, parquet) in release_tables(env, version) {
+        let csv = read(env, servers, &table, code, pinned.then_some(version));
+        let (in_lake, in_release, differing) = compare(&csv, &parquet);
+        assert!(
+            in_release > 0 || table == "placements_years",
+            "{table} is empty"
+        );
+        assert_eq!(
+            (in_lake, differing),
+            (in_release, 0),
+            "{table} of {code}: the lake's rows are release {version}'s"
+        );
+    }
+}
+
+/// The rows of `code` in the restricted `indicators_monthly`, read with a writer's credentials.
+fn restricted_rows(env: &Env, servers: &LakeServers, code: &str) -> i64 {
+    let file = env.path("restricted.csv");
+    let out = run(
+        lake(env, servers, LakeServers::writer),
+        &[
+            "read",
+            "indicators_monthly",
+            "--restricted",
+            "--municipality",
+            code,
+            "--out",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    std::fs::read_to_string(&file).unwrap().lines().count() as i64 - 1
+}
+
+/// Every public table holds no row of `code`.
+fn assert_lake_lacks(env: &Env, servers: &LakeServers, code: &str) {
+    for (table, _) in release_tables(env, 1) {
+        let out = lake(env, servers, LakeServers::public)
+            .args(["read", &table, "--municipality", code])
+            .output()
+            .unwrap();
+        // A table not made yet is as good as an empty one.
+        if out.status.success() {
+            assert_eq!(
+                text(&out.stdout).lines().count(),
+                1,
+                "{table}: only the header, no row of {code}"
+            );
+        } else {
+            assert!(
+                text(&out.stderr).contains("has no table"),
+                "{}",
+                text(&out.stderr)
+            );
+        }
+    }
+}
+
+#[test]
+fn two_writers_land_two_municipalities_at_once_and_the_public_reads_only_its_part() {
+    let servers = LakeServers::start();
+    let a = municipality("BE21001", 7, true);
+    let b = municipality("BE21002", 8, true);
+
+    // Both at the same moment: both land.
+    let pushes = [spawn_push(&a, &servers), spawn_push(&b, &servers)];
+    for p in pushes {
+        let out = p.wait_with_output().unwrap();
+        assert!(out.status.success(), "push: {}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains("landed as snapshot"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    servers.grant_public();
+    let mut history = releases(&a, &servers);
+    history.sort();
+    assert_eq!(
+        history,
+        vec![("BE21001".into(), 1, true), ("BE21002".into(), 1, true)]
+    );
+    assert_lake_holds(&a, &servers, "BE21001", 1, false);
+    assert_lake_holds(&b, &servers, "BE21002", 1, false);
+
+    // The true figures are in the restricted catalogue, for the writers.
+    assert_eq!(
+        restricted_rows(&a, &servers, "BE21001"),
+        a.count("SELECT count(*) FROM indicators_monthly"),
+        "every true row of the municipality"
+    );
+
+    // The public readers' credentials: refused by the catalogue (no right on its schema) ...
+    let out = run(
+        lake(&a, &servers, LakeServers::public),
+        &["read", "indicators_monthly", "--restricted"],
+    );
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("restricted catalogue") && err.contains("refused"),
+        "a clear refusal: {err}"
+    );
+    // ... and by the object storage on its own (the files' prefix), with the writer's role.
+    let out = run(
+        lake(&a, &servers, LakeServers::writer_role_public_keys),
+        &["read", "indicators_monthly", "--restricted"],
+    );
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("object storage refused"),
+        "the bucket refuses the public keys: {err}"
+    );
+    // A public reader cannot push either, and the lake stays as it was.
+    let out = run(lake(&a, &servers, LakeServers::public), &["push"]);
+    assert!(!out.status.success(), "a public reader pushed");
+    assert_eq!(releases(&a, &servers).len(), 2);
+}
+
+#[test]
+fn two_writers_of_the_same_tables_at_once_never_leave_a_release_twice_or_half() {
+    let servers = LakeServers::start();
+    let a = municipality("BE22001", 11, true);
+    // A second writer holding the same release of the same municipality (a copy).
+    let copy = Env::new();
+    std::fs::copy(a.db(), copy.db()).unwrap();
+    let status = Command::new("cp")
+        .args(["-r"])
+        .arg(a.path("published"))
+        .arg(copy.path("published"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let c = municipality("BE22003", 12, true);
+
+    // Three writers on the same tables at once: two with the same first release (the head
+    // row makes them conflict, so one lands and the other finds it there), one with another
+    // municipality (conflicts, tries again, lands).
+    let pushes = [
+        spawn_push(&a, &servers),
+        spawn_push(&copy, &servers),
+        spawn_push(&c, &servers),
+    ];
+    for p in pushes {
+        let out = p.wait_with_output().unwrap();
+        let err = text(&out.stderr);
+        assert!(out.status.success(), "push: {err}");
+        eprintln!("{err}");
+    }
+    servers.grant_public();
+    let mut history = releases(&a, &servers);
+    history.sort();
+    assert_eq!(
+        history,
+        vec![("BE22001".into(), 1, true), ("BE22003".into(), 1, true)],
+        "one commit per release"
+    );
+    // Each table holds the release once (duplicated rows would not match its file).
+    assert_lake_holds(&a, &servers, "BE22001", 1, false);
+    assert_lake_holds(&c, &servers, "BE22003", 1, false);
+    assert_eq!(
+        restricted_rows(&a, &servers, "BE22001"),
+        a.count("SELECT count(*) FROM indicators_monthly"),
+        "the restricted figures once"
+    );
+}
+
+#[test]
+fn a_writer_killed_in_the_middle_of_a_push_leaves_no_partial_snapshot() {
+    let servers = LakeServers::start();
+    let a = municipality("BE23001", 13, true);
+    let b = municipality("BE23002", 14, true);
+    // Another municipality is there first, so the catalogues exist and hold rows to keep.
+    let out = spawn_push(&b, &servers).wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    servers.grant_public();
+
+    // SIGKILL at different moments of the push: the lake holds the release whole or not at
+    // all, and the other municipality's rows stay as they were.
+    let mut whole = 0;
+    // (A whole push takes about a second here.)
+    for millis in [150u64, 350, 550, 750] {
+        let mut p = spawn_push(&a, &servers);
+        std::thread::sleep(Duration::from_millis(millis));
+        let _ = p.kill();
+        let _ = p.wait();
+        let history = releases(&a, &servers);
+        if history.iter().any(|(m, _, _)| m == "BE23001") {
+            assert_lake_holds(&a, &servers, "BE23001", 1, false);
+            whole += 1;
+        } else {
+            assert_lake_lacks(&a, &servers, "BE23001");
+        }
+        assert_lake_holds(&b, &servers, "BE23002", 1, false);
+    }
+    eprintln!("killed pushes that had committed: {whole} of 4");
+    // The next push works (and finds the release when a killed one had committed it).
+    let out = spawn_push(&a, &servers).wait_with_output().unwrap();
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("landed as snapshot") || (whole > 0 && err.contains("is there already")),
+        "{err}"
+    );
+    assert_lake_holds(&a, &servers, "BE23001", 1, false);
+    assert_lake_holds(&b, &servers, "BE23002", 1, false);
+}
+
+#[test]
+fn a_reader_on_release_n_keeps_reading_it_after_n_plus_one_lands() {
+    let servers = LakeServers::start();
+    let a = municipality("BE24001", 15, true);
+    let out = spawn_push(&a, &servers).wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    servers.grant_public();
+    let before = a.path("before.csv");
+    std::fs::rename(read(&a, &servers, "vacant_stock", "BE24001", None), &before).unwrap();
+
+    // An older register changes the stock; with a lake set, `haven publish` sends release 2.
+    let history = a.path("demo/history");
+    let older = std::fs::read_dir(&history)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .min()
+        .unwrap();
+    a.run(&["ingest", "vacant_properties", older.to_str().unwrap()]);
+    let mut publish = a.haven();
+    servers.writer(&mut publish);
+    let out = publish.arg("publish").output().unwrap();
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("release 2 of BE24001 landed as snapshot"),
+        "publish sends the new release: {err}"
+    );
+
+    let history = releases(&a, &servers);
+    assert_eq!(
+        history,
+        vec![("BE24001".into(), 1, false), ("BE24001".into(), 2, true)]
+    );
+    // Pinned to release 1: release 1's rows, whatever landed since; current: release 2's.
+    assert_lake_holds(&a, &servers, "BE24001", 1, true);
+    assert_lake_holds(&a, &servers, "BE24001", 2, false);
+    let (_, _, differing) = compare(&before, &a.path("published/v2/vacant-stock.parquet"));
+    assert!(
+        differing > 0,
+        "release 2 changed the stock, or this test shows nothing"
+    );
+    let pinned = read(&a, &servers, "vacant_stock", "BE24001", Some(1));
+    assert_eq!(
+        compare(&pinned, &a.path("published/v1/vacant-stock.parquet")).2,
+        0
+    );
+    // A release the lake does not hold is named.
+    let out = run(
+        lake(&a, &servers, LakeServers::public),
+        &[
+            "read",
+            "vacant_stock",
+            "--municipality",
+            "BE24001",
+            "--release",
+            "9",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("holds no release 9 of BE24001"));
+}
