@@ -120,7 +120,7 @@ p95=$(echo "$pushes" | awk '{a[NR]=$1} END {print a[int(NR*0.95+0.999)]}')
 f() { printf '%.1f' "$1"; }
 make_s=$(echo "$t1 - $t0" | bc) push_s=$(echo "$t2 - $t1" | bc)
 read_s=$(echo "($t4 - $t3) / 20" | bc -l) all_s=$(echo "$t5 - $t4" | bc)
-mb() { echo "scale=1; $1 / 1048576" | bc; }
+mb() { awk -v b="$1" 'BEGIN {printf "%.1f", b / 1048576}'; }
 section="$(cat <<EOF
 ## The region's lake: $n municipalities, $writers writers
 
@@ -135,7 +135,7 @@ section="$(cat <<EOF
 | conflicts tried again | $retries |
 | releases current in the lake | $landed of $n |
 | outside reference: the same Parquet files uploaded with boto3, one client | $(f "$reference") s (push / reference: $(f "$(echo "$push_s / $reference" | bc -l)")) |
-| bucket: public / restricted | $(mb "$public_bytes") MiB / $(mb "$restricted_bytes") MiB ($(echo "scale=2; ($public_bytes + $restricted_bytes) / $n / 1048576" | bc) MiB per municipality) |
+| bucket: public / restricted | $(mb "$public_bytes") MiB / $(mb "$restricted_bytes") MiB ($(awk -v b="$((public_bytes + restricted_bytes))" -v n="$n" 'BEGIN {printf "%.2f", b / n / 1048576}') MiB per municipality) |
 | catalogue in PostgreSQL | $(mb "$catalog_bytes") MiB |
 | the municipalities' release folders / databases | $(mb "$release_bytes") MiB / $(mb "$db_bytes") MiB |
 | one municipality's indicators read from the lake (a process each, 20 reads) | $(printf '%.2f' "$read_s") s each |

@@ -87,14 +87,45 @@ pub fn running_server(db: &Path) -> Option<ServerFile> {
     server_answers(&info).then_some(info)
 }
 
-/// A request to the running server as the local operator: its status and JSON answer (an
-/// error answer becomes an error with the server's own words).
+/// A request to the running server as the local operator: its JSON answer (an error answer
+/// becomes an error with the server's own words).
 pub fn server_call(
     info: &ServerFile,
     method: &str,
     path: &str,
     body: Option<serde_json::Value>,
 ) -> Result<serde_json::Value> {
+    let (_, bytes) = server_request(info, method, path, body)?;
+    Ok(serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null))
+}
+
+/// A file the server answers `GET path` with: its name (from Content-Disposition, else the
+/// path's last segment) and bytes.
+pub fn server_file(info: &ServerFile, path: &str) -> Result<(String, Vec<u8>)> {
+    let (name, bytes) = server_request(info, "GET", path, None)?;
+    let name = name.unwrap_or_else(|| {
+        path.split('?')
+            .next()
+            .and_then(|p| p.rsplit('/').next())
+            .unwrap_or("answer")
+            .to_string()
+    });
+    // Only a plain file name is ever written.
+    if name.contains(['/', '\\']) || name.starts_with('.') {
+        bail!("the server named its answer {name:?}, which is not a plain file name");
+    }
+    Ok((name, bytes))
+}
+
+/// One request to the running server as the local operator: the file name its answer gives
+/// (Content-Disposition) and the answer's bytes; an error answer becomes an error with the
+/// server's own words (its problem detail).
+fn server_request(
+    info: &ServerFile,
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> Result<(Option<String>, Vec<u8>)> {
     let url = format!("{}{path}", info.url);
     let auth = format!("Bearer {}", info.token);
     let agent = agent(Duration::from_secs(600));
@@ -108,25 +139,6 @@ pub fn server_call(
         _ => agent.get(&url).header("Authorization", &auth).call(),
     };
     let mut res = res.with_context(|| format!("asking the server at {}", info.url))?;
-    let status = res.status();
-    let text = res.body_mut().read_to_string().unwrap_or_default();
-    let value: serde_json::Value = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
-    if !status.is_success() {
-        let detail = value["detail"].as_str().unwrap_or(text.as_str());
-        bail!("the server answered {}: {detail}", status.as_u16());
-    }
-    Ok(value)
-}
-
-/// A file the server answers `GET path` with: its name (from Content-Disposition, else the
-/// path's last segment) and bytes.
-pub fn server_file(info: &ServerFile, path: &str) -> Result<(String, Vec<u8>)> {
-    let url = format!("{}{path}", info.url);
-    let mut res = agent(Duration::from_secs(600))
-        .get(&url)
-        .header("Authorization", &format!("Bearer {}", info.token))
-        .call()
-        .with_context(|| format!("asking the server at {}", info.url))?;
     let status = res.status();
     let name = res
         .headers()
@@ -147,17 +159,6 @@ pub fn server_file(info: &ServerFile, path: &str) -> Result<(String, Vec<u8>)> {
         let text = String::from_utf8_lossy(&bytes);
         let detail = value["detail"].as_str().unwrap_or(&text);
         bail!("the server answered {}: {detail}", status.as_u16());
-    }
-    let name = name.unwrap_or_else(|| {
-        path.split('?')
-            .next()
-            .and_then(|p| p.rsplit('/').next())
-            .unwrap_or("answer")
-            .to_string()
-    });
-    // Only a plain file name is ever written.
-    if name.contains(['/', '\\']) || name.starts_with('.') {
-        bail!("the server named its answer {name:?}, which is not a plain file name");
     }
     Ok((name, bytes))
 }

@@ -41,12 +41,13 @@ struct Cli {
     #[arg(long, global = true)]
     log_json: bool,
     /// The region's lake: the PostgreSQL database of its DuckLake catalogue
-    /// (postgres://user@host:port/db; a password is best left to PGPASSWORD or ~/.pgpass).
-    /// Releases then go to it [env: HAVEN_LAKE]
+    /// (postgres://user@host:port/db; a password is best left to PGPASSWORD or ~/.pgpass), or
+    /// a folder for a lake on this machine. Releases then go to it [env: HAVEN_LAKE]
     #[arg(long, global = true, value_name = "CATALOG")]
     lake: Option<String>,
     /// Where the lake's data files go: s3://bucket/prefix (credentials: HAVEN_S3_KEY_ID and
-    /// HAVEN_S3_SECRET; an S3-compatible server: HAVEN_S3_ENDPOINT) [env: HAVEN_LAKE_DATA]
+    /// HAVEN_S3_SECRET; an S3-compatible server: HAVEN_S3_ENDPOINT), or a folder
+    /// [env: HAVEN_LAKE_DATA]
     #[arg(long, global = true, value_name = "URL")]
     data: Option<String>,
     #[command(subcommand)]

@@ -28,7 +28,7 @@ pub(crate) fn analysis_etag(store: &ingest::Store, request: &str) -> Result<Stri
 
 /// 304 with the validators when the client holds this ETag already; `None` to answer in full.
 pub(crate) fn not_modified(headers: &HeaderMap, tag: &str) -> Option<Response> {
-    holds(headers, tag).then(|| cached(headers, tag, || ()))
+    holds(headers, tag).then(|| validated(headers, tag, || ()))
 }
 
 /// Whether the client's If-None-Match names this ETag.
@@ -39,26 +39,40 @@ pub(crate) fn holds(headers: &HeaderMap, tag: &str) -> bool {
         .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"))
 }
 
+/// The validators of a public answer: its ETag and Cache-Control.
+fn validators(tag: &str) -> [(header::HeaderName, HeaderValue); 2] {
+    [
+        (
+            header::ETAG,
+            HeaderValue::from_str(tag).unwrap_or(HeaderValue::from_static("\"0\"")),
+        ),
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(CACHE_CONTROL),
+        ),
+    ]
+}
+
+/// `body` (any answer) with its validators, or 304 with them when the client holds it already.
+fn validated<B: IntoResponse>(
+    headers: &HeaderMap,
+    tag: &str,
+    body: impl FnOnce() -> B,
+) -> Response {
+    if holds(headers, tag) {
+        (StatusCode::NOT_MODIFIED, validators(tag)).into_response()
+    } else {
+        (validators(tag), body()).into_response()
+    }
+}
+
 /// The answer with its validators, or 304 when the client holds it already.
 pub(crate) fn cached<T: Serialize>(
     headers: &HeaderMap,
     tag: &str,
     body: impl FnOnce() -> T,
 ) -> Response {
-    let matches = holds(headers, tag);
-    let tag_value = HeaderValue::from_str(tag).unwrap_or(HeaderValue::from_static("\"0\""));
-    let validators = [
-        (header::ETAG, tag_value),
-        (
-            header::CACHE_CONTROL,
-            HeaderValue::from_static(CACHE_CONTROL),
-        ),
-    ];
-    if matches {
-        (StatusCode::NOT_MODIFIED, validators).into_response()
-    } else {
-        (validators, Json(body())).into_response()
-    }
+    validated(headers, tag, || Json(body()))
 }
 
 /// A public answer with the link to how its figures were computed (`provenance`).
@@ -103,17 +117,17 @@ pub(crate) fn cached_file(
     file_name: &str,
     body: Vec<u8>,
 ) -> Response {
-    if holds(headers, tag) {
-        return not_modified(headers, tag).unwrap_or_default();
-    }
-    let mut res = cached(headers, tag, || ()).into_response();
-    *res.body_mut() = axum::body::Body::from(body);
-    let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
-    if let Ok(v) = HeaderValue::from_str(&format!("inline; filename=\"{file_name}\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    res
+    validated(headers, tag, || {
+        let disposition = HeaderValue::from_str(&format!("inline; filename=\"{file_name}\""))
+            .unwrap_or(HeaderValue::from_static("inline"));
+        (
+            [
+                (header::CONTENT_TYPE, HeaderValue::from_static(media)),
+                (header::CONTENT_DISPOSITION, disposition),
+            ],
+            body,
+        )
+    })
 }
 
 /// Restricted answers are never stored by shared caches.

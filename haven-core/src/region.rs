@@ -135,6 +135,8 @@ fn municipality_of(dir: &Path) -> Result<String, Error> {
 /// database itself is, so that they are never on disk in the clear when it is not.
 fn export_restricted(store: &ingest::Store, dir: &Path) -> Result<Option<String>, Error> {
     let conn = store.conn();
+    // Writing an encrypted Parquet file needs the signed httpfs extension (its OpenSSL).
+    store.encryption().prepare(conn)?;
     let key = if store.encryption().is_on() {
         let key: String = conn.query_row(
             "SELECT replace(gen_random_uuid()::VARCHAR, '-', '')",

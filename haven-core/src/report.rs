@@ -360,13 +360,7 @@ fn svg(areas: &[(&Area, &str)]) -> String {
 fn map(store: &ingest::Store, c: &Catalogue, period: &str) -> Result<Section, Error> {
     let heading = c.t("report_map_title", &[]);
     if !store.has_table("districts")? {
-        return Ok(Section {
-            id: "map".into(),
-            heading,
-            blocks: vec![Block::Paragraph {
-                text: c.t("report_no_map", &[]),
-            }],
-        });
+        return Ok(Section::text("map", heading, c.t("report_no_map", &[])));
     }
     let (_, features) = explore::districts(store, Some(period), &[MAP_INDICATOR])?;
     let unit = registry::get(MAP_INDICATOR).map_or("", |i| i.unit);
@@ -573,11 +567,7 @@ fn scenario(store: &ingest::Store, c: &Catalogue) -> Result<Section, Error> {
     ) {
         Ok(s) => s,
         Err(Error::NotFound(m) | Error::Invalid(m)) => {
-            return Ok(Section {
-                id: "scenario".into(),
-                heading,
-                blocks: vec![Block::Paragraph { text: m }],
-            });
+            return Ok(Section::text("scenario", heading, m));
         }
         Err(e) => return Err(e),
     };
@@ -786,13 +776,11 @@ fn forecast(store: &ingest::Store, c: &Catalogue) -> Result<Section, Error> {
     ) {
         Ok(f) => f,
         Err(Error::NotFound(reason)) => {
-            return Ok(Section {
-                id: "forecast".into(),
+            return Ok(Section::text(
+                "forecast",
                 heading,
-                blocks: vec![Block::Paragraph {
-                    text: c.t("report_no_forecast", &[("reason", &reason)]),
-                }],
-            });
+                c.t("report_no_forecast", &[("reason", &reason)]),
+            ));
         }
         Err(e) => return Err(e),
     };
@@ -893,13 +881,11 @@ fn pipeline(store: &ingest::Store, c: &Catalogue, period: &str) -> Result<Sectio
         },
     )?;
     if funnel.stages.is_empty() {
-        return Ok(Section {
-            id: "pipeline".into(),
+        return Ok(Section::text(
+            "pipeline",
             heading,
-            blocks: vec![Block::Paragraph {
-                text: c.t("report_pipeline_none", &[]),
-            }],
-        });
+            c.t("report_pipeline_none", &[]),
+        ));
     }
     let (f, t) = (c.month(&from), c.month(period));
     let rows = funnel
@@ -927,20 +913,19 @@ fn pipeline(store: &ingest::Store, c: &Catalogue, period: &str) -> Result<Sectio
         wide: vec![],
     }];
     if !funnel.years.is_empty() {
+        // One rule for every cell: withheld where the release withheld it, else formatted.
+        let cell = |withheld: &[String], id: &str, formatted: Option<String>| {
+            if withheld.iter().any(|w| w == id) {
+                c.t("withheld", &[])
+            } else {
+                formatted.unwrap_or_else(|| "–".into())
+            }
+        };
         let count = |v: Option<i64>, id: &str, withheld: &[String]| {
-            if withheld.iter().any(|w| w == id) {
-                c.t("withheld", &[])
-            } else {
-                v.map_or("–".into(), |v| c.number(v as f64, 0))
-            }
+            cell(withheld, id, v.map(|v| c.number(v as f64, 0)))
         };
-        let money = |v: Option<f64>, id: &str, withheld: &[String]| {
-            if withheld.iter().any(|w| w == id) {
-                c.t("withheld", &[])
-            } else {
-                v.map_or("–".into(), |v| c.eur(v))
-            }
-        };
+        let money =
+            |v: Option<f64>, id: &str, withheld: &[String]| cell(withheld, id, v.map(|v| c.eur(v)));
         let rows = funnel
             .years
             .iter()

@@ -141,6 +141,28 @@ impl Settings {
         self.data.starts_with("s3://")
     }
 
+    /// The catalogue is a PostgreSQL database (a `postgres://` or `postgresql://` URI, or
+    /// libpq's `key=value` form); anything else is a DuckDB file on this machine (one writer
+    /// process at a time: for a single machine and for trying the lake out).
+    fn is_postgres(&self) -> bool {
+        self.catalog.starts_with("postgres://")
+            || self.catalog.starts_with("postgresql://")
+            || self.catalog.contains('=')
+    }
+
+    /// DuckLake's address of a catalogue: one PostgreSQL database holds both (in their own
+    /// schemas); on this machine each is a file of its own.
+    fn ducklake(&self, catalogue: &str) -> String {
+        if self.is_postgres() {
+            format!("ducklake:postgres:{}", self.catalog)
+        } else {
+            format!(
+                "ducklake:{}/{catalogue}.ducklake",
+                self.catalog.trim_end_matches('/')
+            )
+        }
+    }
+
     /// The data folder of a catalogue, ending in `/`.
     fn data_path(&self, catalogue: &str) -> String {
         format!("{}/{catalogue}/", self.data.trim_end_matches('/'))
@@ -336,6 +358,14 @@ impl Lake {
             conn.execute_batch(&s3_secret(&settings.s3)?)
                 .map_err(db("object storage credentials"))?;
         }
+        if !settings.is_postgres() {
+            std::fs::create_dir_all(&settings.catalog).map_err(|e| {
+                Error::Settings(format!(
+                    "the lake's catalogue folder {}: {e}",
+                    settings.catalog
+                ))
+            })?;
+        }
         let shown = settings.catalog_shown();
         let lake = Lake {
             conn,
@@ -357,7 +387,7 @@ impl Lake {
         };
         let sql = format!(
             "ATTACH {} AS {alias} (DATA_PATH {}, METADATA_SCHEMA 'haven_{catalogue}', DATA_INLINING_ROW_LIMIT 0{read_only})",
-            sql_text(&format!("ducklake:postgres:{}", settings.catalog)),
+            sql_text(&settings.ducklake(catalogue)),
             sql_text(&settings.data_path(catalogue)),
         );
         // Writers that meet a new lake at the same moment race to create its catalogue in
@@ -378,7 +408,8 @@ impl Lake {
                     return Err(Error::Catalogue {
                         catalogue,
                         at: self.shown.clone(),
-                        reason: first_line(&text),
+                        // A password in the connection string never reaches a message.
+                        reason: first_line(&text).replace(&settings.catalog, &self.shown),
                     });
                 }
             }
@@ -530,6 +561,7 @@ impl Lake {
                     t.source()
                 ))
                 .map_err(db(format!("creating table {} in {alias}", t.name)))?;
+            self.add_new_columns(alias, t)?;
         }
         let message = commit_message(m, v);
         self.conn
@@ -629,6 +661,48 @@ impl Lake {
             rows: Some(rows),
             snapshot: self.snapshot_of(alias, m, v)?.unwrap_or(0),
         })
+    }
+
+    /// Columns a newer release has that the lake's table does not get added (a column a
+    /// release no longer has stays, empty for it), so the lake follows Haven's versions.
+    fn add_new_columns(&self, alias: &str, t: &Table) -> Result<()> {
+        let context = || format!("the columns of {}", t.name);
+        let have: Vec<String> = {
+            let mut stmt = self
+                .conn
+                .prepare(&format!(
+                    "SELECT column_name FROM duckdb_columns() WHERE database_name = {} AND table_name = {}",
+                    sql_text(alias),
+                    sql_text(&t.name)
+                ))
+                .map_err(db(context()))?;
+            stmt.query_map([], |r| r.get(0))
+                .map_err(db(context()))?
+                .collect::<Result<_, _>>()
+                .map_err(db(context()))?
+        };
+        let wanted: Vec<(String, String)> = {
+            let mut stmt = self
+                .conn
+                .prepare(&format!("DESCRIBE SELECT * FROM {}", t.source()))
+                .map_err(db(context()))?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(db(context()))?
+                .collect::<Result<_, _>>()
+                .map_err(db(context()))?
+        };
+        for (name, kind) in wanted {
+            if !have.contains(&name) {
+                self.conn
+                    .execute_batch(&format!(
+                        "ALTER TABLE {alias}.main.\"{}\" ADD COLUMN \"{}\" {kind}",
+                        t.name,
+                        name.replace('"', "\"\"")
+                    ))
+                    .map_err(db(format!("adding column {name} to {}", t.name)))?;
+            }
+        }
+        Ok(())
     }
 
     /// The tables a catalogue holds besides its own.
@@ -897,6 +971,86 @@ mod tests {
         assert!(s.contains("ENDPOINT '127.0.0.1:9000'") && s.contains("USE_SSL false"));
         assert!(s.contains("SECRET 's3cr''et'"));
         assert!(!format!("{:?}", Secret::new("hunter2")).contains("hunter2"));
+    }
+
+    /// A lake on this machine (DuckDB file catalogues, a data folder): a push lands whole, a
+    /// second is found there, a newer release replaces the rows and adds its new column, an
+    /// older one is refused, and release 1 still reads as it stood.
+    #[test]
+    fn a_local_lake_keeps_releases_whole_and_follows_new_columns() {
+        let Some(extensions) = option_env!("DUCKDB_EXTENSION_DIR") else {
+            return;
+        };
+        let dir = std::env::temp_dir().join(format!("haven-lake-unit-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let conn = Connection::open_in_memory().unwrap();
+        let parquet = |name: &str, select: &str| {
+            let p = dir.join(name);
+            conn.execute_batch(&format!(
+                "COPY ({select}) TO '{}' (FORMAT parquet)",
+                p.display()
+            ))
+            .unwrap();
+            p
+        };
+        let v1 = parquet("v1.parquet", "SELECT range AS n, 'a' AS s FROM range(5)");
+        let v2 = parquet(
+            "v2.parquet",
+            "SELECT range AS n, 'b' AS s, 1.5 AS x FROM range(3)",
+        );
+        let settings = Settings {
+            catalog: dir.join("catalog").display().to_string(),
+            data: dir.join("files").display().to_string(),
+            s3: S3::default(),
+            extensions: PathBuf::from(extensions),
+        };
+        let release = |version: u32, file: &Path| Release {
+            municipality: "XX001".into(),
+            version,
+            published_at: "2026-01-01T00:00:00Z".into(),
+            manifest: "{}".into(),
+            public: vec![Table {
+                name: "t".into(),
+                parquet: file.to_path_buf(),
+                key: None,
+            }],
+            restricted: vec![],
+        };
+        let lake = Lake::open(&settings, Access::Writer).unwrap();
+        let first = lake.push(&release(1, &v1)).unwrap();
+        assert_eq!((first.rows, first.already), (5, false));
+        assert!(lake.push(&release(1, &v1)).unwrap().already);
+        let second = lake.push(&release(2, &v2)).unwrap();
+        assert_eq!(second.rows, 3);
+        assert!(matches!(
+            lake.push(&release(1, &v1)),
+            Err(Error::Refused(_))
+        ));
+        let count = |sql: &str| -> i64 { lake.conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(
+            count(
+                "SELECT count(*) FROM haven_lake.main.t WHERE x = 1.5 AND s = 'b' AND release = 2"
+            ),
+            3
+        );
+        assert_eq!(count("SELECT count(*) FROM haven_lake.main.t"), 3);
+        let out = dir.join("pinned.csv");
+        assert_eq!(
+            lake.export("t", Some("XX001"), Some(1), false, &out)
+                .unwrap(),
+            5
+        );
+        let history = lake.releases().unwrap();
+        assert_eq!(
+            history
+                .iter()
+                .map(|r| (r.version, r.current))
+                .collect::<Vec<_>>(),
+            vec![(1, false), (2, true)]
+        );
+        drop(lake);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

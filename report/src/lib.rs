@@ -46,6 +46,17 @@ pub struct Section {
     pub blocks: Vec<Block>,
 }
 
+impl Section {
+    /// A section of one paragraph (a figure that cannot be shown says why).
+    pub fn text(id: &str, heading: String, text: String) -> Section {
+        Section {
+            id: id.into(),
+            heading,
+            blocks: vec![Block::Paragraph { text }],
+        }
+    }
+}
+
 /// The parts a section is made of.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
