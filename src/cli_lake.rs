@@ -26,6 +26,17 @@ enum LakeAction {
         #[arg(long)]
         release: Option<u32>,
     },
+    /// Upkeep (schedule it, for example weekly): expire snapshots older than --keep-days
+    /// (their releases can then no longer be read as they stood; each municipality's current
+    /// release stays), delete the files only they used, and the files no snapshot names (what
+    /// a killed push left) once older than --orphan-minutes. Needs the writers' credentials.
+    Maintain {
+        #[arg(long, default_value_t = 90)]
+        keep_days: u32,
+        /// Younger files may belong to a push in flight.
+        #[arg(long, default_value_t = 60)]
+        orphan_minutes: u32,
+    },
     /// List the releases the lake's history holds (public catalogue): municipality, version,
     /// its snapshot, when it landed, and whether it is the municipality's current one.
     Releases {
@@ -75,6 +86,18 @@ pub fn lake(db: &std::path::Path, settings: &Settings, cmd: &LakeCmd) -> Result<
                 serde_json::to_value(p)?
             };
             print_pushed(&pushed);
+            Ok(ExitCode::SUCCESS)
+        }
+        LakeAction::Maintain {
+            keep_days,
+            orphan_minutes,
+        } => {
+            let lake = lake::Lake::open(lake_settings, lake::Access::Writer)?;
+            let m = lake.maintain(*keep_days, *orphan_minutes)?;
+            eprintln!(
+                "lake: {} snapshots expired, {} files of theirs and {} orphaned files deleted",
+                m.snapshots_expired, m.files_deleted, m.orphans_deleted
+            );
             Ok(ExitCode::SUCCESS)
         }
         LakeAction::Releases { json } => {

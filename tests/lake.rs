@@ -358,6 +358,11 @@ fn a_writer_killed_in_the_middle_of_a_push_leaves_no_partial_snapshot() {
     );
     assert_lake_holds(&a, &servers, "BE23001", 1, false);
     assert_lake_holds(&b, &servers, "BE23002", 1, false);
+
+    // Upkeep is the writers' (it is tested on a folder lake in the lake crate: moto refuses
+    // the signed listing that finding orphaned files needs, with IAM checks on).
+    let out = run(lake(&a, &servers, LakeServers::public), &["maintain"]);
+    assert!(!out.status.success(), "a public reader ran the upkeep");
 }
 
 #[test]

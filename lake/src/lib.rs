@@ -644,7 +644,7 @@ impl Lake {
         self.conn
             .execute_batch(&format!(
                 "DELETE FROM {alias}.main.releases WHERE municipality = {m_};
-                 INSERT INTO {alias}.main.releases VALUES ({m_}, {v}, {p}, {man}, now()::TIMESTAMP);",
+                 INSERT INTO {alias}.main.releases VALUES ({m_}, {v}, {p}, {man}, (now() AT TIME ZONE 'UTC')::TIMESTAMP);",
                 m_ = sql_text(m),
                 p = sql_text(&release.published_at),
                 man = sql_text(if alias == PUBLIC {
@@ -725,6 +725,22 @@ impl Lake {
             .collect())
     }
 
+    /// The municipality's current release in a catalogue.
+    fn current_version(&self, alias: &str, municipality: &str) -> Result<Option<u32>> {
+        let v: Option<i32> = self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT max(version) FROM {alias}.main.releases WHERE municipality = {}",
+                    sql_text(municipality)
+                ),
+                [],
+                |r| r.get(0),
+            )
+            .map_err(db("reading the lake's releases"))?;
+        Ok(v.map(|v| v as u32))
+    }
+
     /// The snapshot whose commit holds release `version` of `municipality`.
     fn snapshot_of(&self, alias: &str, municipality: &str, version: u32) -> Result<Option<i64>> {
         self.conn
@@ -737,6 +753,50 @@ impl Lake {
                 |r| r.get(0),
             )
             .map_err(db("reading the lake's snapshots"))
+    }
+
+    /// Upkeep of both catalogues: snapshots older than `keep_days` are expired (their releases
+    /// can no longer be read as they stood; each municipality's current release always stays),
+    /// the files only they used are deleted, and so are files no snapshot names (what a killed
+    /// push left) once older than `orphan_minutes` (a push in flight writes its files before it
+    /// commits, so they must not be taken for orphans).
+    pub fn maintain(&self, keep_days: u32, orphan_minutes: u32) -> Result<Maintained> {
+        if self.access != Access::Writer {
+            return Err(Error::Refused(
+                "upkeep of the lake needs the lake's writer credentials".into(),
+            ));
+        }
+        let mut done = Maintained::default();
+        for alias in [PUBLIC, RESTRICTED] {
+            let count = |sql: String, context: &str| -> Result<u64> {
+                let mut stmt = self.conn.prepare(&sql).map_err(db(context))?;
+                let mut rows = stmt.query([]).map_err(db(context))?;
+                let mut n = 0u64;
+                while rows.next().map_err(db(context))?.is_some() {
+                    n += 1;
+                }
+                Ok(n)
+            };
+            done.snapshots_expired += self.retrying(alias, "", 0, || {
+                count(
+                    format!(
+                        "CALL ducklake_expire_snapshots('{alias}', older_than => now() - INTERVAL {keep_days} DAY)"
+                    ),
+                    "expiring snapshots",
+                )
+            })?;
+            done.files_deleted += count(
+                format!("CALL ducklake_cleanup_old_files('{alias}', cleanup_all => true)"),
+                "deleting the files of expired snapshots",
+            )?;
+            done.orphans_deleted += count(
+                format!(
+                    "CALL ducklake_delete_orphaned_files('{alias}', older_than => now() - INTERVAL {orphan_minutes} MINUTE)"
+                ),
+                "deleting orphaned files",
+            )?;
+        }
+        Ok(done)
     }
 
     /// Every release the public catalogue's history holds, oldest first.
@@ -772,7 +832,15 @@ impl Lake {
             .map_err(db("reading the lake's snapshots"))?
             .collect::<Result<Vec<_>, _>>()
             .map_err(db("reading the lake's snapshots"))?;
-        Ok(rows
+        let latest: i64 = self
+            .conn
+            .query_row(
+                &format!("SELECT max(snapshot_id) FROM {PUBLIC}.snapshots()"),
+                [],
+                |r| r.get(0),
+            )
+            .map_err(db("reading the lake's snapshots"))?;
+        let mut history: Vec<LakeRelease> = rows
             .into_iter()
             .filter_map(|(snapshot, committed_at, extra)| {
                 let v: serde_json::Value = serde_json::from_str(extra.as_deref()?).ok()?;
@@ -790,7 +858,37 @@ impl Lake {
                     current,
                 })
             })
-            .collect())
+            .collect();
+        // A current release whose own snapshot upkeep expired is read at the latest one.
+        for (m, v) in &current {
+            if !history
+                .iter()
+                .any(|r| r.municipality == *m && r.version == *v as u32)
+            {
+                let (published_at, pushed_at): (String, String) = self
+                    .conn
+                    .query_row(
+                        &format!(
+                            "SELECT published_at, strftime(pushed_at, '%Y-%m-%dT%H:%M:%SZ')
+                             FROM {PUBLIC}.main.releases WHERE municipality = {}",
+                            sql_text(m)
+                        ),
+                        [],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .map_err(db("reading the lake's releases"))?;
+                history.push(LakeRelease {
+                    municipality: m.clone(),
+                    version: *v as u32,
+                    published_at,
+                    snapshot: latest,
+                    committed_at: pushed_at,
+                    current: true,
+                });
+            }
+        }
+        history.sort_by_key(|r| r.snapshot);
+        Ok(history)
     }
 
     /// Writes a table as CSV to `out`: every municipality's current rows, or one
@@ -836,12 +934,16 @@ impl Lake {
             check_municipality(m)?;
         }
         let at = match (version, municipality) {
-            (Some(v), Some(m)) => {
-                let s = self.snapshot_of(alias, m, v)?.ok_or_else(|| {
-                    Error::Refused(format!("the lake holds no release {v} of {m}"))
-                })?;
-                format!(" AT (VERSION => {s})")
-            }
+            (Some(v), Some(m)) => match self.snapshot_of(alias, m, v)? {
+                Some(s) => format!(" AT (VERSION => {s})"),
+                // Upkeep may have expired the snapshot of a release that is still current.
+                None if self.current_version(alias, m)? == Some(v) => String::new(),
+                None => {
+                    return Err(Error::Refused(format!(
+                        "the lake holds no release {v} of {m} (upkeep expires old snapshots)"
+                    )));
+                }
+            },
             (Some(_), None) => {
                 return Err(Error::Refused(
                     "a release is a municipality's: name the municipality too".into(),
@@ -864,6 +966,14 @@ impl Lake {
             .map_err(db(format!("reading {table}")))?;
         Ok(n as u64)
     }
+}
+
+/// What an upkeep did, over both catalogues.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Maintained {
+    pub snapshots_expired: u64,
+    pub files_deleted: u64,
+    pub orphans_deleted: u64,
 }
 
 struct Committed {
@@ -975,7 +1085,7 @@ mod tests {
 
     /// A lake on this machine (DuckDB file catalogues, a data folder): a push lands whole, a
     /// second is found there, a newer release replaces the rows and adds its new column, an
-    /// older one is refused, and release 1 still reads as it stood.
+    /// older one is refused, release 1 still reads as it stood until upkeep expires it.
     #[test]
     fn a_local_lake_keeps_releases_whole_and_follows_new_columns() {
         let Some(extensions) = option_env!("DUCKDB_EXTENSION_DIR") else {
@@ -1041,14 +1151,31 @@ mod tests {
                 .unwrap(),
             5
         );
-        let history = lake.releases().unwrap();
-        assert_eq!(
-            history
-                .iter()
-                .map(|r| (r.version, r.current))
-                .collect::<Vec<_>>(),
-            vec![(1, false), (2, true)]
+        let history = || -> Vec<(u32, bool)> {
+            let releases = lake.releases().unwrap();
+            releases.iter().map(|r| (r.version, r.current)).collect()
+        };
+        assert_eq!(history(), vec![(1, false), (2, true)]);
+        // Upkeep expires release 1's snapshot and deletes its files and what a killed push
+        // left; release 2, current, still reads and is listed.
+        let orphan = dir.join("files/public/main/t/left-by-a-killed-push.parquet");
+        std::fs::copy(&v1, &orphan).unwrap();
+        let kept = lake.maintain(0, 0).unwrap();
+        assert!(
+            kept.snapshots_expired > 0 && kept.files_deleted > 0 && kept.orphans_deleted > 0,
+            "{kept:?}"
         );
+        assert!(!orphan.exists());
+        assert!(matches!(
+            lake.export("t", Some("XX001"), Some(1), false, &out),
+            Err(Error::Refused(_))
+        ));
+        assert_eq!(
+            lake.export("t", Some("XX001"), Some(2), false, &out)
+                .unwrap(),
+            3
+        );
+        assert_eq!(history(), vec![(2, true)]);
         drop(lake);
         let _ = std::fs::remove_dir_all(&dir);
     }
