@@ -53,7 +53,7 @@ pub fn push(
         })?,
     };
     let dir = settings.release.root.join(format!("v{}", manifest.version));
-    let municipality = municipality_of(&dir)?;
+    let municipality = municipality_of(store, &dir)?;
     let tmp = tempfile::tempdir()
         .map_err(|e| Error::Internal(format!("a temporary folder for the push: {e}")))?;
     let key = export_restricted(store, tmp.path())?;
@@ -103,9 +103,9 @@ fn public_tables(manifest: &Manifest, dir: &Path) -> Result<Vec<lake::Table>, Er
 }
 
 /// The municipality a release is about: the code on its municipality rows.
-fn municipality_of(dir: &Path) -> Result<String, Error> {
+fn municipality_of(store: &ingest::Store, dir: &Path) -> Result<String, Error> {
     let path = dir.join("indicators.parquet");
-    let conn = duckdb::Connection::open_in_memory()?;
+    let conn = store.conn();
     let codes: Vec<String> = {
         let mut stmt = conn.prepare(&format!(
             "SELECT DISTINCT area_code FROM read_parquet('{}') WHERE level = 'municipality' ORDER BY 1",

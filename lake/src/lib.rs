@@ -567,19 +567,9 @@ impl Lake {
         self.conn
             .execute_batch("BEGIN TRANSACTION")
             .map_err(db("beginning a commit"))?;
-        let held: Option<i32> = self
-            .conn
-            .query_row(
-                &format!(
-                    "SELECT max(version) FROM {alias}.main.releases WHERE municipality = {}",
-                    sql_text(m)
-                ),
-                [],
-                |r| r.get(0),
-            )
-            .map_err(db("reading the lake's releases"))?;
+        let held = self.current_version(alias, m)?;
         match held {
-            Some(h) if h as u32 == v => {
+            Some(h) if h == v => {
                 self.conn
                     .execute_batch("ROLLBACK")
                     .map_err(db("ending a read"))?;
@@ -588,7 +578,7 @@ impl Lake {
                     snapshot: self.snapshot_of(alias, m, v)?.unwrap_or(0),
                 });
             }
-            Some(h) if h as u32 > v => {
+            Some(h) if h > v => {
                 return Err(Error::Refused(format!(
                     "the lake holds release {h} of {m}, newer than release {v}; it keeps the newer one"
                 )));
@@ -667,20 +657,14 @@ impl Lake {
     /// release no longer has stays, empty for it), so the lake follows Haven's versions.
     fn add_new_columns(&self, alias: &str, t: &Table) -> Result<()> {
         let context = || format!("the columns of {}", t.name);
-        let have: Vec<String> = {
-            let mut stmt = self
-                .conn
-                .prepare(&format!(
-                    "SELECT column_name FROM duckdb_columns() WHERE database_name = {} AND table_name = {}",
-                    sql_text(alias),
-                    sql_text(&t.name)
-                ))
-                .map_err(db(context()))?;
-            stmt.query_map([], |r| r.get(0))
-                .map_err(db(context()))?
-                .collect::<Result<_, _>>()
-                .map_err(db(context()))?
-        };
+        let have = self.names(
+            &format!(
+                "SELECT column_name FROM duckdb_columns() WHERE database_name = {} AND table_name = {}",
+                sql_text(alias),
+                sql_text(&t.name)
+            ),
+            &context(),
+        )?;
         let wanted: Vec<(String, String)> = {
             let mut stmt = self
                 .conn
@@ -707,22 +691,26 @@ impl Lake {
 
     /// The tables a catalogue holds besides its own.
     fn tables(&self, alias: &str) -> Result<Vec<String>> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!(
+        let names = self.names(
+            &format!(
                 "SELECT table_name FROM duckdb_tables() WHERE database_name = {} ORDER BY 1",
                 sql_text(alias)
-            ))
-            .map_err(db("listing the lake's tables"))?;
-        let names = stmt
-            .query_map([], |r| r.get::<_, String>(0))
-            .map_err(db("listing the lake's tables"))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(db("listing the lake's tables"))?;
+            ),
+            "listing the lake's tables",
+        )?;
         Ok(names
             .into_iter()
             .filter(|n| !OWN_TABLES.contains(&n.as_str()))
             .collect())
+    }
+
+    /// The first column of a query's rows, as text.
+    fn names(&self, sql: &str, context: &str) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare(sql).map_err(db(context))?;
+        stmt.query_map([], |r| r.get::<_, String>(0))
+            .map_err(db(context))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db(context))
     }
 
     /// The municipality's current release in a catalogue.
