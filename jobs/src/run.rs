@@ -453,11 +453,12 @@ fn fetch(
         if status >= 400 {
             return Err(fail(format!("{shown} answered {status}")));
         }
-        if let Some(n) = res
+        let length = res
             .headers()
             .get("content-length")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if let Some(n) = length
             && n > limit
         {
             return Err(fail(format!(
@@ -473,7 +474,9 @@ fn fetch(
         };
         validators.etag = header("etag");
         validators.last_modified = header("last-modified");
-        let mut bytes = Vec::new();
+        // Sized by the announced length (already checked against the limit), so a file is
+        // held once, not in a buffer doubled past it.
+        let mut bytes = Vec::with_capacity(length.unwrap_or(0) as usize);
         let read = res
             .body_mut()
             .as_reader()

@@ -46,7 +46,8 @@ async fn ingest_upload(
             .clone()
             .unwrap_or_else(|| format!("upload.{dataset}")),
         path: None,
-        bytes: body.to_vec(),
+        // The collected body's own allocation, not a copy of it.
+        bytes: Vec::from(body),
     };
     let settings = s.settings.clone();
     let report = s
