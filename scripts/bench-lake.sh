@@ -2,14 +2,14 @@
 # The region benchmark of docs/scale.md: N generated municipalities (about V vacant properties
 # each, the rest in proportion) made by W writers at once, their releases pushed to a lake
 # (PostgreSQL from Debian's binaries and moto's S3 server, both on loopback, started here), then
-# read back. Beside it, the outside reference: the same Parquet bytes uploaded to the same
-# bucket with boto3, and the release built by `haven demo`. Prints a Markdown section and, with
-# --record, puts it into BENCHMARKS.md between its markers.
+# read back, then served by two stateless readers (`haven serve --region`) under wrk. Beside
+# it, the outside reference: the same Parquet bytes uploaded to the same bucket with boto3.
+# Prints a Markdown section and, with --record, puts it into BENCHMARKS.md between its markers.
 #
 #   scripts/bench-lake.sh [--municipalities 100] [--vacant 10000] [--writers 2] [--record]
 #
 # Needs the release build (cargo build --release), PostgreSQL's binaries (apt-get install
-# postgresql) and the validators' environment (scripts/setup-validators.sh, for moto).
+# postgresql), the validators' environment (scripts/setup-validators.sh, for moto) and wrk.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
@@ -20,7 +20,7 @@ while [[ $# -gt 0 ]]; do
     --vacant) vacant="$2"; shift 2 ;;
     --writers) writers="$2"; shift 2 ;;
     --record) record=1; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "bench-lake: unknown argument $1" >&2; exit 1 ;;
   esac
 done
@@ -105,6 +105,47 @@ t4=$(date +%s.%N)
 t5=$(date +%s.%N)
 "$haven" lake releases --json >"$work/releases.jsonl"
 
+echo "bench-lake: two stateless readers (haven serve --region)" >&2
+readers=()
+for r in 1 2; do
+  "$haven" serve --region --addr 127.0.0.1:0 --refresh-seconds 3600 >"$work/reader$r.out" 2>"$work/reader$r.log" &
+  readers+=($!)
+done
+trap 'kill "${readers[@]}" 2>/dev/null || true; cleanup' EXIT
+urls=()
+for r in 1 2; do
+  for _ in $(seq 200); do grep -q '^serving ' "$work/reader$r.out" 2>/dev/null && break; sleep 0.1; done
+  urls+=("$(sed -n 's/^serving //p' "$work/reader$r.out")")
+done
+ms() { curl -s -o /dev/null -w '%{time_total}' "$1" | awk '{printf "%.1f", $1 * 1000}'; }
+# Read from the lake: the first answer of each resource at the pinned snapshot.
+region_ms=$(ms "${urls[0]}/api/v1/region")
+map_ms=$(ms "${urls[0]}/api/v1/region/map")
+map_bytes=$(curl -s "${urls[0]}/api/v1/region/map" | wc -c)
+t6=$(date +%s.%N)
+for i in $(seq "$n"); do curl -s -o /dev/null "${urls[1]}/api/v1/m/$(code "$i")"; done
+t7=$(date +%s.%N)
+m_ms=$(echo "($t7 - $t6) * 1000 / $n" | bc -l)
+# Kept (the steady state between snapshots): wrk, 64 connections, each request a resource of
+# the region picked in turn, the region's two views and every municipality's.
+cat >"$work/region.lua" <<LUA
+local n, i = $n, 0
+request = function()
+  i = i + 1
+  local k = i % (n + 2)
+  if k == 0 then return wrk.format("GET", "/api/v1/region") end
+  if k == 1 then return wrk.format("GET", "/api/v1/region/map") end
+  return wrk.format("GET", string.format("/api/v1/m/BE3%04d", k - 1))
+end
+LUA
+for u in "${urls[@]}"; do curl -s -o /dev/null "$u/api/v1/region/map"; for i in $(seq "$n"); do curl -s -o /dev/null "$u/api/v1/m/$(code "$i")"; done; done
+wrk -t2 -c64 -d20s --latency -s "$work/region.lua" "${urls[0]}" >"$work/wrk1.txt"
+rps1=$(awk '/Requests\/sec/ {print $2}' "$work/wrk1.txt")
+p99_1=$(awk '$1 == "99%" {print $2}' "$work/wrk1.txt")
+non2xx=$(awk '/Non-2xx/ {print $NF}' "$work/wrk1.txt"); non2xx=${non2xx:-0}
+reader_rss=$(awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/${readers[0]}/status")
+same=$( [[ "$(curl -s "${urls[0]}/api/v1/region")" == "$(curl -s "${urls[1]}/api/v1/region")" ]] && echo yes || echo no)
+
 read -r reference <"$work/reference.txt"
 read -r public_bytes restricted_bytes < <(sed -n 2p "$work/reference.txt")
 catalog_bytes=$("$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U haven -d lake -At -c "SELECT pg_database_size('lake')")
@@ -140,6 +181,10 @@ section="$(cat <<EOF
 | the municipalities' release folders / databases | $(mb "$release_bytes") MiB / $(mb "$db_bytes") MiB |
 | one municipality's indicators read from the lake (a process each, 20 reads) | $(printf '%.2f' "$read_s") s each |
 | the whole region's indicators ($rows_all rows) read from the lake | $(f "$all_s") s |
+| a reader's first answer, read from the lake: the region / its map ($(mb "$map_bytes") MiB) / a municipality (mean of $n) | $region_ms ms / $map_ms ms / $(f "$m_ms") ms |
+| answers of the pinned snapshot, kept: one reader under wrk (64 connections, 2 threads, the region's views and every municipality's in turn, 20 s) | $(f "$rps1") req/s, p99 $p99_1, $non2xx errors; reader resident $reader_rss MiB |
+| readers for 1,000 req/s of such traffic (one reader per core like this one) | $(awk -v r="$rps1" 'BEGIN {printf "%d", (1000 / r == int(1000 / r)) ? 1000 / r : int(1000 / r) + 1}') |
+| the two readers' answers to /api/v1/region alike | $same |
 EOF
 )"
 echo "$section"

@@ -218,6 +218,21 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
+    /// Serve the region from its lake instead of a municipality's database: a stateless,
+    /// read-only reader of the lake's public catalogue (give the public readers' credentials:
+    /// --lake, --data and HAVEN_S3_*), as many as needed behind a load balancer. It shows
+    /// every municipality's latest release and prints the address it listens on.
+    #[arg(long)]
+    region: bool,
+    /// With --region: how often the reader moves on to the lake's latest snapshot; until it
+    /// does, every answer is read at the one it is pinned to.
+    #[arg(
+        long,
+        default_value_t = 60,
+        value_name = "SECONDS",
+        requires = "region"
+    )]
+    refresh_seconds: u64,
 }
 
 #[derive(Args)]
@@ -248,7 +263,8 @@ struct DemoArgs {
     #[arg(long, value_name = "N")]
     placements: Option<usize>,
     /// The generated municipality's code (its districts are the code and a number), so that
-    /// several demo municipalities can make up a region [default: BE12099]
+    /// several demo municipalities can make up a region; it is placed on the region's map by
+    /// the code's last two digits (BE22001, BE22002, … side by side) [default: BE12099]
     #[arg(long, value_name = "CODE")]
     municipality: Option<String>,
     #[command(flatten)]
@@ -434,6 +450,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let store = open_store(&settings)?;
             cli_publish::publish(&store, &settings, args.force)
         }
+        Command::Serve(args) if args.region => {
+            serve_region(&settings, &args)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Serve(args) => {
             // A configuration with a mistake stops start-up before anything is served.
             let config = config.map(|p| jobs::Config::load(&p)).transpose()?;
@@ -551,6 +571,23 @@ fn serve(
     })
 }
 
+/// `haven serve --region`: the lake's public catalogue, read-only, no database opened.
+fn serve_region(settings: &Settings, args: &ServeArgs) -> Result<()> {
+    let lake = haven_core::region::settings(settings)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(BLOCKING_THREADS)
+        .build()?;
+    let reader = haven_core::regional::Reader::open(lake)?;
+    let state = api::region::RegionState::new(reader, settings.server.basemap_style.clone());
+    let refresh = std::time::Duration::from_secs(args.refresh_seconds.max(1));
+    runtime.block_on(async move {
+        api::region::serve(state, args.addr, refresh)
+            .await
+            .with_context(|| format!("serving on {}", args.addr))
+    })
+}
+
 fn demo(settings: &Settings, args: &DemoArgs) -> Result<ExitCode> {
     let (mut spec, default_out) = match args.scale {
         Some(n) => (
@@ -572,6 +609,10 @@ fn demo(settings: &Settings, args: &DemoArgs) -> Result<ExitCode> {
     if let Some(code) = &args.municipality {
         lake::check_municipality(code)?;
         spec.municipality = code.clone();
+        // Side by side with the region's other demo municipalities, not on top of them.
+        if args.scale.is_none() {
+            spec.origin_km = ingest::demo::region_place(code);
+        }
     }
     let out = args
         .out

@@ -8,19 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::Env;
-
-/// Debian's `chromium` (`.ci/run` installs it), or the browser named by `HAVEN_CHROMIUM`.
-fn chromium() -> PathBuf {
-    if let Ok(p) = std::env::var("HAVEN_CHROMIUM") {
-        return PathBuf::from(p);
-    }
-    ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
-        .expect("headless Chromium is needed: apt-get install chromium (or set HAVEN_CHROMIUM)")
-}
+use common::{Env, chromium};
 
 #[test]
 fn the_dashboard_in_headless_chromium() {

@@ -426,3 +426,288 @@ fn a_reader_on_release_n_keeps_reading_it_after_n_plus_one_lands() {
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("holds no release 9 of BE24001"));
 }
+
+/// A stateless reader of the region: `haven serve --region` with the public readers'
+/// credentials; its address as it prints it.
+fn reader(env: &Env, servers: &LakeServers, refresh_seconds: u32) -> (common::Server, String) {
+    use std::io::BufRead;
+    let mut cmd = env.haven();
+    servers.public(&mut cmd);
+    let mut child = cmd
+        .args([
+            "serve",
+            "--region",
+            "--addr",
+            "127.0.0.1:0",
+            "--refresh-seconds",
+        ])
+        .arg(refresh_seconds.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("serving ")
+        .unwrap_or_else(|| panic!("the reader prints its address: {line:?}"))
+        .to_string();
+    (common::Server(child), url)
+}
+
+/// An answer of a reader: (status, snapshot header, ETag, body).
+fn get(url: &str) -> (u16, String, String, String) {
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    let mut res = agent.get(url).call().unwrap();
+    let header = |n: &str| {
+        res.headers()
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let (snapshot, etag) = (header("haven-lake-snapshot"), header("etag"));
+    let status = res.status().as_u16();
+    (
+        status,
+        snapshot,
+        etag,
+        res.body_mut().read_to_string().unwrap(),
+    )
+}
+
+/// Figures by (area, indicator): the value (None when withheld or empty) and whether it is
+/// withheld.
+type Figures = std::collections::BTreeMap<(String, String), (Option<f64>, bool)>;
+
+/// The indicators of some figures.
+fn indicators(figures: &Figures) -> std::collections::BTreeSet<String> {
+    figures.keys().map(|(_, i)| i.clone()).collect()
+}
+
+/// A release's published rows of some indicators: the municipality's row at the latest
+/// month, the districts' rows of the districts file.
+fn published_headlines(
+    env: &Env,
+    version: u32,
+    ids: &std::collections::BTreeSet<String>,
+) -> Figures {
+    let dir = env.path(&format!("published/v{version}"));
+    let c = Connection::open_in_memory().unwrap();
+    let mut out = std::collections::BTreeMap::new();
+    for (file, area, filter) in [
+        (
+            "indicators.parquet",
+            "area_code",
+            "WHERE level = 'municipality' QUALIFY row_number() OVER (ORDER BY period DESC) = 1",
+        ),
+        ("districts.parquet", "district_code", ""),
+    ] {
+        for h in ids {
+            let sql = format!(
+                "SELECT {area}, \"{h}\"::DOUBLE, list_contains(string_split(coalesce(withheld, ''), ','), '{h}')
+                 FROM read_parquet('{}') {filter}",
+                dir.join(file).display()
+            );
+            let mut stmt = c.prepare(&sql).unwrap();
+            let rows: Vec<(String, Option<f64>, bool)> = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            for (a, v, withheld) in rows {
+                assert!(!(withheld && v.is_some()), "a withheld cell has no value");
+                out.insert((a, h.to_string()), (v, withheld));
+            }
+        }
+    }
+    out
+}
+
+/// A published figure and a served one are the same: both withheld or both empty, or equal
+/// (serde_json's default parsing of a decimal may land one unit in the last place away).
+fn same(published: Option<&(Option<f64>, bool)>, served: &(Option<f64>, bool)) -> bool {
+    match (published, served) {
+        (Some((p, pw)), (s, sw)) if pw == sw => match (p, s) {
+            (None, None) => true,
+            (Some(p), Some(s)) => (p - s).abs() <= 1e-12 * p.abs().max(1.0),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// Every figure a reader gives about a municipality, keyed as [`published_headlines`].
+fn served_headlines(url: &str, code: &str) -> Figures {
+    let (status, _, _, body) = get(&format!("{url}/api/v1/m/{code}"));
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let mut out = std::collections::BTreeMap::new();
+    for f in v["municipality"]["figures"].as_array().unwrap() {
+        let value = f["value"].as_f64();
+        assert!(
+            !(f["withheld"] == true && value.is_some()),
+            "a withheld figure has no value"
+        );
+        out.insert(
+            (
+                code.to_string(),
+                f["indicator"].as_str().unwrap().to_string(),
+            ),
+            (value, f["withheld"] == true),
+        );
+    }
+    for d in v["districts"]["features"].as_array().unwrap() {
+        let p = &d["properties"];
+        let withheld = p["withheld"].as_array().unwrap();
+        for h in v["indicators"].as_array().unwrap() {
+            let h = h["id"].as_str().unwrap();
+            out.insert(
+                (
+                    p["district_code"].as_str().unwrap().to_string(),
+                    h.to_string(),
+                ),
+                (p[h].as_f64(), withheld.iter().any(|w| w == h)),
+            );
+        }
+    }
+    out
+}
+
+#[test]
+fn a_region_is_served_by_two_stateless_readers_and_shown_in_headless_chromium() {
+    let servers = LakeServers::start();
+    let region = [("BE22001", 31), ("BE22002", 32), ("BE22011", 33)];
+    let towns: Vec<Env> = region
+        .iter()
+        .map(|(code, seed)| municipality(code, *seed, true))
+        .collect();
+    for t in &towns {
+        let out = spawn_push(t, &servers).wait_with_output().unwrap();
+        assert!(out.status.success(), "push: {}", text(&out.stderr));
+    }
+    servers.grant_public();
+
+    // Two readers, no database, the public's credentials: the same snapshot, the same bytes.
+    let (_a, a) = reader(&towns[0], &servers, 1);
+    let (_b, b) = reader(&towns[1], &servers, 3600);
+    let paths = ["/api/v1/region", "/api/v1/region/map", "/api/v1/m/BE22002"];
+    let before: Vec<_> = paths.iter().map(|p| get(&format!("{b}{p}"))).collect();
+    for (p, from_b) in paths.iter().zip(&before) {
+        let from_a = get(&format!("{a}{p}"));
+        assert_eq!(from_a.0, 200, "{p}: {}", from_a.3);
+        assert!(!from_a.1.is_empty(), "{p} names its snapshot");
+        assert_eq!(&from_a, from_b, "{p}: both readers answer alike");
+    }
+    let overview: serde_json::Value = serde_json::from_str(&before[0].3).unwrap();
+    let codes: Vec<&str> = overview["municipalities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["BE22001", "BE22002", "BE22011"]);
+    let map: serde_json::Value = serde_json::from_str(&before[1].3).unwrap();
+    assert_eq!(map["features"].as_array().unwrap().len(), 3);
+    // Side by side on the map: no two municipalities' boxes overlap.
+    let boxes: Vec<Vec<f64>> = overview["municipalities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| serde_json::from_value(m["bbox"].clone()).unwrap())
+        .collect();
+    for (i, p) in boxes.iter().enumerate() {
+        for q in &boxes[i + 1..] {
+            assert!(
+                p[2] <= q[0] || q[2] <= p[0] || p[3] <= q[1] || q[3] <= p[1],
+                "{p:?} and {q:?} overlap"
+            );
+        }
+    }
+    // Nothing but published figures: every figure a reader gives is its release's, withheld
+    // where the release withheld it (so the disclosure audit of the releases covers them),
+    // and there is no figure the releases do not have.
+    for ((code, _), t) in region.iter().zip(&towns) {
+        let served = served_headlines(&a, code);
+        assert_eq!(
+            indicators(&served).len(),
+            6,
+            "the six headline figures of the overview"
+        );
+        let published = published_headlines(t, 1, &indicators(&served));
+        assert_eq!(
+            served.len(),
+            published.len(),
+            "{code}: one figure for each published one"
+        );
+        for (k, v) in &served {
+            assert!(
+                same(published.get(k), v),
+                "{code} {k:?}: {v:?}, published {:?}",
+                published.get(k)
+            );
+        }
+        assert!(
+            served.values().any(|(_, withheld)| *withheld),
+            "{code}: some small-cell figure is withheld, or this check shows nothing"
+        );
+    }
+    // A name that is not a municipality code, and one the lake lacks.
+    assert_eq!(get(&format!("{a}/api/v1/m/BE'22")).0, 400);
+    assert_eq!(get(&format!("{a}/api/v1/m/BE29999")).0, 404);
+
+    // Release 2 of BE22001 lands: the reader that moves on every second shows it; the one
+    // pinned for an hour answers as before, byte for byte.
+    let history = towns[0].path("demo/history");
+    let older = std::fs::read_dir(&history)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .min()
+        .unwrap();
+    towns[0].run(&["ingest", "vacant_properties", older.to_str().unwrap()]);
+    let mut publish = towns[0].haven();
+    servers.writer(&mut publish);
+    let out = publish.arg("publish").output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    common::wait_for("reader a moves on to release 2", 30, || {
+        let (_, snapshot, _, body) = get(&format!("{a}/api/v1/m/BE22001"));
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        snapshot != before[0].1 && v["municipality"]["release"] == 2
+    });
+    for (p, earlier) in paths.iter().zip(&before) {
+        assert_eq!(&get(&format!("{b}{p}")), earlier, "{p}: b stays pinned");
+    }
+    let served = served_headlines(&a, "BE22001");
+    let published = published_headlines(&towns[0], 2, &indicators(&served));
+    for (k, v) in &served {
+        assert!(same(published.get(k), v), "release 2: {k:?}");
+    }
+    assert_ne!(
+        served,
+        served_headlines(&b, "BE22001"),
+        "release 2 changed a figure, or this test shows nothing"
+    );
+
+    // The regional view and a municipality's, in English and Dutch, in headless Chromium.
+    let tests = common::browser_tests();
+    let out = Command::new("node")
+        .args(["--test", "--test-reporter=spec", "region.test.mjs"])
+        .current_dir(&tests)
+        .env("HAVEN_URL", &a)
+        .env("HAVEN_CHROMIUM", common::chromium())
+        .output()
+        .expect("node runs the browser tests");
+    let report = text(&out.stdout);
+    println!("{report}");
+    assert!(
+        out.status.success(),
+        "browser tests failed:\n{report}\n{}",
+        text(&out.stderr)
+    );
+}

@@ -130,6 +130,22 @@ pub(crate) fn cached_file(
     })
 }
 
+/// Bytes already serialized (of `media` type) as a public answer, with their validators, or
+/// 304 when the client holds them already.
+pub(crate) fn cached_bytes(
+    headers: &HeaderMap,
+    tag: &str,
+    media: &'static str,
+    body: axum::body::Bytes,
+) -> Response {
+    validated(headers, tag, || {
+        (
+            [(header::CONTENT_TYPE, HeaderValue::from_static(media))],
+            body,
+        )
+    })
+}
+
 /// Restricted answers are never stored by shared caches.
 pub(crate) fn private(body: impl IntoResponse) -> Response {
     ([(header::CACHE_CONTROL, "private, no-store")], body).into_response()

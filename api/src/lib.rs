@@ -10,6 +10,7 @@ mod error;
 mod http;
 pub mod openapi;
 mod published;
+pub mod region;
 pub mod routes;
 mod vector_tile;
 

@@ -22,15 +22,34 @@ pub fn asset(name: &str) -> Option<&'static Asset> {
         .find(|a| a.name == name && a.name != "index.html")
 }
 
+/// What the page shows: one municipality (`haven serve`) or a region's municipalities read
+/// from its lake (`haven serve --region`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Municipality,
+    Region,
+}
+
 /// The page shell, with the basemap style URL of the deployment (empty: the districts over a
 /// plain background, no outside tiles).
 pub fn index_html(basemap_style: &str) -> String {
+    page(basemap_style, Mode::Municipality)
+}
+
+/// The page shell in `mode`.
+pub fn page(basemap_style: &str, mode: Mode) -> String {
     let shell = ASSETS
         .iter()
         .find(|a| a.name == "index.html")
         .map(|a| String::from_utf8_lossy(a.body).into_owned())
         .unwrap_or_default();
-    shell.replace("{{BASEMAP_STYLE}}", &escape_attr(basemap_style))
+    let mode = match mode {
+        Mode::Municipality => "municipality",
+        Mode::Region => "region",
+    };
+    shell
+        .replace("{{BASEMAP_STYLE}}", &escape_attr(basemap_style))
+        .replace("{{MODE}}", mode)
 }
 
 fn escape_attr(s: &str) -> String {

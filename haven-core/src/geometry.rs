@@ -112,6 +112,49 @@ impl Area {
         json!({"type": self.geometry_type(), "coordinates": coordinates})
     }
 
+    /// Reads a Polygon or MultiPolygon from well-known binary (either byte order), as
+    /// GeoParquet files and DuckDB's `ST_AsWKB` give them.
+    pub fn from_wkb(bytes: &[u8]) -> Result<Area, Error> {
+        let mut r = Wkb { bytes, at: 0 };
+        let bad = |what: &str| Error::Internal(format!("a boundary's WKB: {what}"));
+        let (little, kind) = r.header().ok_or_else(|| bad("cut short"))?;
+        let (polygons, multi) = match kind {
+            3 => (
+                vec![r.polygon(little).ok_or_else(|| bad("cut short"))?],
+                false,
+            ),
+            6 => {
+                let n = r.u32(little).ok_or_else(|| bad("cut short"))?;
+                let mut polygons = Vec::new();
+                for _ in 0..n {
+                    let (le, kind) = r.header().ok_or_else(|| bad("cut short"))?;
+                    if kind != 3 {
+                        return Err(bad("a MultiPolygon member is not a polygon"));
+                    }
+                    polygons.push(r.polygon(le).ok_or_else(|| bad("cut short"))?);
+                }
+                (polygons, true)
+            }
+            k => return Err(bad(&format!("geometry type {k} is not a polygon"))),
+        };
+        if polygons.is_empty() || r.at != bytes.len() {
+            return Err(bad("empty, or bytes left over"));
+        }
+        let mut area = Area { polygons, multi };
+        area.orient();
+        Ok(area)
+    }
+
+    /// Several areas as one MultiPolygon: their polygons side by side (a municipality drawn
+    /// as its districts, without their inner borders dissolved). `None` when there are none.
+    pub fn merged(areas: impl IntoIterator<Item = Area>) -> Option<Area> {
+        let polygons: Vec<Vec<Ring>> = areas.into_iter().flat_map(|a| a.polygons).collect();
+        (!polygons.is_empty()).then_some(Area {
+            polygons,
+            multi: true,
+        })
+    }
+
     /// Well-known binary, little-endian (ISO 19125 / OGC simple features).
     pub fn wkb(&self) -> Vec<u8> {
         fn polygon(out: &mut Vec<u8>, rings: &[Ring]) {
@@ -138,6 +181,66 @@ impl Area {
             polygon(&mut out, &self.polygons[0]);
         }
         out
+    }
+}
+
+/// A reader of well-known binary.
+struct Wkb<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Wkb<'_> {
+    fn take<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let b = self.bytes.get(self.at..self.at + N)?.try_into().ok()?;
+        self.at += N;
+        Some(b)
+    }
+
+    fn u32(&mut self, little: bool) -> Option<u32> {
+        let b = self.take::<4>()?;
+        Some(if little {
+            u32::from_le_bytes(b)
+        } else {
+            u32::from_be_bytes(b)
+        })
+    }
+
+    fn f64(&mut self, little: bool) -> Option<f64> {
+        let b = self.take::<8>()?;
+        Some(if little {
+            f64::from_le_bytes(b)
+        } else {
+            f64::from_be_bytes(b)
+        })
+    }
+
+    /// Byte order and geometry type.
+    fn header(&mut self) -> Option<(bool, u32)> {
+        let little = match self.take::<1>()?[0] {
+            0 => false,
+            1 => true,
+            _ => return None,
+        };
+        Some((little, self.u32(little)?))
+    }
+
+    fn polygon(&mut self, little: bool) -> Option<Vec<Ring>> {
+        let rings = self.u32(little)?;
+        // Every point takes 16 bytes: a count larger than the bytes left is refused before
+        // anything is allocated for it.
+        let left = (self.bytes.len() - self.at) / 16;
+        (0..rings)
+            .map(|_| {
+                let n = self.u32(little)? as usize;
+                if n > left {
+                    return None;
+                }
+                (0..n)
+                    .map(|_| Some([self.f64(little)?, self.f64(little)?]))
+                    .collect()
+            })
+            .collect()
     }
 }
 
@@ -193,5 +296,38 @@ mod tests {
         assert_eq!(&m.wkb()[..9], &[1, 6, 0, 0, 0, 2, 0, 0, 0]);
         assert_eq!(m.bbox(), [0.0, 0.0, 6.0, 6.0]);
         assert!(Area::parse(r#"{"type":"Point","coordinates":[0,0]}"#).is_err());
+    }
+
+    #[test]
+    fn wkb_is_read_back_in_either_byte_order_and_refused_when_cut() {
+        let m = Area::parse(
+            r#"{"type":"MultiPolygon","coordinates":[[[[0,0],[1,0],[1,1],[0,0]]],[[[5,5],[6,5],[6,6],[5,5]]]]}"#,
+        )
+        .unwrap();
+        assert_eq!(Area::from_wkb(&m.wkb()).unwrap(), m);
+        // A big-endian triangle, written by hand: order 0, type 3, one ring of four points.
+        let mut be = vec![0u8];
+        be.extend(3u32.to_be_bytes());
+        be.extend(1u32.to_be_bytes());
+        be.extend(4u32.to_be_bytes());
+        for p in [[0.0f64, 0.0], [2.0, 0.0], [0.0, 2.0], [0.0, 0.0]] {
+            be.extend(p[0].to_be_bytes());
+            be.extend(p[1].to_be_bytes());
+        }
+        let t = Area::from_wkb(&be).unwrap();
+        assert_eq!(t.geometry_type(), "Polygon");
+        assert_eq!(t.bbox(), [0.0, 0.0, 2.0, 2.0]);
+        assert!(Area::from_wkb(&be[..be.len() - 1]).is_err());
+        // A ring claiming four billion points in a few bytes is refused, not allocated.
+        let mut huge = vec![1u8];
+        huge.extend(3u32.to_le_bytes());
+        huge.extend(1u32.to_le_bytes());
+        huge.extend(u32::MAX.to_le_bytes());
+        assert!(Area::from_wkb(&huge).is_err());
+        let both = Area::merged([t, m]).unwrap();
+        assert_eq!(both.geometry_type(), "MultiPolygon");
+        assert_eq!(both.polygons.len(), 3);
+        assert_eq!(both.bbox(), [0.0, 0.0, 6.0, 6.0]);
+        assert!(Area::merged([]).is_none());
     }
 }

@@ -21,6 +21,7 @@ pub mod provenance;
 pub mod publish;
 pub mod read;
 pub mod region;
+pub mod regional;
 pub mod report;
 pub mod scenario;
 pub mod settings;

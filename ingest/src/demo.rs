@@ -27,6 +27,9 @@ pub struct DemoSpec {
     pub seed: u64,
     /// The municipality's code; its districts are this code and a number.
     pub municipality: String,
+    /// Where it lies, in kilometres east and north of the demo's centre (see
+    /// [`region_place`]: the demo municipalities of a region side by side).
+    pub origin_km: (f64, f64),
     pub districts: usize,
     pub vacant: usize,
     pub dwellings: u64,
@@ -44,6 +47,7 @@ impl DemoSpec {
         DemoSpec {
             seed,
             municipality: MUNICIPALITY.into(),
+            origin_km: (0.0, 0.0),
             districts: 30,
             vacant: 2_500,
             dwellings: 55_000,
@@ -62,6 +66,7 @@ impl DemoSpec {
         DemoSpec {
             seed,
             municipality: MUNICIPALITY.into(),
+            origin_km: (0.0, 0.0),
             districts: (vacant / 100).clamp(30, 10_000),
             vacant,
             dwellings: (55_000.0 * f) as u64,
@@ -213,7 +218,31 @@ const STREETS: &[&str] = &[
     "Rue de l'Église",
 ];
 
-fn km_to_deg(x: f64, y: f64) -> (f64, f64) {
+/// Where a demo municipality of a region lies (see [`DemoSpec::origin_km`]): on a grid of ten
+/// by ten places by the last two digits of its code, 20 km apart east to west and 16 km north
+/// to south (a standard demo municipality is about 19 by 15 km), so that the municipalities of
+/// a generated region sit side by side on its map. The demo's own code stays at the centre.
+pub fn region_place(code: &str) -> (f64, f64) {
+    if code == MUNICIPALITY {
+        return (0.0, 0.0);
+    }
+    let digits: String = code
+        .chars()
+        .rev()
+        .take_while(char::is_ascii_digit)
+        .take(2)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    let n: u32 = digits.parse().unwrap_or(0);
+    (f64::from(n % 10) * 20.0, -f64::from(n / 10) * 16.0)
+}
+
+/// A point in kilometres east and north of the municipality's own centre, which lies `origin`
+/// kilometres from the demo's centre, as WGS84 longitude and latitude.
+fn km_to_deg(origin: (f64, f64), x: f64, y: f64) -> (f64, f64) {
+    let (x, y) = (x + origin.0, y + origin.1);
     let lat = CENTRE.1 + y / 111.32;
     let lon = CENTRE.0 + x / (111.32 * CENTRE.1.to_radians().cos());
     (round7(lon), round7(lat))
@@ -496,7 +525,7 @@ pub fn generate(spec: &DemoSpec, out: &Path) -> Result<Vec<DemoFile>> {
     let features: Vec<_> = ds
         .iter()
         .map(|d| {
-            let mut ring: Vec<[f64; 2]> = d.ring.iter().map(|&(x, y)| { let (lon, lat) = km_to_deg(x, y); [lon, lat] }).collect();
+            let mut ring: Vec<[f64; 2]> = d.ring.iter().map(|&(x, y)| { let (lon, lat) = km_to_deg(spec.origin_km, x, y); [lon, lat] }).collect();
             ring.push(ring[0]);
             json!({
                 "type": "Feature",
@@ -685,7 +714,7 @@ pub fn generate(spec: &DemoSpec, out: &Path) -> Result<Vec<DemoFile>> {
     for i in 0..spec.vacant {
         let di = where_vacant.draw(&mut rng);
         let (x, y) = point_in(&ds[di], &mut rng);
-        let (lon, lat) = km_to_deg(x, y);
+        let (lon, lat) = km_to_deg(spec.origin_km, x, y);
         let owner = *rng.pick(owners);
         let kind = *rng.pick(&[
             ("apartment", 45.0),
@@ -1066,7 +1095,10 @@ pub fn generate(spec: &DemoSpec, out: &Path) -> Result<Vec<DemoFile>> {
         description: "CSV, UTF-8",
     });
     let path = out.join("reception_sites.csv");
-    write(&path, &reception_sites(spec.seed, &ds, end)?)?;
+    write(
+        &path,
+        &reception_sites(spec.seed, spec.origin_km, &ds, end)?,
+    )?;
     files.push(DemoFile {
         dataset: "reception_sites",
         path,
@@ -1150,7 +1182,7 @@ fn register_history(
 /// opened over the demo's years (one closed since), one for every four districts and at least
 /// eight; on a generator of its own, so the other files do not change with it. One row offers
 /// no places: it is rejected.
-fn reception_sites(seed: u64, ds: &[District], end: i64) -> Result<Vec<u8>> {
+fn reception_sites(seed: u64, origin: (f64, f64), ds: &[District], end: i64) -> Result<Vec<u8>> {
     let mut rng = Rng(SplitMix64(seed ^ 0x5245_4345_5054_494F));
     let mut csv = Csv::new(
         b',',
@@ -1176,7 +1208,7 @@ fn reception_sites(seed: u64, ds: &[District], end: i64) -> Result<Vec<u8>> {
     for i in 0..n {
         let d = &ds[rng.int(0, ds.len() as i64 - 1) as usize];
         let (x, y) = point_in(d, &mut rng);
-        let (lon, lat) = km_to_deg(x, y);
+        let (lon, lat) = km_to_deg(origin, x, y);
         let programme = if i == 0 {
             "public_reception"
         } else {
@@ -1212,7 +1244,7 @@ fn reception_sites(seed: u64, ds: &[District], end: i64) -> Result<Vec<u8>> {
         ])?;
     }
     // A site entered before its places were known.
-    let (lon, lat) = km_to_deg(ds[0].ring[0].0 * 0.5, ds[0].ring[0].1 * 0.5);
+    let (lon, lat) = km_to_deg(origin, ds[0].ring[0].0 * 0.5, ds[0].ring[0].1 * 0.5);
     csv.row(&[
         format!("RS-{:03}", n + 1),
         "Noodopvang in voorbereiding".to_string(),

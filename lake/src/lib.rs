@@ -318,13 +318,31 @@ pub fn check_municipality(code: &str) -> Result<()> {
     }
 }
 
-fn check_table(name: &str) -> Result<()> {
-    let ok = !name.is_empty()
+/// A public table as it stood at `snapshot`, for a reader's query (`releases` included).
+pub fn public_table_at(name: &str, snapshot: i64) -> Result<String> {
+    check_name(name)?;
+    Ok(format!(
+        "{PUBLIC}.main.\"{name}\" AT (VERSION => {snapshot})"
+    ))
+}
+
+/// A table's name as the lake spells them: a-z, 0-9 and `_`.
+fn check_name(name: &str) -> Result<()> {
+    if !name.is_empty()
         && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        && !OWN_TABLES.contains(&name);
-    if ok {
+    {
+        Ok(())
+    } else {
+        Err(Error::Refused(format!(
+            "{name:?} is not a table of the lake"
+        )))
+    }
+}
+
+fn check_table(name: &str) -> Result<()> {
+    if check_name(name).is_ok() && !OWN_TABLES.contains(&name) {
         Ok(())
     } else {
         Err(Error::Refused(format!(
@@ -787,6 +805,46 @@ impl Lake {
         Ok(done)
     }
 
+    /// The public catalogue's latest snapshot: what a reader pins its answers to until it
+    /// moves on.
+    pub fn latest_snapshot(&self) -> Result<i64> {
+        let latest: Option<i64> = self
+            .conn
+            .query_row(
+                &format!("SELECT max(snapshot_id) FROM {PUBLIC}.snapshots()"),
+                [],
+                |r| r.get(0),
+            )
+            .map_err(db("reading the lake's snapshots"))?;
+        Ok(latest.unwrap_or(0))
+    }
+
+    /// Another connection to the same lake (the catalogues already attached), for a reading
+    /// thread: one DuckDB connection serves one thread at a time.
+    pub fn connection(&self) -> Result<Connection> {
+        self.conn
+            .try_clone()
+            .map_err(db("another connection to the lake"))
+    }
+
+    /// The public catalogue's tables (besides its own `releases` and `head`).
+    pub fn public_tables(&self) -> Result<Vec<String>> {
+        self.tables(PUBLIC)
+    }
+
+    /// The columns of a public table, in order.
+    pub fn public_columns(&self, table: &str) -> Result<Vec<String>> {
+        check_name(table)?;
+        self.names(
+            &format!(
+                "SELECT column_name FROM duckdb_columns() WHERE database_name = {} AND table_name = {} ORDER BY column_index",
+                sql_text(PUBLIC),
+                sql_text(table)
+            ),
+            "listing a table's columns",
+        )
+    }
+
     /// Every release the public catalogue's history holds, oldest first.
     pub fn releases(&self) -> Result<Vec<LakeRelease>> {
         let current: Vec<(String, i32)> = {
@@ -891,15 +949,7 @@ impl Lake {
         restricted: bool,
         out: &Path,
     ) -> Result<u64> {
-        if !table
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-            || table.is_empty()
-        {
-            return Err(Error::Refused(format!(
-                "{table:?} is not a table of the lake"
-            )));
-        }
+        check_name(table)?;
         let alias = if restricted {
             if self.access != Access::Writer {
                 return Err(Error::Refused(

@@ -4,16 +4,15 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
+import { noSeriousViolations } from './axe.mjs';
 
 const BASE = process.env.HAVEN_URL;
 const TOKEN = process.env.HAVEN_TOKEN;
 const SHOTS = process.env.HAVEN_SCREENSHOTS;
-const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 375, height: 812 };
 
@@ -440,12 +439,7 @@ test('the officers’ summaries show reception places, every pipeline stage and 
   const costRow = await page.locator('main table', { hasText: 'Cost per home let' }).locator('tr', { hasText: 'The whole municipality' }).locator('th, td').allInnerTexts();
   assert.equal(costRow[1], municipality.homes_let.toLocaleString('en-GB'));
   assert.ok(await page.locator('main table', { hasText: 'Reception places' }).count(), 'the reception places');
-  await page.addScriptTag({ content: AXE });
-  const violations = await page.evaluate(async () => {
-    const r = await window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] });
-    return r.violations.filter((v) => ['serious', 'critical'].includes(v.impact)).map((v) => `${v.id}: ${v.help}`);
-  });
-  assert.deepEqual(violations, []);
+  await noSeriousViolations(page, 'the officers\u2019 summaries');
   assert.deepEqual(errors, []);
 });
 
@@ -478,15 +472,6 @@ async function pdfText(download) {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'haven-letters-')), 'letters.pdf');
   await download.saveAs(file);
   return execFileSync('pdftotext', ['-layout', file, '-'], { encoding: 'utf8' });
-}
-
-async function noSeriousViolations(page, what) {
-  await page.addScriptTag({ content: AXE });
-  const violations = await page.evaluate(async () => {
-    const r = await window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] });
-    return r.violations.filter((v) => ['serious', 'critical'].includes(v.impact)).map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')})`);
-  });
-  assert.deepEqual(violations, [], what);
 }
 
 test('an officer works an outreach case: changes it, records a contact, sees who and when, prints letters', async () => {
@@ -566,12 +551,7 @@ test('the public pages have no serious or critical accessibility violations (axe
   for (const route of ['/', '/#/map?district=BE12099003', '/#/segregation', '/#/pipeline', '/#/scenario?inflow=100', '/#/data', '/#/officer']) {
     const { page } = await open(route);
     await page.waitForTimeout(300);
-    await page.addScriptTag({ content: AXE });
-    const violations = await page.evaluate(async () => {
-      const r = await window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] });
-      return r.violations.filter((v) => ['serious', 'critical'].includes(v.impact)).map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')})`);
-    });
-    assert.deepEqual(violations, [], route);
+    await noSeriousViolations(page, route);
   }
   // Keyboard: the first Tab reaches the skip link, which moves focus to the content.
   const { page } = await open('/');

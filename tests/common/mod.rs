@@ -140,6 +140,28 @@ impl Env {
     }
 }
 
+/// Debian's `chromium` (`.ci/run` installs it), or the browser named by `HAVEN_CHROMIUM`.
+pub fn chromium() -> PathBuf {
+    if let Ok(p) = std::env::var("HAVEN_CHROMIUM") {
+        return PathBuf::from(p);
+    }
+    ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .expect("headless Chromium is needed: apt-get install chromium (or set HAVEN_CHROMIUM)")
+}
+
+/// The browser tests' folder (tests/browser), its packages installed.
+pub fn browser_tests() -> PathBuf {
+    let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    assert!(
+        tests.join("node_modules/playwright-core").exists(),
+        "the browser tests' packages are missing: npm ci --prefix tests/browser (make test does)"
+    );
+    tests
+}
+
 /// A program of the outside checkers' Python environment: `HAVEN_VENV/bin/<name>`, else `.venv`
 /// of the workspace (scripts/setup-validators.sh, which `make test` runs).
 pub fn venv_tool(name: &str) -> PathBuf {

@@ -32,7 +32,7 @@ async fn index(State(s): State<AppState>) -> impl IntoResponse {
 }
 
 /// The dashboard's scripts and styles, gzipped when the client takes it, revalidated by ETag.
-async fn asset(UrlPath(file): UrlPath<String>, headers: HeaderMap) -> Response {
+pub(crate) async fn asset(UrlPath(file): UrlPath<String>, headers: HeaderMap) -> Response {
     let Some(a) = dashboard::asset(&file) else {
         return ApiError::NotFound(format!("no asset {file:?}")).into_response();
     };

@@ -9,10 +9,28 @@ import * as mapPage from './pages/map.js';
 import * as officer from './pages/officer.js';
 import * as overview from './pages/overview.js';
 import * as pipeline from './pages/pipeline.js';
+import * as region from './pages/region.js';
 import * as scenario from './pages/scenario.js';
 import * as segregation from './pages/segregation.js';
 
-const PAGES = { overview, map: mapPage, segregation, pipeline, scenario, data, officer };
+// A region's reader (`haven serve --region`) serves the regional view and each
+// municipality's public view instead of one municipality's pages.
+const REGION = document.querySelector('meta[name="haven-mode"]')?.content === 'region';
+const PAGES = REGION
+  ? { region, municipality: { render: region.renderMunicipality } }
+  : { overview, map: mapPage, segregation, pipeline, scenario, data, officer };
+
+/** The page of the URL: in a region, `#/` is the region and `#/m/CODE` a municipality. */
+function routed() {
+  const { page, params } = route();
+  if (!REGION) return { page, params };
+  const [first, ...rest] = page.split('/');
+  if (first === 'm' && rest.length) {
+    params.set('code', decodeURIComponent(rest.join('/')));
+    return { page: 'municipality', params };
+  }
+  return { page: page === 'overview' ? 'region' : page, params };
+}
 
 let generation = 0;
 let cleanup = null;
@@ -24,14 +42,18 @@ function shell(page) {
   document.getElementById('brand').setAttribute('aria-label', t('brand_home'));
   const nav = document.getElementById('nav');
   nav.setAttribute('aria-label', t('nav_main'));
-  nav.innerHTML = `<ul>${Object.keys(PAGES)
-    .map((p) => `<li><a href="#/${p === 'overview' ? '' : p}"${p === page ? ' aria-current="page"' : ''}>${esc(t(`page_${p}`))}</a></li>`)
+  const links = REGION ? ['region'] : Object.keys(PAGES);
+  nav.innerHTML = `<ul>${links
+    .map((p) => `<li><a href="#/${p === 'overview' || p === 'region' ? '' : p}"${p === page ? ' aria-current="page"' : ''}>${esc(t(`page_${p}`))}</a></li>`)
     .join('')}</ul>`;
   document.getElementById('lang-label').textContent = t('language');
   const select = document.getElementById('lang');
   select.innerHTML = languages.map((l) => `<option value="${l.code}"${l.code === current() ? ' selected' : ''}>${esc(l.name)}</option>`).join('');
   const s = document.getElementById('session');
-  s.innerHTML = session.token
+  // A region's reader has no officers: nothing to sign in to.
+  s.innerHTML = REGION
+    ? ''
+    : session.token
     ? `<button type="button" id="sign-out" class="link">${esc(t('sign_out'))}</button>`
     : `<a href="#/officer">${esc(t('sign_in'))}</a>`;
   document.getElementById('sign-out')?.addEventListener('click', () => {
@@ -39,11 +61,12 @@ function shell(page) {
     location.hash = '#/';
     render();
   });
-  document.getElementById('footer').innerHTML = `<p>${esc(t('footer'))} · <a href="#/data">${esc(t('page_data'))}</a> · <a href="/api/v1/openapi.json">API (OpenAPI)</a></p>`;
+  const data = REGION ? '' : ` · <a href="#/data">${esc(t('page_data'))}</a>`;
+  document.getElementById('footer').innerHTML = `<p>${esc(t('footer'))}${data} · <a href="/api/v1/openapi.json">API (OpenAPI)</a></p>`;
 }
 
 export async function render() {
-  const { page, params } = route();
+  const { page, params } = routed();
   const id = ++generation;
   const current = PAGES[page];
   document.body.classList.toggle('embed', params.get('embed') === '1');
@@ -86,5 +109,5 @@ window.addEventListener('hashchange', () => {
   render().then(() => document.getElementById('main').focus({ preventScroll: true }));
 });
 // Warm the registry while the first page renders.
-get('/api/v1/indicators/registry').catch(() => {});
+if (!REGION) get('/api/v1/indicators/registry').catch(() => {});
 render();

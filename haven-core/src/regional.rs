@@ -1,0 +1,396 @@
+//! The regional view, read from the lake's public catalogue by the stateless readers of a
+//! region (`haven serve --region`): each municipality's headline figures and boundary, and one
+//! municipality's districts.
+//!
+//! A reader holds no database of its own: it attaches the public catalogue read-only, with
+//! the public readers' credentials, and pins its answers to one snapshot of the lake until it
+//! moves on (every answer names it). So two readers pinned to the same snapshot give the same
+//! answers, and a reader never mixes two releases of a municipality in one answer.
+//!
+//! Every figure is a published one, as its release published it: a withheld value stays
+//! withheld (`value: null, withheld: true`). Nothing is computed across municipalities here,
+//! so the regional view gives an outsider no relation the releases do not already give.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use duckdb::Connection;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use crate::Error;
+use crate::geometry::{self, Area, Bbox};
+use crate::report::HEADLINES;
+
+/// Connections kept between answers (one per reading thread at most).
+const IDLE: usize = 8;
+
+/// A figure of a municipality or district: its value as published, or withheld.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Figure {
+    pub indicator: &'static str,
+    pub value: Option<f64>,
+    pub withheld: bool,
+}
+
+/// A headline indicator and its unit (as the indicator registry gives it).
+#[derive(Debug, Clone, Serialize)]
+pub struct Headline {
+    pub id: &'static str,
+    pub unit: &'static str,
+}
+
+/// The headline indicators, the dashboard overview's.
+pub fn headlines() -> Vec<Headline> {
+    HEADLINES
+        .iter()
+        .map(|id| Headline {
+            id,
+            unit: analytics::registry::get(id).map_or("count", |r| r.unit),
+        })
+        .collect()
+}
+
+/// A municipality of the region as its latest release in the lake describes it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Municipality {
+    pub code: String,
+    /// Who published it (its release's publisher).
+    pub name: String,
+    pub release: u32,
+    pub published_at: String,
+    /// The latest month of its figures.
+    pub period: Option<String>,
+    /// The headline figures of that month (the dashboard overview's).
+    pub figures: Vec<Figure>,
+    pub bbox: Option<Bbox>,
+}
+
+/// The region at one snapshot of the lake.
+#[derive(Debug, Clone, Serialize)]
+pub struct Overview {
+    pub snapshot: i64,
+    pub indicators: Vec<Headline>,
+    pub municipalities: Vec<Municipality>,
+}
+
+/// A stateless reader of the region's lake.
+pub struct Reader {
+    lake: Mutex<lake::Lake>,
+    idle: Mutex<Vec<Connection>>,
+    pinned: AtomicI64,
+}
+
+impl std::fmt::Debug for Reader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reader")
+            .field("pinned", &self.pinned())
+            .finish()
+    }
+}
+
+fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Reader {
+    /// Attaches the lake's public catalogue read-only and pins its latest snapshot.
+    pub fn open(settings: &lake::Settings) -> Result<Reader, Error> {
+        let lake = lake::Lake::open(settings, lake::Access::Public)?;
+        let pinned = lake.latest_snapshot()?;
+        Ok(Reader {
+            lake: Mutex::new(lake),
+            idle: Mutex::new(Vec::new()),
+            pinned: AtomicI64::new(pinned),
+        })
+    }
+
+    /// The snapshot answers are read at.
+    pub fn pinned(&self) -> i64 {
+        self.pinned.load(Ordering::Acquire)
+    }
+
+    /// Moves on to the lake's latest snapshot; the new one when it changed.
+    pub fn move_on(&self) -> Result<Option<i64>, Error> {
+        let latest = locked(&self.lake).latest_snapshot()?;
+        let before = self.pinned.swap(latest, Ordering::AcqRel);
+        Ok((before != latest).then_some(latest))
+    }
+
+    /// Runs `f` on an idle connection of the lake (or a new one).
+    fn with_conn<T>(&self, f: impl FnOnce(&Connection) -> Result<T, Error>) -> Result<T, Error> {
+        let taken = locked(&self.idle).pop();
+        let conn = match taken {
+            Some(c) => c,
+            None => locked(&self.lake).connection()?,
+        };
+        let out = f(&conn);
+        let mut idle = locked(&self.idle);
+        if idle.len() < IDLE {
+            idle.push(conn);
+        }
+        out
+    }
+
+    fn has_table(&self, table: &str) -> Result<bool, Error> {
+        Ok(locked(&self.lake)
+            .public_tables()?
+            .iter()
+            .any(|t| t == table))
+    }
+
+    /// The headline indicators a table of the lake has, in the overview's order.
+    fn headlines_in(&self, table: &str) -> Result<Vec<&'static str>, Error> {
+        let columns = locked(&self.lake).public_columns(table)?;
+        Ok(HEADLINES
+            .iter()
+            .copied()
+            .filter(|h| columns.iter().any(|c| c == h))
+            .collect())
+    }
+
+    /// Every municipality of the region at `snapshot`, by code.
+    pub fn overview(&self, snapshot: i64) -> Result<Overview, Error> {
+        let municipalities = self.municipalities(snapshot, None)?;
+        Ok(Overview {
+            snapshot,
+            indicators: headlines(),
+            municipalities: municipalities.into_iter().map(|(m, _)| m).collect(),
+        })
+    }
+
+    /// The municipalities as a GeoJSON FeatureCollection: each its districts' polygons, its
+    /// headline values (null when withheld or missing) and the list of those withheld.
+    pub fn map(&self, snapshot: i64) -> Result<Value, Error> {
+        let features = self
+            .municipalities(snapshot, None)?
+            .into_iter()
+            .filter_map(|(m, area)| {
+                let area = area?;
+                let mut p = Map::new();
+                p.insert("code".into(), json!(m.code));
+                p.insert("name".into(), json!(m.name));
+                p.insert("release".into(), json!(m.release));
+                p.insert("period".into(), json!(m.period));
+                properties(&mut p, &m.figures);
+                Some((m.code, area, p))
+            })
+            .collect();
+        let mut collection = geometry::collection(features);
+        collection["snapshot"] = json!(snapshot);
+        Ok(collection)
+    }
+
+    /// One municipality: its headline figures and its districts as GeoJSON features with
+    /// their headline values.
+    pub fn municipality(&self, snapshot: i64, code: &str) -> Result<Value, Error> {
+        lake::check_municipality(code)?;
+        let Some((m, _)) = self
+            .municipalities(snapshot, Some(code))?
+            .into_iter()
+            .next()
+        else {
+            return Err(Error::NotFound(format!(
+                "the region's lake holds no municipality {code}"
+            )));
+        };
+        let present = self.headlines_in("districts")?;
+        let districts = if self.has_table("districts")? {
+            let table = lake::public_table_at("districts", snapshot)?;
+            let columns: String = present
+                .iter()
+                .map(|h| format!(", \"{h}\"::DOUBLE"))
+                .collect();
+            let rows = self.with_conn(|conn| {
+                let mut stmt = conn.prepare(&format!(
+                    "SELECT district_code, name, period{columns}, coalesce(withheld, ''), ST_AsWKB(geometry)
+                     FROM {table} WHERE municipality = ? ORDER BY district_code"
+                ))?;
+                let n = present.len();
+                let rows = stmt
+                    .query_map([code], |r| {
+                        let values = (0..n)
+                            .map(|i| r.get::<_, Option<f64>>(3 + i))
+                            .collect::<Result<Vec<_>, _>>()?;
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, Option<String>>(1)?,
+                            r.get::<_, Option<String>>(2)?,
+                            values,
+                            r.get::<_, String>(3 + n)?,
+                            r.get::<_, Vec<u8>>(4 + n)?,
+                        ))
+                    })?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(rows)
+            })?;
+            let features = rows
+                .into_iter()
+                .map(|(district, name, period, values, withheld, wkb)| {
+                    let mut p = Map::new();
+                    p.insert("district_code".into(), json!(district));
+                    p.insert("name".into(), json!(name));
+                    p.insert("period".into(), json!(period));
+                    properties(&mut p, &figures(&present, values, &withheld));
+                    Ok((district, Area::from_wkb(&wkb)?, p))
+                })
+                .collect::<Result<Vec<_>, Error>>()?;
+            geometry::collection(features)
+        } else {
+            geometry::collection(Vec::<(String, Area, Map<String, Value>)>::new())
+        };
+        Ok(json!({
+            "snapshot": snapshot,
+            "indicators": headlines(),
+            "municipality": m,
+            "districts": districts,
+        }))
+    }
+
+    /// The municipalities (all, or `only` one) with their boundaries, by code.
+    fn municipalities(
+        &self,
+        snapshot: i64,
+        only: Option<&str>,
+    ) -> Result<Vec<(Municipality, Option<Area>)>, Error> {
+        let filter = |column: &str| {
+            only.map(|_| format!(" AND {column} = $1"))
+                .unwrap_or_default()
+        };
+        let args: Vec<&str> = only.into_iter().collect();
+        let releases = lake::public_table_at("releases", snapshot)?;
+        let mut out: Vec<(Municipality, Option<Area>)> = self.with_conn(|conn| {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT municipality, version, coalesce(published_at, ''), coalesce(manifest, '{{}}')
+                 FROM {releases} WHERE true{} ORDER BY municipality",
+                filter("municipality")
+            ))?;
+            let rows = stmt
+                .query_map(duckdb::params_from_iter(&args), |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, i32>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows
+                .into_iter()
+                .map(|(code, version, published_at, manifest)| {
+                    let manifest: Value = serde_json::from_str(&manifest).unwrap_or(Value::Null);
+                    let name = manifest["publisher"]
+                        .as_str()
+                        .map(String::from)
+                        .unwrap_or_else(|| code.clone());
+                    let m = Municipality {
+                        code,
+                        name,
+                        release: version as u32,
+                        published_at,
+                        period: None,
+                        figures: Vec::new(),
+                        bbox: None,
+                    };
+                    (m, None)
+                })
+                .collect())
+        })?;
+        if out.is_empty() {
+            return Ok(out);
+        }
+        if self.has_table("indicators")? {
+            let headlines = self.headlines_in("indicators")?;
+            let table = lake::public_table_at("indicators", snapshot)?;
+            let columns: String = headlines
+                .iter()
+                .map(|h| format!(", \"{h}\"::DOUBLE"))
+                .collect();
+            let n = headlines.len();
+            let rows = self.with_conn(|conn| {
+                let mut stmt = conn.prepare(&format!(
+                    "SELECT municipality, period{columns}, coalesce(withheld, '') FROM {table}
+                     WHERE level = 'municipality'{}
+                     QUALIFY row_number() OVER (PARTITION BY municipality ORDER BY period DESC) = 1",
+                    filter("municipality")
+                ))?;
+                let rows = stmt
+                    .query_map(duckdb::params_from_iter(&args), |r| {
+                        let values = (0..n)
+                            .map(|i| r.get::<_, Option<f64>>(2 + i))
+                            .collect::<Result<Vec<_>, _>>()?;
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            values,
+                            r.get::<_, String>(2 + n)?,
+                        ))
+                    })?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(rows)
+            })?;
+            for (code, period, values, withheld) in rows {
+                if let Some((m, _)) = out.iter_mut().find(|(m, _)| m.code == code) {
+                    m.period = Some(period);
+                    m.figures = figures(&headlines, values, &withheld);
+                }
+            }
+        }
+        if self.has_table("districts")? {
+            let table = lake::public_table_at("districts", snapshot)?;
+            let rows = self.with_conn(|conn| {
+                let mut stmt = conn.prepare(&format!(
+                    "SELECT municipality, ST_AsWKB(geometry) FROM {table}
+                     WHERE geometry IS NOT NULL{} ORDER BY municipality, district_code",
+                    filter("municipality")
+                ))?;
+                let rows = stmt
+                    .query_map(duckdb::params_from_iter(&args), |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+                    })?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(rows)
+            })?;
+            for (m, area) in &mut out {
+                let parts = rows
+                    .iter()
+                    .filter(|(c, _)| *c == m.code)
+                    .map(|(_, wkb)| Area::from_wkb(wkb))
+                    .collect::<Result<Vec<_>, _>>()?;
+                *area = Area::merged(parts);
+                m.bbox = area.as_ref().map(Area::bbox);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The headline figures of a row: its values, withheld where its `withheld` list names them.
+fn figures(headlines: &[&'static str], values: Vec<Option<f64>>, withheld: &str) -> Vec<Figure> {
+    let withheld: Vec<&str> = withheld.split(',').map(str::trim).collect();
+    headlines
+        .iter()
+        .zip(values)
+        .map(|(h, value)| {
+            let held = withheld.contains(h);
+            Figure {
+                indicator: h,
+                value: if held { None } else { value },
+                withheld: held,
+            }
+        })
+        .collect()
+}
+
+/// A feature's properties: each figure's value (null when withheld) and the withheld list.
+fn properties(p: &mut Map<String, Value>, figures: &[Figure]) {
+    for f in figures {
+        p.insert(f.indicator.into(), json!(f.value));
+    }
+    let withheld: Vec<&str> = figures
+        .iter()
+        .filter(|f| f.withheld)
+        .map(|f| f.indicator)
+        .collect();
+    p.insert("withheld".into(), json!(withheld));
+}
