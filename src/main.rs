@@ -579,7 +579,7 @@ fn serve_region(settings: &Settings, args: &ServeArgs) -> Result<()> {
         .max_blocking_threads(BLOCKING_THREADS)
         .build()?;
     let reader = haven_core::regional::Reader::open(lake)?;
-    let state = api::region::RegionState::new(reader, settings.server.basemap_style.clone());
+    let state = api::region::RegionState::new(reader, settings.clone());
     let refresh = std::time::Duration::from_secs(args.refresh_seconds.max(1));
     runtime.block_on(async move {
         api::region::serve(state, args.addr, refresh)

@@ -658,9 +658,32 @@ fn a_region_is_served_by_two_stateless_readers_and_shown_in_headless_chromium() 
             "{code}: some small-cell figure is withheld, or this check shows nothing"
         );
     }
+    // The region's catalogue, read by rdflib, and every distribution it lists followed.
+    let mut catalogue = Command::new(common::venv_tool("python"));
+    catalogue
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lake/region_catalog.py"))
+        .arg(&a)
+        .args(towns.iter().map(|t| t.path("published/v1")));
+    let out = catalogue.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    println!("{}", text(&out.stdout));
     // A name that is not a municipality code, and one the lake lacks.
     assert_eq!(get(&format!("{a}/api/v1/m/BE'22")).0, 400);
     assert_eq!(get(&format!("{a}/api/v1/m/BE29999")).0, 404);
+    assert_eq!(
+        get(&format!("{a}/api/v1/m/BE29999/data/indicators.csv")).0,
+        404
+    );
+    assert_eq!(get(&format!("{a}/api/v1/m/BE22001/data/users.csv")).0, 404);
+    assert_eq!(
+        get(&format!("{a}/api/v1/m/BE22001/data/indicators.parquet")).0,
+        404
+    );
 
     // Release 2 of BE22001 lands: the reader that moves on every second shows it; the one
     // pinned for an hour answers as before, byte for byte.

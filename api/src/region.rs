@@ -14,10 +14,12 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path as UrlPath, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path as UrlPath, Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use haven_core::catalog::{RegionPublisher, Syntax, region_catalog};
 use haven_core::regional::Reader;
 use serde_json::{Value, json};
 
@@ -26,21 +28,33 @@ use crate::ApiError;
 /// Header naming the snapshot an answer was read at.
 pub const SNAPSHOT_HEADER: &str = "haven-lake-snapshot";
 
-/// A reader's state: the lake, the page's basemap, and the answers of the pinned snapshot.
+/// A reader's state: the lake, the settings the page and the catalogue need, and the answers
+/// of the pinned snapshot.
 #[derive(Clone)]
 pub struct RegionState {
     reader: Arc<Reader>,
-    basemap_style: Arc<String>,
+    settings: Arc<haven_core::Settings>,
     answers: Arc<Mutex<HashMap<String, (i64, Bytes)>>>,
 }
 
 impl RegionState {
-    pub fn new(reader: Reader, basemap_style: String) -> RegionState {
+    pub fn new(reader: Reader, settings: haven_core::Settings) -> RegionState {
         RegionState {
             reader: Arc::new(reader),
-            basemap_style: Arc::new(basemap_style),
+            settings: Arc::new(settings),
             answers: Arc::new(Mutex::new(HashMap::new())),
         }
+    }
+
+    /// Reads at the pinned snapshot, off the async runtime, without keeping the answer.
+    async fn read<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&Reader, i64) -> Result<T, haven_core::Error> + Send + 'static,
+    ) -> Result<(i64, T), ApiError> {
+        let snapshot = self.reader.pinned();
+        let reader = self.reader.clone();
+        let value = tokio::task::spawn_blocking(move || read(&reader, snapshot)).await??;
+        Ok((snapshot, value))
     }
 
     /// The answer to `key` at the pinned snapshot: kept, or read (off the async runtime).
@@ -60,8 +74,7 @@ impl RegionState {
         if let Some(body) = kept {
             return Ok((snapshot, body));
         }
-        let reader = self.reader.clone();
-        let value = tokio::task::spawn_blocking(move || read(&reader, snapshot)).await??;
+        let (snapshot, value) = self.read(read).await?;
         let body =
             Bytes::from(serde_json::to_vec(&value).map_err(|e| ApiError::Internal(e.to_string()))?);
         let mut answers = self.answers.lock().unwrap_or_else(PoisonError::into_inner);
@@ -72,20 +85,32 @@ impl RegionState {
     }
 }
 
-/// A JSON answer of `snapshot`, with its validators, or 304 when the client holds it.
-fn respond(headers: &HeaderMap, media: &'static str, (snapshot, body): (i64, Bytes)) -> Response {
-    let tag = crate::http::etag(&snapshot.to_string(), media);
-    let mut res = crate::http::cached_bytes(headers, &tag, media, body);
+/// An answer of `snapshot`, with its validators (ETag `tag`), or 304 when the client holds it.
+fn respond(
+    headers: &HeaderMap,
+    media: &'static str,
+    tag: &str,
+    (snapshot, body): (i64, Bytes),
+) -> Response {
+    let mut res = crate::http::cached_bytes(headers, tag, media, body);
     if let Ok(v) = HeaderValue::from_str(&snapshot.to_string()) {
         res.headers_mut().insert(SNAPSHOT_HEADER, v);
     }
     res
 }
 
+/// The ETag of an answer: its resource at its snapshot.
+fn tag(resource: &str, snapshot: i64) -> String {
+    crate::http::etag(&snapshot.to_string(), resource)
+}
+
 async fn page(State(s): State<RegionState>) -> impl IntoResponse {
     (
         [(header::CACHE_CONTROL, "no-cache")],
-        Html(dashboard::page(&s.basemap_style, dashboard::Mode::Region)),
+        Html(dashboard::page(
+            &s.settings.server.basemap_style,
+            dashboard::Mode::Region,
+        )),
     )
 }
 
@@ -96,14 +121,24 @@ async fn overview(State(s): State<RegionState>, headers: HeaderMap) -> Result<Re
                 .map_err(|e| haven_core::Error::Internal(e.to_string()))
         })
         .await?;
-    Ok(respond(&headers, "application/json", answer))
+    Ok(respond(
+        &headers,
+        "application/json",
+        &tag("region", answer.0),
+        answer,
+    ))
 }
 
 async fn map(State(s): State<RegionState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let answer = s
         .answer("map".into(), |r, snapshot| r.map(snapshot))
         .await?;
-    Ok(respond(&headers, "application/geo+json", answer))
+    Ok(respond(
+        &headers,
+        "application/geo+json",
+        &tag("map", answer.0),
+        answer,
+    ))
 }
 
 async fn municipality(
@@ -114,9 +149,72 @@ async fn municipality(
     // The code is checked by the reader (400 when it cannot be a municipality's).
     let key = format!("m/{code}");
     let answer = s
-        .answer(key, move |r, snapshot| r.municipality(snapshot, &code))
+        .answer(key.clone(), move |r, snapshot| {
+            r.municipality(snapshot, &code)
+        })
         .await?;
-    Ok(respond(&headers, "application/json", answer))
+    Ok(respond(
+        &headers,
+        "application/json",
+        &tag(&key, answer.0),
+        answer,
+    ))
+}
+
+/// `GET /api/v1/region/catalog`: the region's DCAT-AP catalogue, JSON-LD or Turtle.
+async fn catalog(
+    State(s): State<RegionState>,
+    headers: HeaderMap,
+    q: Result<Query<crate::routes::releases::CatalogQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = q?;
+    let syntax = crate::routes::releases::syntax(q.format.as_deref(), &headers)?;
+    let base = crate::routes::releases::base_url(s.settings.server.base_url.as_deref(), &headers);
+    let r = &s.settings.release;
+    let by = RegionPublisher {
+        name: r.publisher.clone(),
+        contact: r.contact.clone(),
+        licence: r.licence.clone(),
+    };
+    let resource = format!("catalog {syntax:?} {base}");
+    let answer = s
+        .read(move |reader, snapshot| {
+            Ok(Bytes::from(region_catalog(
+                &base,
+                &reader.releases(snapshot)?,
+                &by,
+                syntax,
+            )))
+        })
+        .await?;
+    let media = match syntax {
+        Syntax::Turtle => "text/turtle; charset=utf-8",
+        Syntax::JsonLd => "application/ld+json",
+    };
+    Ok(respond(&headers, media, &tag(&resource, answer.0), answer))
+}
+
+/// `GET /api/v1/m/{code}/data/{file}`: a dataset of a municipality's current release as CSV.
+async fn dataset(
+    State(s): State<RegionState>,
+    UrlPath((code, file)): UrlPath<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let Some(id) = file.strip_suffix(".csv").map(str::to_string) else {
+        return Err(ApiError::NotFound(format!(
+            "{file}: the region's datasets are served as CSV ({{dataset}}.csv)"
+        )));
+    };
+    let resource = format!("data {code} {file}");
+    let answer = s
+        .read(move |reader, snapshot| Ok(Bytes::from(reader.dataset_csv(snapshot, &code, &id)?)))
+        .await?;
+    Ok(respond(
+        &headers,
+        "text/csv; charset=utf-8",
+        &tag(&resource, answer.0),
+        answer,
+    ))
 }
 
 async fn openapi() -> impl IntoResponse {
@@ -138,9 +236,16 @@ pub fn document() -> Value {
         "paths": {
             "/api/v1/region": {"get": {"operationId": "region", "summary": "Every municipality of the region with its release, latest month and headline figures (withheld ones null and flagged).", "responses": ok("The region.", "application/json")}},
             "/api/v1/region/map": {"get": {"operationId": "regionMap", "summary": "The municipalities as GeoJSON features (their districts' polygons) with their headline figures.", "responses": ok("A FeatureCollection.", "application/geo+json")}},
+            "/api/v1/region/catalog": {"get": {"operationId": "regionCatalog", "summary": "The region's DCAT-AP 3 catalogue: a dataset series per municipality, a dataset per table of its current release.",
+                "parameters": [{"name": "format", "in": "query", "schema": {"type": "string", "enum": ["jsonld", "ttl"]}}],
+                "responses": ok("The catalogue.", "application/ld+json")}},
             "/api/v1/m/{code}": {"get": {"operationId": "regionMunicipality", "summary": "One municipality: its headline figures and its districts with theirs.",
                 "parameters": [{"name": "code", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,32}$"}}],
                 "responses": ok("The municipality.", "application/json")}},
+            "/api/v1/m/{code}/data/{file}": {"get": {"operationId": "regionDataset", "summary": "A dataset of a municipality's current release as CSV, as the lake holds it.",
+                "parameters": [{"name": "code", "in": "path", "required": true, "schema": {"type": "string"}},
+                               {"name": "file", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^[a-z-]+[.]csv$"}}],
+                "responses": ok("CSV with a header row.", "text/csv")}},
         },
     })
 }
@@ -152,7 +257,9 @@ pub fn router(state: RegionState) -> Router {
         .route("/assets/{file}", get(crate::routes::site::asset))
         .route("/api/v1/region", get(overview))
         .route("/api/v1/region/map", get(map))
+        .route("/api/v1/region/catalog", get(catalog))
         .route("/api/v1/m/{code}", get(municipality))
+        .route("/api/v1/m/{code}/data/{file}", get(dataset))
         .route("/api/v1/openapi.json", get(openapi))
         .fallback(|| async { ApiError::NotFound("no such resource".into()) })
         .with_state(state)
@@ -195,7 +302,13 @@ mod tests {
     #[test]
     fn the_document_names_each_route() {
         let d = super::document();
-        for p in ["/api/v1/region", "/api/v1/region/map", "/api/v1/m/{code}"] {
+        for p in [
+            "/api/v1/region",
+            "/api/v1/region/map",
+            "/api/v1/region/catalog",
+            "/api/v1/m/{code}",
+            "/api/v1/m/{code}/data/{file}",
+        ] {
             assert!(d["paths"][p]["get"]["operationId"].is_string(), "{p}");
         }
     }

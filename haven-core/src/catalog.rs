@@ -8,6 +8,7 @@ use std::fmt::Write;
 
 use serde_json::{Map, Value, json};
 
+use crate::geometry::Bbox;
 use crate::publish::{DATASETS, FileEntry, Manifest};
 
 const PREFIXES: &[(&str, &str)] = &[
@@ -239,6 +240,167 @@ pub fn catalog(base: &str, releases: &[Manifest], stale: &[Stale], syntax: Synta
     }
 }
 
+/// A municipality's current release in a region's lake, for the region's catalogue.
+#[derive(Debug, Clone)]
+pub struct RegionRelease {
+    pub code: String,
+    pub manifest: Manifest,
+}
+
+/// Who publishes the region's catalogue (the reader's `[release]` settings).
+#[derive(Debug, Clone)]
+pub struct RegionPublisher {
+    pub name: String,
+    pub contact: String,
+    pub licence: String,
+}
+
+/// The region's catalogue (DCAT-AP 3): a dataset series per municipality, holding a dataset
+/// for each table of its current release, each with its rows as CSV from the region's
+/// readers (`{base}/api/v1/m/{code}/data/{id}.csv`), published by the municipality.
+pub fn region_catalog(
+    base: &str,
+    region: &[RegionRelease],
+    by: &RegionPublisher,
+    syntax: Syntax,
+) -> String {
+    let mut g = Graph::default();
+    let api = format!("{base}/api/v1");
+    let cat = iri(format!("{api}/region/catalog"));
+    let publisher = iri(format!("{api}/region/catalog#publisher"));
+    g.add(&cat, "rdf:type", iri(format!("{}Catalog", PREFIXES[0].1)));
+    g.add(
+        &cat,
+        "dct:title",
+        en("Housing preparedness of the region's municipalities: open data"),
+    );
+    g.add(&cat, "dct:description", en("Each municipality's latest open data release, as its own Haven published it (aggregated, privacy-safe figures on vacant housing, social housing, landlord incentives, placements of newcomers and segregation), one dataset series per municipality."));
+    g.add(&cat, "dct:publisher", publisher.clone());
+    g.add(
+        &publisher,
+        "rdf:type",
+        iri("http://xmlns.com/foaf/0.1/Agent"),
+    );
+    g.add(&publisher, "foaf:name", en(&by.name));
+    g.add(
+        &publisher,
+        "foaf:mbox",
+        iri(format!("mailto:{}", by.contact)),
+    );
+    g.add(&cat, "foaf:homepage", iri(format!("{base}/")));
+    g.add(&cat, "dct:language", iri(format!("{EU}/language/ENG")));
+    g.add(&cat, "dcat:themeTaxonomy", iri(format!("{EU}/data-theme")));
+    g.add(&cat, "dct:license", iri(&by.licence));
+    let dates: Vec<&str> = region
+        .iter()
+        .map(|r| r.manifest.published_at.as_str())
+        .collect();
+    if let (Some(first), Some(last)) = (dates.iter().min(), dates.iter().max()) {
+        g.add(&cat, "dct:issued", typed(*first, "xsd:dateTime"));
+        g.add(&cat, "dct:modified", typed(*last, "xsd:dateTime"));
+    }
+    let boxes: Vec<Bbox> = region.iter().filter_map(|r| r.manifest.bbox).collect();
+    if let Some(b) = crate::geometry::union(boxes) {
+        let l = iri(format!("{api}/region/catalog#coverage"));
+        g.add(&l, "rdf:type", iri("http://purl.org/dc/terms/Location"));
+        g.add(&l, "dcat:bbox", typed(wkt(&b), "gsp:wktLiteral"));
+        g.add(&cat, "dct:spatial", l);
+    }
+    for r in region {
+        let m = &r.manifest;
+        let home = format!("{api}/m/{}", r.code);
+        let series = iri(format!("{home}/series"));
+        let own = iri(format!("{home}#publisher"));
+        g.add(&own, "rdf:type", iri("http://xmlns.com/foaf/0.1/Agent"));
+        g.add(&own, "foaf:name", en(&m.publisher));
+        g.add(
+            &own,
+            "dct:type",
+            iri("http://purl.org/adms/publishertype/LocalAuthority"),
+        );
+        let location = m.bbox.map(|b| {
+            let l = iri(format!("{home}#coverage"));
+            g.add(&l, "rdf:type", iri("http://purl.org/dc/terms/Location"));
+            g.add(&l, "dcat:bbox", typed(wkt(&b), "gsp:wktLiteral"));
+            l
+        });
+        g.add(&cat, "dcat:dataset", series.clone());
+        g.add(
+            &series,
+            "rdf:type",
+            iri("http://www.w3.org/ns/dcat#DatasetSeries"),
+        );
+        g.add(
+            &series,
+            "dct:title",
+            en(format!("Open data of {} ({})", m.publisher, r.code)),
+        );
+        g.add(
+            &series,
+            "dct:description",
+            en(format!(
+                "The housing-preparedness datasets of municipality {}, release {} of {}.",
+                r.code, m.version, m.published_at
+            )),
+        );
+        g.add(&series, "dct:identifier", plain(&r.code));
+        g.add(&series, "dct:publisher", own.clone());
+        g.add(
+            &series,
+            "dct:modified",
+            typed(&m.published_at, "xsd:dateTime"),
+        );
+        if let Some(l) = &location {
+            g.add(&series, "dct:spatial", l.clone());
+        }
+        for spec in DATASETS {
+            if !m.datasets.iter().any(|d| d.id == spec.id) {
+                continue;
+            }
+            let ds = iri(format!("{home}/datasets/{}", spec.id));
+            g.add(&cat, "dcat:dataset", ds.clone());
+            g.add(&ds, "rdf:type", iri("http://www.w3.org/ns/dcat#Dataset"));
+            describe(
+                &mut g,
+                &ds,
+                &format!("{}: {} ({})", spec.title, m.publisher, r.code),
+                spec,
+                Some(m),
+                location.as_ref(),
+                &own,
+            );
+            g.add(&ds, "dcat:inSeries", series.clone());
+            g.add(&ds, "dcat:version", plain(m.version.to_string()));
+            g.add(&ds, "dct:issued", typed(&m.published_at, "xsd:dateTime"));
+            let d = iri(format!("{home}/datasets/{}#csv", spec.id));
+            let url = iri(format!("{home}/data/{}.csv", spec.id));
+            g.add(&ds, "dcat:distribution", d.clone());
+            g.add(
+                &d,
+                "rdf:type",
+                iri("http://www.w3.org/ns/dcat#Distribution"),
+            );
+            g.add(&d, "dct:title", en(format!("{}.csv", spec.id)));
+            g.add(&d, "dct:description", en(format!("CSV (UTF-8, header row) of release {} as the region's lake holds it, with its municipality and release columns", m.version)));
+            g.add(
+                &d,
+                "dcatap:availability",
+                iri(format!("{EU}/planned-availability/AVAILABLE")),
+            );
+            g.add(&d, "dcat:accessURL", url.clone());
+            g.add(&d, "dcat:downloadURL", url);
+            g.add(&d, "dct:format", iri(format!("{EU}/file-type/CSV")));
+            g.add(&d, "dcat:mediaType", iri(media_type_iri("text/csv")));
+            g.add(&d, "dct:license", iri(&m.licence));
+            g.add(&d, "dct:issued", typed(&m.published_at, "xsd:dateTime"));
+        }
+    }
+    match syntax {
+        Syntax::Turtle => g.turtle(),
+        Syntax::JsonLd => serde_json::to_string_pretty(&g.json_ld()).unwrap_or_default(),
+    }
+}
+
 fn media_type_iri(m: &str) -> String {
     format!("https://www.iana.org/assignments/media-types/{m}")
 }
@@ -321,10 +483,10 @@ fn graph(base: &str, releases: &[Manifest]) -> Graph {
             &mut g,
             &series,
             spec.title,
-            spec.description,
             spec,
             latest,
             location.as_ref(),
+            &publisher,
         );
         let mut previous: Option<Term> = None;
         for m in releases {
@@ -338,10 +500,10 @@ fn graph(base: &str, releases: &[Manifest]) -> Graph {
                 &mut g,
                 &ds,
                 &format!("{} (release {})", spec.title, m.version),
-                spec.description,
                 spec,
                 Some(m),
                 location.as_ref(),
+                &publisher,
             );
             g.add(&ds, "dcat:inSeries", series.clone());
             g.add(&ds, "dcat:version", plain(m.version.to_string()));
@@ -375,13 +537,13 @@ fn describe(
     g: &mut Graph,
     s: &Term,
     title: &str,
-    description: &str,
     spec: &crate::publish::Spec,
     release: Option<&Manifest>,
     location: Option<&Term>,
+    publisher: &Term,
 ) {
     g.add(s, "dct:title", en(title));
-    g.add(s, "dct:description", en(description));
+    g.add(s, "dct:description", en(spec.description));
     for k in spec.keywords {
         g.add(s, "dcat:keyword", en(*k));
     }
@@ -392,15 +554,7 @@ fn describe(
         g.add(s, "dct:spatial", l.clone());
     }
     let Some(m) = release else { return };
-    let base = match s {
-        Term::Iri(i) => i.split("/api/v1/").next().unwrap_or_default().to_string(),
-        _ => String::new(),
-    };
-    g.add(
-        s,
-        "dct:publisher",
-        iri(format!("{base}/api/v1/catalog#publisher")),
-    );
+    g.add(s, "dct:publisher", publisher.clone());
     g.add(s, "dct:modified", typed(&m.published_at, "xsd:dateTime"));
     let contact = g.blank();
     g.add(s, "dcat:contactPoint", contact.clone());

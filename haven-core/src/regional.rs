@@ -247,6 +247,79 @@ impl Reader {
         }))
     }
 
+    /// Every municipality's current release (its manifest), by code: what the region's
+    /// catalogue describes.
+    pub fn releases(&self, snapshot: i64) -> Result<Vec<crate::catalog::RegionRelease>, Error> {
+        let releases = lake::public_table_at("releases", snapshot)?;
+        let rows: Vec<(String, String)> = self.with_conn(|conn| {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT municipality, manifest FROM {releases} WHERE manifest IS NOT NULL ORDER BY municipality"
+            ))?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })?;
+        rows.into_iter()
+            .map(|(code, manifest)| {
+                let manifest = serde_json::from_str(&manifest).map_err(|e| {
+                    Error::Internal(format!("the manifest of {code} in the lake: {e}"))
+                })?;
+                Ok(crate::catalog::RegionRelease { code, manifest })
+            })
+            .collect()
+    }
+
+    /// A published dataset of a municipality's current release as CSV (UTF-8, header row),
+    /// its rows as the lake holds them at `snapshot`, with their `municipality` and `release`
+    /// columns (boundaries left out, as in the release's own CSV).
+    pub fn dataset_csv(&self, snapshot: i64, code: &str, dataset: &str) -> Result<Vec<u8>, Error> {
+        lake::check_municipality(code)?;
+        let table = dataset.replace('-', "_");
+        let known = crate::publish::DATASETS.iter().any(|d| d.id == dataset);
+        if !known || !self.has_table(&table)? {
+            return Err(Error::NotFound(format!(
+                "the region's lake has no dataset {dataset:?}"
+            )));
+        }
+        let columns = locked(&self.lake).public_columns(&table)?;
+        let exclude = if columns.iter().any(|c| c == "geometry") {
+            " EXCLUDE (geometry)"
+        } else {
+            ""
+        };
+        let at = lake::public_table_at(&table, snapshot)?;
+        let dir =
+            tempfile::tempdir().map_err(|e| Error::Internal(format!("a temporary folder: {e}")))?;
+        let path = dir.path().join("out.csv");
+        let rows = self.with_conn(|conn| {
+            Ok(conn.execute(
+                &format!(
+                    "COPY (SELECT *{exclude} FROM {at} WHERE municipality = '{code}' ORDER BY ALL) TO '{}' (FORMAT csv, HEADER)",
+                    path.display().to_string().replace('\'', "''")
+                ),
+                [],
+            )?)
+        })?;
+        if rows == 0 {
+            // An empty dataset of a municipality the lake holds is a header alone.
+            let releases = lake::public_table_at("releases", snapshot)?;
+            let held: i64 = self.with_conn(|conn| {
+                Ok(conn.query_row(
+                    &format!("SELECT count(*) FROM {releases} WHERE municipality = ?"),
+                    [code],
+                    |r| r.get(0),
+                )?)
+            })?;
+            if held == 0 {
+                return Err(Error::NotFound(format!(
+                    "the region's lake holds no municipality {code}"
+                )));
+            }
+        }
+        std::fs::read(&path).map_err(|e| Error::Internal(format!("{}: {e}", path.display())))
+    }
+
     /// The municipalities (all, or `only` one) with their boundaries, by code.
     fn municipalities(
         &self,

@@ -18,7 +18,7 @@ use crate::http::holds;
 use crate::{ApiError, AppState, openapi};
 
 /// Scheme and host the client used (IRIs in the catalogue are absolute).
-fn base_url(configured: Option<&str>, headers: &HeaderMap) -> String {
+pub(crate) fn base_url(configured: Option<&str>, headers: &HeaderMap) -> String {
     if let Some(base) = configured {
         return base.to_string();
     }
@@ -33,21 +33,10 @@ fn base_url(configured: Option<&str>, headers: &HeaderMap) -> String {
     format!("http://{host}")
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CatalogQuery {
-    /// `jsonld` or `ttl`; otherwise the Accept header decides (JSON-LD by default).
-    pub format: Option<String>,
-}
-
-/// `GET /api/v1/catalog`: DCAT-AP 3, JSON-LD or Turtle.
-pub async fn catalog(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    q: Result<Query<CatalogQuery>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    let Query(q) = q?;
-    let syntax = match q.format.as_deref() {
+/// The catalogue's serialisation: `format` (jsonld or ttl), else the Accept header (JSON-LD
+/// by default).
+pub(crate) fn syntax(format: Option<&str>, headers: &HeaderMap) -> Result<Syntax, ApiError> {
+    Ok(match format {
         Some("ttl" | "turtle") => Syntax::Turtle,
         Some("jsonld" | "json-ld" | "json") => Syntax::JsonLd,
         Some(other) => {
@@ -66,7 +55,24 @@ pub async fn catalog(
                 Syntax::JsonLd
             }
         }
-    };
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogQuery {
+    /// `jsonld` or `ttl`; otherwise the Accept header decides (JSON-LD by default).
+    pub format: Option<String>,
+}
+
+/// `GET /api/v1/catalog`: DCAT-AP 3, JSON-LD or Turtle.
+pub async fn catalog(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    q: Result<Query<CatalogQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = q?;
+    let syntax = syntax(q.format.as_deref(), &headers)?;
     let (releases, stale) = s
         .with_store(|store| {
             let stale = jobs::freshness(store)?

@@ -61,7 +61,9 @@ function shell(page) {
     location.hash = '#/';
     render();
   });
-  const data = REGION ? '' : ` · <a href="#/data">${esc(t('page_data'))}</a>`;
+  const data = REGION
+    ? ` · <a href="/api/v1/region/catalog">${esc(t('page_data'))} (DCAT)</a>`
+    : ` · <a href="#/data">${esc(t('page_data'))}</a>`;
   document.getElementById('footer').innerHTML = `<p>${esc(t('footer'))}${data} · <a href="/api/v1/openapi.json">API (OpenAPI)</a></p>`;
 }
 
