@@ -583,7 +583,13 @@ fn served_headlines(url: &str, code: &str) -> Figures {
 #[test]
 fn a_region_is_served_by_two_stateless_readers_and_shown_in_headless_chromium() {
     let servers = LakeServers::start();
-    let region = [("BE22001", 31), ("BE22002", 32), ("BE22011", 33)];
+    let region = [
+        ("BE22001", 31),
+        ("BE22002", 32),
+        ("BE22011", 33),
+        ("BE22012", 34),
+        ("BE22021", 35),
+    ];
     let towns: Vec<Env> = region
         .iter()
         .map(|(code, seed)| municipality(code, *seed, true))
@@ -597,7 +603,12 @@ fn a_region_is_served_by_two_stateless_readers_and_shown_in_headless_chromium() 
     // Two readers, no database, the public's credentials: the same snapshot, the same bytes.
     let (_a, a) = reader(&towns[0], &servers, 1);
     let (_b, b) = reader(&towns[1], &servers, 3600);
-    let paths = ["/api/v1/region", "/api/v1/region/map", "/api/v1/m/BE22002"];
+    let paths = [
+        "/api/v1/region",
+        "/api/v1/region/map",
+        "/api/v1/m/BE22002",
+        "/api/v1/region/spread",
+    ];
     let before: Vec<_> = paths.iter().map(|p| get(&format!("{b}{p}"))).collect();
     for (p, from_b) in paths.iter().zip(&before) {
         let from_a = get(&format!("{a}{p}"));
@@ -612,9 +623,9 @@ fn a_region_is_served_by_two_stateless_readers_and_shown_in_headless_chromium() 
         .iter()
         .map(|m| m["code"].as_str().unwrap())
         .collect();
-    assert_eq!(codes, ["BE22001", "BE22002", "BE22011"]);
+    assert_eq!(codes, region.map(|(c, _)| c));
     let map: serde_json::Value = serde_json::from_str(&before[1].3).unwrap();
-    assert_eq!(map["features"].as_array().unwrap().len(), 3);
+    assert_eq!(map["features"].as_array().unwrap().len(), region.len());
     // Side by side on the map: no two municipalities' boxes overlap.
     let boxes: Vec<Vec<f64>> = overview["municipalities"]
         .as_array()
@@ -633,6 +644,7 @@ fn a_region_is_served_by_two_stateless_readers_and_shown_in_headless_chromium() 
     // Nothing but published figures: every figure a reader gives is its release's, withheld
     // where the release withheld it (so the disclosure audit of the releases covers them),
     // and there is no figure the releases do not have.
+    let mut withheld = 0;
     for ((code, _), t) in region.iter().zip(&towns) {
         let served = served_headlines(&a, code);
         assert_eq!(
@@ -653,11 +665,77 @@ fn a_region_is_served_by_two_stateless_readers_and_shown_in_headless_chromium() 
                 published.get(k)
             );
         }
+        withheld += served.values().filter(|(_, w)| *w).count();
+    }
+    assert!(
+        withheld > 0,
+        "some small-cell figure is withheld, or this check shows nothing"
+    );
+    // The spread of persons placed across the municipalities, worked again here from the
+    // releases' own files: the persons (left out where withheld) and dwellings of each
+    // municipality's latest month, ½ Σ |pᵢ/P − dᵢ/D| and (pᵢ/P)/(dᵢ/D).
+    let spread: serde_json::Value = serde_json::from_str(&before[3].3).unwrap();
+    let mut counted = Vec::new();
+    let mut left_out = Vec::new();
+    for ((code, _), t) in region.iter().zip(&towns) {
+        let c = Connection::open_in_memory().unwrap();
+        let (persons, dwellings, withheld): (Option<f64>, f64, bool) = c
+            .query_row(
+                &format!(
+                    "SELECT placements_active_persons::DOUBLE, dwellings::DOUBLE,
+                            list_contains(string_split(coalesce(withheld, ''), ','), 'placements_active_persons')
+                     FROM read_parquet('{}') WHERE level = 'municipality' ORDER BY period DESC LIMIT 1",
+                    t.path("published/v1/indicators.parquet").display()
+                ),
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        match persons {
+            Some(p) if !withheld => counted.push((code.to_string(), p, dwellings)),
+            _ => left_out.push(code.to_string()),
+        }
+    }
+    let (p, d) = counted
+        .iter()
+        .fold((0.0, 0.0), |(p, d), (_, pi, di)| (p + pi, d + di));
+    let dissimilarity: f64 = counted
+        .iter()
+        .map(|(_, pi, di)| (pi / p - di / d).abs())
+        .sum::<f64>()
+        / 2.0;
+    // Which municipal figures the disclosure step withholds is its own choice: with fewer
+    // than two published there is no spread, and none is made up.
+    println!(
+        "spread over {} municipalities, {} left out",
+        counted.len(),
+        left_out.len()
+    );
+    if counted.len() < 2 {
+        assert!(spread["dissimilarity"].is_null(), "{spread}");
+        counted.clear();
+        left_out = region.iter().map(|(c, _)| c.to_string()).collect();
+    } else {
         assert!(
-            served.values().any(|(_, withheld)| *withheld),
-            "{code}: some small-cell figure is withheld, or this check shows nothing"
+            (spread["dissimilarity"].as_f64().unwrap() - dissimilarity).abs() < 1e-12,
+            "{spread} against {dissimilarity}"
         );
     }
+    assert_eq!(spread["left_out"], serde_json::json!(left_out));
+    for (code, pi, di) in &counted {
+        let m = spread["municipalities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["code"] == code.as_str())
+            .unwrap();
+        let lq = (pi / p) / (di / d);
+        assert!(
+            (m["location_quotient"].as_f64().unwrap() - lq).abs() < 1e-12,
+            "{code}: {m} against {lq}"
+        );
+    }
+
     // The region's catalogue, read by rdflib, and every distribution it lists followed.
     let mut catalogue = Command::new(common::venv_tool("python"));
     catalogue

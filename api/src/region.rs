@@ -58,10 +58,10 @@ impl RegionState {
     }
 
     /// The answer to `key` at the pinned snapshot: kept, or read (off the async runtime).
-    async fn answer(
+    async fn answer<T: serde::Serialize + Send + 'static>(
         &self,
         key: String,
-        read: impl FnOnce(&Reader, i64) -> Result<Value, haven_core::Error> + Send + 'static,
+        read: impl FnOnce(&Reader, i64) -> Result<T, haven_core::Error> + Send + 'static,
     ) -> Result<(i64, Bytes), ApiError> {
         let snapshot = self.reader.pinned();
         let kept = self
@@ -116,15 +116,24 @@ async fn page(State(s): State<RegionState>) -> impl IntoResponse {
 
 async fn overview(State(s): State<RegionState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let answer = s
-        .answer("region".into(), |r, snapshot| {
-            serde_json::to_value(r.overview(snapshot)?)
-                .map_err(|e| haven_core::Error::Internal(e.to_string()))
-        })
+        .answer("region".into(), |r, snapshot| r.overview(snapshot))
         .await?;
     Ok(respond(
         &headers,
         "application/json",
         &tag("region", answer.0),
+        answer,
+    ))
+}
+
+async fn spread(State(s): State<RegionState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let answer = s
+        .answer("spread".into(), |r, snapshot| r.spread(snapshot))
+        .await?;
+    Ok(respond(
+        &headers,
+        "application/json",
+        &tag("spread", answer.0),
         answer,
     ))
 }
@@ -236,6 +245,7 @@ pub fn document() -> Value {
         "paths": {
             "/api/v1/region": {"get": {"operationId": "region", "summary": "Every municipality of the region with its release, latest month and headline figures (withheld ones null and flagged).", "responses": ok("The region.", "application/json")}},
             "/api/v1/region/map": {"get": {"operationId": "regionMap", "summary": "The municipalities as GeoJSON features (their districts' polygons) with their headline figures.", "responses": ok("A FeatureCollection.", "application/geo+json")}},
+            "/api/v1/region/spread": {"get": {"operationId": "regionSpread", "summary": "How persons placed spread across the municipalities against their dwellings: the dissimilarity index and each municipality's location quotient, from published figures only (municipalities whose figure is withheld are left out and named).", "responses": ok("The spread.", "application/json")}},
             "/api/v1/region/catalog": {"get": {"operationId": "regionCatalog", "summary": "The region's DCAT-AP 3 catalogue: a dataset series per municipality, a dataset per table of its current release.",
                 "parameters": [{"name": "format", "in": "query", "schema": {"type": "string", "enum": ["jsonld", "ttl"]}}],
                 "responses": ok("The catalogue.", "application/ld+json")}},
@@ -258,6 +268,7 @@ pub fn router(state: RegionState) -> Router {
         .route("/api/v1/region", get(overview))
         .route("/api/v1/region/map", get(map))
         .route("/api/v1/region/catalog", get(catalog))
+        .route("/api/v1/region/spread", get(spread))
         .route("/api/v1/m/{code}", get(municipality))
         .route("/api/v1/m/{code}/data/{file}", get(dataset))
         .route("/api/v1/openapi.json", get(openapi))
@@ -306,6 +317,7 @@ mod tests {
             "/api/v1/region",
             "/api/v1/region/map",
             "/api/v1/region/catalog",
+            "/api/v1/region/spread",
             "/api/v1/m/{code}",
             "/api/v1/m/{code}/data/{file}",
         ] {

@@ -74,6 +74,78 @@ pub struct Overview {
     pub municipalities: Vec<Municipality>,
 }
 
+/// The persons placed in a municipality against its dwellings, as its release published them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Share {
+    pub code: String,
+    pub period: String,
+    /// Persons in active placements; `None` when withheld or not published.
+    pub persons: Option<f64>,
+    pub withheld: bool,
+    pub dwellings: Option<f64>,
+    /// The municipality's share of the persons placed over its share of the dwellings, among
+    /// the municipalities counted; `None` when it is not counted.
+    pub location_quotient: Option<f64>,
+}
+
+/// How persons placed spread across the region's municipalities, against the housing stock:
+/// the dissimilarity index between municipalities and each one's location quotient. Built
+/// from published figures alone (a function of what anyone may download), over the
+/// municipalities whose persons and dwellings are both published; the others are named, not
+/// guessed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Spread {
+    pub snapshot: i64,
+    pub indicator: &'static str,
+    pub base: &'static str,
+    /// ½ Σ |pᵢ/P − dᵢ/D| over the municipalities counted; `None` with fewer than two.
+    pub dissimilarity: Option<f64>,
+    pub counted: usize,
+    /// Municipalities left out: their persons withheld or not published.
+    pub left_out: Vec<String>,
+    pub municipalities: Vec<Share>,
+}
+
+/// The spread of `shares` (their location quotients filled in).
+pub fn spread_of(snapshot: i64, mut shares: Vec<Share>) -> Spread {
+    let counted =
+        |s: &Share| s.persons.is_some() && !s.withheld && s.dwellings.is_some_and(|d| d > 0.0);
+    let (p, d) = shares
+        .iter()
+        .filter(|s| counted(s))
+        .fold((0.0, 0.0), |(p, d), s| {
+            (p + s.persons.unwrap_or(0.0), d + s.dwellings.unwrap_or(0.0))
+        });
+    let n = shares.iter().filter(|s| counted(s)).count();
+    let usable = n >= 2 && p > 0.0 && d > 0.0;
+    let mut sum = 0.0;
+    for s in &mut shares {
+        s.location_quotient = None;
+        if usable && counted(s) {
+            let (pi, di) = (s.persons.unwrap_or(0.0) / p, s.dwellings.unwrap_or(0.0) / d);
+            sum += (pi - di).abs();
+            s.location_quotient = Some(pi / di);
+        }
+    }
+    Spread {
+        snapshot,
+        indicator: PLACED,
+        base: BASE,
+        dissimilarity: usable.then_some(sum / 2.0),
+        counted: if usable { n } else { 0 },
+        left_out: shares
+            .iter()
+            .filter(|s| !(usable && counted(s)))
+            .map(|s| s.code.clone())
+            .collect(),
+        municipalities: shares,
+    }
+}
+
+/// What the spread counts, and against what.
+const PLACED: &str = "placements_active_persons";
+const BASE: &str = "dwellings";
+
 /// A stateless reader of the region's lake.
 pub struct Reader {
     lake: Mutex<lake::Lake>,
@@ -245,6 +317,45 @@ impl Reader {
             "municipality": m,
             "districts": districts,
         }))
+    }
+
+    /// How persons placed spread across the municipalities at `snapshot`, each at the latest
+    /// month of its release.
+    pub fn spread(&self, snapshot: i64) -> Result<Spread, Error> {
+        let has = self.has_table("indicators")?
+            && [PLACED, BASE].iter().all(|c| {
+                locked(&self.lake)
+                    .public_columns("indicators")
+                    .is_ok_and(|cols| cols.iter().any(|x| x == c))
+            });
+        if !has {
+            return Ok(spread_of(snapshot, Vec::new()));
+        }
+        let table = lake::public_table_at("indicators", snapshot)?;
+        let shares = self.with_conn(|conn| {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT municipality, period, \"{PLACED}\"::DOUBLE, \"{BASE}\"::DOUBLE, coalesce(withheld, '')
+                 FROM {table} WHERE level = 'municipality'
+                 QUALIFY row_number() OVER (PARTITION BY municipality ORDER BY period DESC) = 1
+                 ORDER BY municipality"
+            ))?;
+            let rows = stmt
+                .query_map([], |r| {
+                    let withheld: String = r.get(4)?;
+                    let held = withheld.split(',').any(|w| w.trim() == PLACED);
+                    Ok(Share {
+                        code: r.get(0)?,
+                        period: r.get(1)?,
+                        persons: if held { None } else { r.get(2)? },
+                        withheld: held,
+                        dwellings: r.get(3)?,
+                        location_quotient: None,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })?;
+        Ok(spread_of(snapshot, shares))
     }
 
     /// Every municipality's current release (its manifest), by code: what the region's
@@ -466,4 +577,55 @@ fn properties(p: &mut Map<String, Value>, figures: &[Figure]) {
         .map(|f| f.indicator)
         .collect();
     p.insert("withheld".into(), json!(withheld));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn share(code: &str, persons: Option<f64>, withheld: bool, dwellings: f64) -> Share {
+        Share {
+            code: code.into(),
+            period: "2026-10".into(),
+            persons,
+            withheld,
+            dwellings: Some(dwellings),
+            location_quotient: None,
+        }
+    }
+
+    /// Worked by hand: A places 10 of the 40 persons counted on 100 of the 200 dwellings, B 30
+    /// on 100; C's persons are withheld, so C is left out, not guessed.
+    /// D = ½ (|10/40 − 100/200| + |30/40 − 100/200|) = ½ (0.25 + 0.25) = 0.25;
+    /// LQ(A) = 0.25 / 0.5 = 0.5, LQ(B) = 0.75 / 0.5 = 1.5.
+    #[test]
+    fn the_spread_of_a_hand_worked_region() {
+        let s = spread_of(
+            7,
+            vec![
+                share("A", Some(10.0), false, 100.0),
+                share("B", Some(30.0), false, 100.0),
+                share("C", None, true, 200.0),
+            ],
+        );
+        assert_eq!(s.dissimilarity, Some(0.25));
+        assert_eq!(s.counted, 2);
+        assert_eq!(s.left_out, ["C"]);
+        let lq: Vec<Option<f64>> = s
+            .municipalities
+            .iter()
+            .map(|m| m.location_quotient)
+            .collect();
+        assert_eq!(lq, [Some(0.5), Some(1.5), None]);
+        // One municipality counted is no spread at all.
+        let one = spread_of(
+            7,
+            vec![
+                share("A", Some(10.0), false, 100.0),
+                share("C", None, true, 1.0),
+            ],
+        );
+        assert_eq!((one.dissimilarity, one.counted), (None, 0));
+        assert_eq!(one.left_out, ["A", "C"]);
+    }
 }

@@ -76,6 +76,11 @@ for (const [lang, words] of [
     await page.selectOption('#indicator', 'ready_units');
     assert.ok((await page.locator('#legend .legend-title').textContent()).length > 0);
     assert.match(page.url(), /indicator=ready_units/);
+    // The spread across municipalities, as the API gives it.
+    const spread = await api('/api/v1/region/spread');
+    assert.equal(Number(await page.locator('[data-dissimilarity]').getAttribute('data-dissimilarity')), spread.dissimilarity);
+    const lqs = await page.locator('table.spread [data-spread="lq"]').evaluateAll((els) => els.map((e) => e.dataset.value));
+    assert.deepEqual(lqs, spread.municipalities.map((m) => (m.location_quotient === null ? '' : String(m.location_quotient))));
     // A municipality's link opens its view.
     await page.locator('[data-municipality="BE22002"]').click();
     await page.waitForSelector('main[data-ready="municipality"]');

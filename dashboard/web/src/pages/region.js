@@ -4,7 +4,7 @@
 // published it: a withheld one stays withheld, never a number.
 import { get } from '../api.js';
 import { esc, setParams, table } from '../dom.js';
-import { dateTime, month, t, value } from '../i18n.js';
+import { dateTime, month, number, t, value } from '../i18n.js';
 import { NO_DATA, WITHHELD, classColours, classOf, createMap, legend, quantileBreaks, showDistricts } from '../map.js';
 import { withheldMark } from './common.js';
 
@@ -56,8 +56,28 @@ async function mapped(main, { state, view, paint, bbox, label, stale, draw }) {
   return map;
 }
 
+/** How persons placed spread across the municipalities: the index in words and a table. */
+function spreadSection(spread, overview) {
+  const names = Object.fromEntries(overview.municipalities.map((m) => [m.code, m.name]));
+  const reading =
+    spread.dissimilarity === null
+      ? t('spread_none')
+      : t('spread_reading', { pct: number(spread.dissimilarity * 100), d: number(spread.dissimilarity, 3), n: spread.counted });
+  const left = spread.left_out.length ? `<p class="muted">${esc(t('spread_left_out', { list: spread.left_out.join(', ') }))}</p>` : '';
+  const rows = spread.municipalities.map((m) => [
+    esc(names[m.code] ?? m.code),
+    esc(m.code),
+    `<span data-spread="persons" data-value="${m.persons ?? ''}">${m.withheld ? withheldMark() : esc(value(m.persons, 'persons'))}</span>`,
+    esc(value(m.dwellings, 'dwellings')),
+    `<span data-spread="lq" data-value="${m.location_quotient ?? ''}">${m.location_quotient === null ? '–' : esc(number(m.location_quotient, 2))}</span>`,
+  ]);
+  return `<section class="spread" aria-labelledby="spread-title"><h2 id="spread-title">${esc(t('spread_title'))}</h2>
+    <p data-dissimilarity="${spread.dissimilarity ?? ''}">${esc(reading)}</p>${left}
+    ${table({ caption: t('spread_table'), head: [t('municipality'), t('code'), t('persons_placed'), t('dwellings'), t('lq_short')], rows, className: 'spread' })}</section>`;
+}
+
 export async function render(main, params, { stale }) {
-  const [overview, fc] = await Promise.all([get('/api/v1/region'), get('/api/v1/region/map')]);
+  const [overview, fc, spread] = await Promise.all([get('/api/v1/region'), get('/api/v1/region/map'), get('/api/v1/region/spread')]);
   if (stale()) return undefined;
   const units = Object.fromEntries(overview.indicators.map((i) => [i.id, i.unit]));
   const ids = overview.indicators.map((i) => i.id);
@@ -68,6 +88,7 @@ export async function render(main, params, { stale }) {
     ${indicatorSelect(ids, state.indicator)}
     <div class="map-wrap"><div id="map" class="map"></div><div id="legend"></div></div>
     <div id="table"></div>
+    ${spreadSection(spread, overview)}
     <p class="meta" data-snapshot="${esc(overview.snapshot)}">${esc(t('region_snapshot', { snapshot: overview.snapshot }))}</p>`;
   const el = (id) => main.querySelector(`#${id}`);
   const view = { map: null };
