@@ -37,6 +37,26 @@ def check(ok, message):
         sys.exit(1)
 
 
+def catalogue(ttl, jsonld):
+    """The catalogue's graph, read in both syntaxes: the same graph, one dcat:Catalog with
+    DCAT-AP 3's mandatory and recommended properties. Returns the graph, a property check and
+    the catalogue."""
+    check(isomorphic(ttl, jsonld), "Turtle and JSON-LD catalogues differ")
+    g = ttl
+
+    def has(s, p, what):
+        check(g.value(s, p) is not None, f"{what} {s} lacks {p.n3(g.namespace_manager)}")
+
+    catalogs = list(g.subjects(RDF.type, DCAT.Catalog))
+    check(len(catalogs) == 1, f"{len(catalogs)} catalogues")
+    cat = catalogs[0]
+    for p in (DCTERMS.title, DCTERMS.description, DCTERMS.publisher, DCAT.dataset,
+              FOAF.homepage, DCTERMS.language, DCTERMS.license, DCTERMS.modified,
+              DCTERMS.issued, DCTERMS.spatial, DCAT.themeTaxonomy):
+        has(cat, p, "catalogue")
+    return g, has, cat
+
+
 def main(folder):
     manifest = json.load(open(os.path.join(folder, "manifest.json")))
 
@@ -154,19 +174,7 @@ def main(folder):
     ttl = rdflib.Graph().parse(os.path.join(folder, "catalog.ttl"), format="turtle")
     jsonld = rdflib.Graph().parse(os.path.join(folder, "catalog.jsonld"), format="json-ld")
     check(len(ttl) > 100, f"Turtle catalogue has {len(ttl)} triples")
-    check(isomorphic(ttl, jsonld), "Turtle and JSON-LD catalogues differ")
-    g = ttl
-
-    def has(s, p, what):
-        check(g.value(s, p) is not None, f"{what} {s} lacks {p.n3(g.namespace_manager)}")
-
-    catalogs = list(g.subjects(RDF.type, DCAT.Catalog))
-    check(len(catalogs) == 1, f"{len(catalogs)} catalogues")
-    cat = catalogs[0]
-    for p in (DCTERMS.title, DCTERMS.description, DCTERMS.publisher, DCAT.dataset,
-              FOAF.homepage, DCTERMS.language, DCTERMS.license, DCTERMS.modified,
-              DCTERMS.issued, DCTERMS.spatial, DCAT.themeTaxonomy):
-        has(cat, p, "catalogue")
+    g, has, cat = catalogue(ttl, jsonld)
     publisher = g.value(cat, DCTERMS.publisher)
     has(publisher, FOAF.name, "publisher")
     check((publisher, RDF.type, FOAF.Agent) in g, "publisher is not a foaf:Agent")
