@@ -9,9 +9,9 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use common::{Env, venv_tool};
+use common::Env;
+use common::attack::{attack, work};
 
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
@@ -30,53 +30,6 @@ fn get(url: &str) -> (u16, Vec<u8>) {
         .read_to_vec()
         .unwrap();
     (status, body)
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-    }
-}
-
-/// The attacker's folder: every release, the population, the public API's answers (when
-/// `url` is given), and, for judging only, the true values behind each release.
-fn work(env: &Env, demo: &Path) -> PathBuf {
-    let work = env.path("attack");
-    let _ = std::fs::remove_dir_all(&work);
-    std::fs::create_dir_all(work.join("releases")).unwrap();
-    for e in std::fs::read_dir(env.path("published")).unwrap() {
-        let e = e.unwrap();
-        let name = e.file_name().to_string_lossy().into_owned();
-        if name.starts_with('v') {
-            copy_dir(&e.path(), &work.join("releases").join(&name));
-        }
-    }
-    std::fs::copy(demo.join("population.csv"), work.join("population.csv")).unwrap();
-    let c = env.query();
-    c.execute_batch(&format!(
-        "COPY (SELECT * FROM disclosure_cells ORDER BY version, kind, area, period) TO '{}' (HEADER)",
-        work.join("oracle.csv").display()
-    ))
-    .unwrap();
-    let rows: i64 = c
-        .query_row("SELECT count(*) FROM placements", [], |r| r.get(0))
-        .unwrap();
-    let mut stmt = c
-        .prepare("SELECT household_size, count(*) FROM placements GROUP BY 1 ORDER BY 1")
-        .unwrap();
-    let mix: Vec<(i64, i64)> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    std::fs::write(
-        work.join("register.json"),
-        serde_json::json!({"rows": rows, "mix": mix}).to_string(),
-    )
-    .unwrap();
-    work
 }
 
 /// Adds the public answers of the running server to the attacker's folder: status, scenario,
@@ -133,21 +86,6 @@ fn answers(env: &Env, work: &Path, url: &str) {
     }
 }
 
-/// Runs the attacker; its report and exit code.
-fn attack(work: &Path, extra: &[&str]) -> (i32, String) {
-    let out = Command::new(venv_tool("python"))
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/disclosure/attack.py"))
-        .arg("--work")
-        .arg(work)
-        .args(extra)
-        .output()
-        .expect("the attacker runs (make test installs it in .venv)");
-    let report = String::from_utf8_lossy(&out.stdout).into_owned();
-    eprintln!("{}", &report[..report.len().min(3000)]);
-    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
-    (out.status.code().unwrap_or(-1), report)
-}
-
 /// Loads forty late placements and publishes: release 2.
 fn forty_late_placements_then_release_2(env: &Env) -> common::Run {
     let late = env.path("forty.csv");
@@ -186,7 +124,7 @@ fn the_demo_release_and_its_api_withstand_the_attacker() {
         work.join("api/forecast.json").exists(),
         "the demo publishes the year of history the forecast needs"
     );
-    let (code, report) = attack(&work, &[]);
+    let (code, report) = attack("--work", &work, &[]);
     assert_eq!(code, 0, "the attacker found disclosures: {report}");
     // The suite attacked for real: every withheld cell, every period's indices, the answers.
     assert!(report.contains("\"lp v1\""), "{report}");
@@ -202,7 +140,7 @@ fn three_other_municipalities_withstand_the_attacker() {
         let env = Env::new();
         let files = demo(&env, &["--seed", seed]);
         let work = work(&env, &files);
-        let (code, report) = attack(&work, &[]);
+        let (code, report) = attack("--work", &work, &[]);
         assert_eq!(
             code, 0,
             "seed {seed}: the attacker found disclosures: {report}"
@@ -218,7 +156,7 @@ fn a_small_municipality_withstands_the_attacker() {
         &["--districts", "5", "--placements", "40", "--seed", "5"],
     );
     let work = work(&env, &files);
-    let (code, report) = attack(&work, &[]);
+    let (code, report) = attack("--work", &work, &[]);
     assert_eq!(code, 0, "the attacker found disclosures: {report}");
 }
 
@@ -310,7 +248,7 @@ fn releases_never_differ_by_a_few_records_and_consecutive_ones_are_attacked_toge
         run.stderr()
     );
     let work = work(&env, &files);
-    let (code, report) = attack(&work, &[]);
+    let (code, report) = attack("--work", &work, &[]);
     assert_eq!(code, 0, "the attacker found disclosures: {report}");
     assert!(report.contains("\"lp v1+v2\""), "{report}");
     // The published activation pipeline is the same file in both releases: fifty-two
@@ -412,7 +350,7 @@ fn an_erased_household_is_gone_everywhere_and_the_next_release_withstands_the_at
     // Forty late placements make the next release; it is attacked with the first.
     forty_late_placements_then_release_2(&env);
     let work = work(&env, &files);
-    let (code, report) = attack(&work, &[]);
+    let (code, report) = attack("--work", &work, &[]);
     assert_eq!(code, 0, "the attacker found disclosures: {report}");
     assert!(report.contains("\"lp v1+v2\""), "{report}");
 }
@@ -424,7 +362,7 @@ fn the_attacker_finds_what_a_release_without_the_protection_gives_away() {
     let env = Env::new();
     let files = demo(&env, &[]);
     let work = work(&env, &files);
-    let (code, report) = attack(&work, &["--expect-disclosure"]);
+    let (code, report) = attack("--work", &work, &["--expect-disclosure"]);
     assert_eq!(
         code, 0,
         "the attacks found nothing on an unprotected release: {report}"

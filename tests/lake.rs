@@ -7,7 +7,9 @@
 //! a push leaves no partial snapshot and the next push works; a reader on release N keeps
 //! reading N after N + 1 lands; the public readers' credentials reach neither the restricted
 //! catalogue nor its files. "Whole" is checked against the release itself: each table's rows
-//! in the lake are its Parquet file's rows, no more, no fewer.
+//! in the lake are its Parquet file's rows, no more, no fewer. And the region two readers serve
+//! withstands the outsider's attack of tests/disclosure.rs, with every release of every
+//! municipality.
 
 mod common;
 
@@ -793,6 +795,51 @@ fn a_region_is_served_by_two_stateless_readers_and_shown_in_headless_chromium() 
         served,
         served_headlines(&b, "BE22001"),
         "release 2 changed a figure, or this test shows nothing"
+    );
+
+    // The outsider's attack on everything the readers serve, with every release of every
+    // municipality: each municipality's releases attacked as in tests/disclosure.rs (BE22001's
+    // two together), every figure the readers show held against them, the CSVs they serve read
+    // as releases, and the spread inverted. Then shown to find what outputs without the
+    // protection would give away.
+    let dir = towns[0].path("region");
+    let answers = dir.join("answers");
+    std::fs::create_dir_all(dir.join("municipalities")).unwrap();
+    let mut fetched = vec![
+        ("region.json".to_string(), "/api/v1/region".to_string()),
+        ("map.geojson".into(), "/api/v1/region/map".into()),
+        ("spread.json".into(), "/api/v1/region/spread".into()),
+    ];
+    for ((code, _), t) in region.iter().zip(&towns) {
+        fetched.push((format!("m/{code}.json"), format!("/api/v1/m/{code}")));
+        for dataset in [
+            "indicators",
+            "placements",
+            "placements-years",
+            "segregation",
+        ] {
+            fetched.push((
+                format!("m/{code}/{dataset}.csv"),
+                format!("/api/v1/m/{code}/data/{dataset}.csv"),
+            ));
+        }
+        let work = common::attack::work(t, &t.path("demo"));
+        std::os::unix::fs::symlink(work, dir.join("municipalities").join(code)).unwrap();
+    }
+    for (file, path) in fetched {
+        let (status, _, _, body) = get(&format!("{a}{path}"));
+        assert_eq!(status, 200, "{path}");
+        let to = answers.join(file);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::write(to, body).unwrap();
+    }
+    let (code, report) = common::attack::attack("--region", &dir, &[]);
+    assert_eq!(code, 0, "the attacker found disclosures: {report}");
+    assert!(report.contains("\"BE22001 lp v1+v2\""), "{report}");
+    let (code, report) = common::attack::attack("--region", &dir, &["--expect-disclosure"]);
+    assert_eq!(
+        code, 0,
+        "the regional attacks find what unprotected outputs give away: {report}"
     );
 
     // The regional view and a municipality's, in English and Dutch, in headless Chromium.

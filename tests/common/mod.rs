@@ -1,6 +1,7 @@
 //! Helpers for tests that drive the real `haven` binary.
 #![allow(dead_code)]
 
+pub mod attack;
 pub mod lake;
 
 use std::path::{Path, PathBuf};

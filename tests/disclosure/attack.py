@@ -29,6 +29,20 @@ Attacks:
             cells (withheld where the release withholds), and no number in it may be the
             register's size
 
+With --region DIR, the region's readers are attacked: DIR/municipalities/CODE/ is each
+municipality's work folder as above, DIR/answers/ what the readers served (region.json,
+map.geojson, spread.json, m/CODE.json, m/CODE/*.csv). Every municipality's releases get the
+attacks above; then
+
+  regional figures  every figure of persons or households placed in the overview, the map, a
+            municipality's view and the CSVs the readers serve must be its release's own cell,
+            withheld where the release withholds it (else it is a relation the lp never saw)
+  regional csv  every row and value of the indicators, placements, years and indices the
+            readers serve as CSV must be the release's own
+  spread    the location quotients turned back into counts (share = LQ · d / Σd, scaled by
+            any published count): every count recovered must be published; the index of
+            dissimilarity must be the one the shares give
+
 Prints a JSON report; exits 1 when it finds a disclosure (with --expect-disclosure, exits 1
 when it finds none: the self-test that the attack can fail).
 """
@@ -39,6 +53,7 @@ import json
 import math
 import os
 import sys
+import tempfile
 from collections import defaultdict
 
 import highspy
@@ -784,15 +799,14 @@ def activation_self_test(protection, smax):
     return [f for f in findings if f["cell"][0] == LET]
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--work", required=True)
-    ap.add_argument("--protection", type=float, default=5)
-    ap.add_argument("--min-count", type=int, default=5)
-    ap.add_argument("--max-household", type=float, default=30)
-    ap.add_argument("--expect-disclosure", action="store_true")
-    a = ap.parse_args()
-    work = a.work
+# ---- The region: what stateless readers serve of many municipalities from the lake ----
+
+PLACED = {"placements_active_households": HH, "placements_active_persons": PP}
+MISSING = object()
+
+
+def load_municipality(work):
+    """A municipality's releases, true values (judging only) and population."""
     folders = sorted(
         (int(n[1:]), os.path.join(work, "releases", n))
         for n in os.listdir(os.path.join(work, "releases"))
@@ -801,7 +815,289 @@ def main():
     releases = [Release(f, v) for v, f in folders]
     oracle = read_oracle(os.path.join(work, "oracle.csv"),
                          {d for rel in releases for d in rel.districts})
-    pop = population(os.path.join(work, "population.csv"))
+    return releases, oracle, population(os.path.join(work, "population.csv"))
+
+
+def shown_figures(answers, code):
+    """Every figure of persons or households placed the readers show of municipality `code`,
+    as (where, kind, area, period, value); value None where withheld or empty. Read from the
+    region's overview, its map, the municipality's view (its districts too) and the indicators
+    the readers serve as CSV."""
+    out = []
+
+    def figures(where, area, period, items):
+        for ind, kind in PLACED.items():
+            if ind in items:
+                out.append((where, kind, area, period, items[ind]))
+
+    region = json.load(open(os.path.join(answers, "region.json")))
+    for m in region["municipalities"]:
+        if m["code"] == code:
+            figures("region", "", m["period"], {f["indicator"]: f["value"] for f in m["figures"]})
+    for f in json.load(open(os.path.join(answers, "map.geojson")))["features"]:
+        if f["properties"]["code"] == code:
+            figures("map", "", f["properties"]["period"], f["properties"])
+    one = json.load(open(os.path.join(answers, "m", f"{code}.json")))
+    m = one["municipality"]
+    figures(f"m/{code}", "", m["period"], {f["indicator"]: f["value"] for f in m["figures"]})
+    for f in one["districts"]["features"]:
+        p = f["properties"]
+        figures(f"m/{code} districts", p["district_code"], p["period"], p)
+    for r in read_csv(os.path.join(answers, "m", code, "indicators.csv")):
+        withheld = set((r.get("withheld") or "").split(","))
+        area = r["area_code"] if r["level"] == "district" else ""
+        figures(f"m/{code}/data/indicators.csv", area, r["period"],
+                {k: None if k in withheld else num(r[k]) for k in PLACED if k in r})
+    return out
+
+
+def figure_attack(code, rel, shown):
+    """A figure shown that its release withholds, does not publish, or publishes otherwise
+    is a relation the releases' attack never saw."""
+    findings = []
+    for where, kind, area, period, value in shown:
+        if value is None:
+            continue
+        published = rel.cells.get((kind, area, period), MISSING)
+        if published is MISSING or published is None or abs(published - value) > 1e-9:
+            findings.append({"attack": "regional figure", "municipality": code, "where": where,
+                             "cell": [kind, area, period], "shown": value,
+                             "published": "not published" if published is MISSING else published})
+    return findings
+
+
+SERVED = ("indicators", "placements", "placements-years", "segregation")
+
+
+def served_attack(code, release, answers):
+    """The datasets a reader serves of a municipality as CSV, read row by row against the
+    release's own files: every row and every value (all columns, not only the headline
+    figures) must be the release's, withheld where it withholds; the reader adds only its
+    `municipality` and `release` columns."""
+    def value(v):
+        if v == "":
+            return ""
+        try:
+            return f"{float(v):.12g}"
+        except ValueError:
+            return v
+
+    findings = []
+    for name in SERVED:
+        mine = read_csv(os.path.join(release, f"{name}.csv"))
+        served = read_csv(os.path.join(answers, "m", code, f"{name}.csv"))
+        columns = list(mine[0]) if mine else []
+        extra = [c for c in (served[0] if served else {}) if c not in columns]
+        if sorted(extra) != ["municipality", "release"] and served:
+            findings.append({"attack": "regional csv", "municipality": code, "dataset": name,
+                             "columns not in the release": extra})
+        rows = defaultdict(int)
+        for r in mine:
+            rows[tuple(value(r[c]) for c in columns)] += 1
+        for r in served:
+            key = tuple(value(r.get(c, "")) for c in columns)
+            if rows[key] > 0:
+                rows[key] -= 1
+            else:
+                findings.append({"attack": "regional csv", "municipality": code, "dataset": name,
+                                 "row not in the release": dict(zip(columns, key))})
+        missing = sum(rows.values())
+        if missing:
+            findings.append({"attack": "regional csv", "municipality": code, "dataset": name,
+                             "release rows not served": missing})
+        if not mine:
+            findings.append({"attack": "regional csv", "municipality": code, "dataset": name,
+                             "what": "the release has no rows to check"})
+    return findings
+
+
+def published_shares(code, rel, folder):
+    """What a release publishes for the spread: its latest month's persons placed (None where
+    withheld) and dwellings of the municipality."""
+    period = rel.months[-1]
+    dwellings = None
+    for r in read_csv(os.path.join(folder, "indicators.csv")):
+        if r["level"] == "municipality" and r["period"] == period:
+            dwellings = num(r.get("dwellings"))
+    return {"period": period, "persons": rel.cells.get((PP, "", period)), "dwellings": dwellings}
+
+
+def spread_attack(spread, published):
+    """The spread inverted. Each counted municipality's share of persons placed is
+    LQ · d / Σd over the counted ones; one published count fixes the scale, so every counted
+    municipality's persons placed is recovered and must be published. The index of
+    dissimilarity must be the one those shares give, or it carries something more."""
+    findings = []
+    for s in spread["municipalities"]:
+        pub = published.get(s["code"])
+        if pub is None:
+            findings.append({"attack": "spread", "municipality": s["code"], "what": "no release"})
+            continue
+        if s["persons"] is not None and (pub["persons"] is None or s["period"] != pub["period"]
+                                         or abs(s["persons"] - pub["persons"]) > 1e-9):
+            findings.append({"attack": "spread", "municipality": s["code"], "shown": s["persons"],
+                             "published": pub["persons"]})
+        if s["dwellings"] is not None and s["dwellings"] != pub["dwellings"]:
+            findings.append({"attack": "spread", "municipality": s["code"],
+                             "dwellings": s["dwellings"], "published": pub["dwellings"]})
+    counted = [s for s in spread["municipalities"] if s["location_quotient"] is not None]
+    if not counted:
+        if spread["dissimilarity"] is not None:
+            findings.append({"attack": "spread", "what": "an index with no municipality counted"})
+        return findings
+    base = sum(s["dwellings"] for s in counted)
+    share = {s["code"]: s["location_quotient"] * s["dwellings"] / base for s in counted}
+    scale = [published[c]["persons"] / x for c, x in share.items()
+             if published.get(c) and published[c]["persons"] is not None and x > 0]
+    if not scale:
+        findings.append({"attack": "spread", "what": "shares of persons placed tied to no published count",
+                         "municipalities": sorted(share)})
+    else:
+        for c, x in share.items():
+            recovered = x * scale[0]
+            pub = published[c]["persons"]
+            if pub is None or abs(pub - recovered) > 1e-6 * max(1.0, recovered):
+                findings.append({"attack": "spread", "municipality": c, "recovered": round(recovered, 6),
+                                 "published": pub})
+    d = 0.5 * sum(abs(share[s["code"]] - s["dwellings"] / base) for s in counted)
+    if spread["dissimilarity"] is None or abs(spread["dissimilarity"] - d) > 1e-9:
+        findings.append({"attack": "spread", "dissimilarity": spread["dissimilarity"],
+                         "from the shares": d})
+    return findings
+
+
+def leaky_spread(towns, published):
+    """The self-test's spread with the protection off: every municipality counted with its true
+    persons placed, withheld or not."""
+    shares, truth = [], {}
+    for code, (releases, oracle, _) in towns.items():
+        rel = releases[-1]
+        period = published[code]["period"]
+        truth[code] = oracle[rel.version][(PP, "", period)]
+        shares.append({"code": code, "period": period, "persons": None,
+                       "dwellings": published[code]["dwellings"], "location_quotient": None})
+    p, d = sum(truth.values()), sum(s["dwellings"] for s in shares)
+    for s in shares:
+        s["location_quotient"] = (truth[s["code"]] / p) / (s["dwellings"] / d)
+    dis = 0.5 * sum(abs(truth[s["code"]] / p - s["dwellings"] / d) for s in shares)
+    return {"dissimilarity": dis, "municipalities": shares}
+
+
+def region_self_test(towns, published, base):
+    """The regional attacks shown to find what outputs without the protection give away: a
+    spread counting every municipality at its true value, a view showing a withheld
+    district's true count, and a served CSV holding a withheld count."""
+    world = {c: dict(p) for c, p in published.items()}
+    codes = sorted(world)
+    if all(world[c]["persons"] is None for c in codes):
+        # One count published, so the attacker has a scale.
+        rel, oracle = towns[codes[0]][0][-1], towns[codes[0]][1]
+        world[codes[0]]["persons"] = oracle[rel.version][(PP, "", world[codes[0]]["period"])]
+    if all(world[c]["persons"] is not None for c in codes):
+        # One count withheld, as the disclosure step might have chosen.
+        world[codes[-1]]["persons"] = None
+    found = {"spread": spread_attack(leaky_spread(towns, published), world)}
+    figures = []
+    for code, (releases, oracle, _) in towns.items():
+        rel = releases[-1]
+        withheld = [k for k, v in rel.cells.items() if v is None and k[0] in (HH, PP) and k[1]]
+        if withheld:
+            kind, area, period = withheld[0]
+            truth = oracle[rel.version][(kind, area, period)]
+            figures += figure_attack(code, rel, [("self-test", kind, area, period, truth)])
+            break
+    found["figures"] = figures
+    found["csv"] = []
+    for code, (releases, oracle, _) in towns.items():
+        rel = releases[-1]
+        release = os.path.join(base, code, "releases", f"v{rel.version}")
+        with tempfile.TemporaryDirectory() as answers:
+            os.makedirs(os.path.join(answers, "m", code))
+            leaked = False
+            for name in SERVED:
+                rows = read_csv(os.path.join(release, f"{name}.csv"))
+                for r in rows:
+                    r.update(municipality=code, release=rel.version)
+                    if name == "placements" and not leaked and r["placements_active_persons"] == "":
+                        area = r["area_code"] if r["level"] == "district" else ""
+                        r["placements_active_persons"] = oracle[rel.version][(PP, area, r["period"])]
+                        leaked = True
+                with open(os.path.join(answers, "m", code, f"{name}.csv"), "w", newline="") as f:
+                    w = csv.DictWriter(f, fieldnames=list(rows[0]))
+                    w.writeheader()
+                    w.writerows(rows)
+            if leaked:
+                found["csv"] = served_attack(code, release, answers)
+                break
+    return found
+
+
+def region_main(a):
+    """Every municipality's releases attacked as in the municipal suite, then everything the
+    region's readers serve (answers/: region.json, map.geojson, spread.json, m/CODE.json and
+    m/CODE/*.csv) held against them, and the spread inverted."""
+    answers = os.path.join(a.region, "answers")
+    base = os.path.join(a.region, "municipalities")
+    towns = {c: load_municipality(os.path.join(base, c)) for c in sorted(os.listdir(base))}
+    published = {c: published_shares(c, t[0][-1], os.path.join(base, c, "releases", f"v{t[0][-1].version}"))
+                 for c, t in towns.items()}
+    report = {"municipalities": sorted(towns), "findings": [], "stats": {}}
+    if a.expect_disclosure:
+        found = region_self_test(towns, published, base)
+        report["found"] = {k: len(v) for k, v in found.items()}
+        report["findings"] = [f for v in found.values() for f in v]
+        print(json.dumps(report, indent=1, default=str)[:20000])
+        sys.exit(0 if all(found.values()) else 1)
+    for code, (releases, oracle, pop) in towns.items():
+        f, s = releases_attack(releases, oracle, pop, a)
+        report["findings"] += [dict(x, municipality=code) for x in f]
+        report["stats"].update({f"{code} {k}": v for k, v in s.items()})
+        shown = shown_figures(answers, code)
+        report["stats"][f"{code} figures shown"] = len(shown)
+        report["findings"] += figure_attack(code, releases[-1], shown)
+        latest = os.path.join(base, code, "releases", f"v{releases[-1].version}")
+        report["findings"] += served_attack(code, latest, answers)
+    spread = json.load(open(os.path.join(answers, "spread.json")))
+    report["stats"]["spread counted"] = sum(s["location_quotient"] is not None for s in spread["municipalities"])
+    report["findings"] += spread_attack(spread, published)
+    print(json.dumps(report, indent=1, default=str)[:20000])
+    sys.exit(1 if report["findings"] else 0)
+
+
+def releases_attack(releases, oracle, pop, a):
+    """Every release's published relations solved at once, its indices inverted, and each two
+    consecutive releases solved together."""
+    findings, stats = [], {}
+    for rel in releases:
+        f, s = lp_attack([rel], oracle, a.protection, a.max_household, f"v{rel.version}")
+        findings += f
+        stats[f"lp v{rel.version}"] = s
+        f, s = index_attack(rel, pop, oracle, a.protection)
+        findings += f
+        stats[f"indices v{rel.version}"] = s
+    for before, after in zip(releases, releases[1:]):
+        f, s = lp_attack([before, after], oracle, a.protection, a.max_household,
+                         f"v{before.version}+v{after.version}")
+        findings += f
+        stats[f"lp v{before.version}+v{after.version}"] = s
+    return findings, stats
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--work", help="a municipality's work folder")
+    ap.add_argument("--region", help="a region's folder: answers/ and municipalities/CODE/")
+    ap.add_argument("--protection", type=float, default=5)
+    ap.add_argument("--min-count", type=int, default=5)
+    ap.add_argument("--max-household", type=float, default=30)
+    ap.add_argument("--expect-disclosure", action="store_true")
+    a = ap.parse_args()
+    if not (a.work or a.region):
+        ap.error("give --work (a municipality) or --region (a region)")
+    if a.region:
+        region_main(a)
+    work = a.work
+    releases, oracle, pop = load_municipality(work)
     report = {"releases": [r.version for r in releases], "findings": [], "stats": {}}
     if a.expect_disclosure:
         rel = releases[0]
@@ -823,18 +1119,9 @@ def main():
         print(json.dumps(report, indent=1, default=str)[:20000])
         # Every attack must find something the protection would have prevented.
         sys.exit(0 if {"lp", "indices", "activation", "forecast", "report"} <= kinds else 1)
-    for rel in releases:
-        f, s = lp_attack([rel], oracle, a.protection, a.max_household, f"v{rel.version}")
-        report["findings"] += f
-        report["stats"][f"lp v{rel.version}"] = s
-        f, s = index_attack(rel, pop, oracle, a.protection)
-        report["findings"] += f
-        report["stats"][f"indices v{rel.version}"] = s
-    for before, after in zip(releases, releases[1:]):
-        f, s = lp_attack([before, after], oracle, a.protection, a.max_household,
-                         f"v{before.version}+v{after.version}")
-        report["findings"] += f
-        report["stats"][f"lp v{before.version}+v{after.version}"] = s
+    f, s = releases_attack(releases, oracle, pop, a)
+    report["findings"] += f
+    report["stats"].update(s)
     api = os.path.join(work, "api")
     if os.path.isdir(api):
         register = json.load(open(os.path.join(work, "register.json")))
