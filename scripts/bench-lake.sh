@@ -2,8 +2,10 @@
 # The region benchmark of docs/scale.md: N generated municipalities (about V vacant properties
 # each, the rest in proportion) made by W writers at once, their releases pushed to a lake
 # (PostgreSQL from Debian's binaries and moto's S3 server, both on loopback, started here), then
-# read back, then served by two stateless readers (`haven serve --region`) under wrk. Beside
-# it, the outside reference: the same Parquet bytes uploaded to the same bucket with boto3.
+# read back, then served by stateless readers (`haven serve --region`) under wrk: answers kept,
+# answers read from the lake every time (a reader keeping none), and reads while ten more
+# municipalities push (a reader moving on every second). Beside it, the outside reference: the
+# same Parquet bytes uploaded to the same bucket with boto3.
 # Prints a Markdown section and, with --record, puts it into BENCHMARKS.md between its markers.
 #
 #   scripts/bench-lake.sh [--municipalities 100] [--vacant 10000] [--writers 2] [--record]
@@ -59,10 +61,12 @@ export HAVEN_LOG=warn HAVEN_S3_KEY_ID=bench HAVEN_S3_SECRET=bench \
 code() { printf 'BE3%04d' "$1"; }
 export -f code
 export haven work vacant
+# Municipalities made beside the N but pushed only while the readers are loaded.
+extra=10
 
-echo "bench-lake: making $n municipalities of about $vacant vacant properties, $writers at a time" >&2
+echo "bench-lake: making $n + $extra municipalities of about $vacant vacant properties, $writers at a time" >&2
 t0=$(date +%s.%N)
-seq "$n" | xargs -P "$writers" -I{} bash -c '
+seq "$((n + extra))" | xargs -P "$writers" -I{} bash -c '
   d="$work/m{}"; mkdir -p "$d"
   HAVEN_LAKE= HAVEN_LAKE_DATA= "$haven" --db "$d/haven.duckdb" demo --scale "$vacant" \
     --municipality "$(code {})" --seed {} --no-serve --out "$d/demo" >"$d/demo.log" 2>&1 ||
@@ -70,10 +74,13 @@ seq "$n" | xargs -P "$writers" -I{} bash -c '
 t1=$(date +%s.%N)
 
 echo "bench-lake: pushing their releases, $writers writers at once" >&2
-seq "$n" | xargs -P "$writers" -I{} bash -c '
-  d="$work/m{}"; s=$(date +%s.%N)
+push() {
+  d="$work/m$1"; s=$(date +%s.%N)
   "$haven" --db "$d/haven.duckdb" lake push 2>"$d/push.log" || { cat "$d/push.log"; exit 255; }
-  echo "$(echo "$(date +%s.%N) - $s" | bc)" >"$d/push.seconds"'
+  echo "$(echo "$(date +%s.%N) - $s" | bc)" >"$d/push.seconds"
+}
+export -f push
+seq "$n" | xargs -P "$writers" -I{} bash -c 'push {}'
 t2=$(date +%s.%N)
 
 echo "bench-lake: the outside reference: the same Parquet files uploaded with boto3" >&2
@@ -105,15 +112,19 @@ t4=$(date +%s.%N)
 t5=$(date +%s.%N)
 "$haven" lake releases --json >"$work/releases.jsonl"
 
-echo "bench-lake: two stateless readers (haven serve --region)" >&2
+echo "bench-lake: stateless readers (haven serve --region)" >&2
+# 1 and 2 keep their answers and stay pinned; 3 keeps its answers and moves on every second
+# (for reads during writes); 4 keeps none (every answer read from the lake).
+reader_flags=("--refresh-seconds 3600" "--refresh-seconds 3600" "--refresh-seconds 1" "--refresh-seconds 3600 --keep-answers-mib 0")
 readers=()
-for r in 1 2; do
-  "$haven" serve --region --addr 127.0.0.1:0 --refresh-seconds 3600 >"$work/reader$r.out" 2>"$work/reader$r.log" &
+for r in 1 2 3 4; do
+  # shellcheck disable=SC2086
+  "$haven" serve --region --addr 127.0.0.1:0 ${reader_flags[$((r - 1))]} >"$work/reader$r.out" 2>"$work/reader$r.log" &
   readers+=($!)
 done
 trap 'kill "${readers[@]}" 2>/dev/null || true; cleanup' EXIT
 urls=()
-for r in 1 2; do
+for r in 1 2 3 4; do
   for _ in $(seq 200); do grep -q '^serving ' "$work/reader$r.out" 2>/dev/null && break; sleep 0.1; done
   urls+=("$(sed -n 's/^serving //p' "$work/reader$r.out")")
 done
@@ -145,6 +156,40 @@ p99_1=$(awk '$1 == "99%" {print $2}' "$work/wrk1.txt")
 non2xx=$(awk '/Non-2xx/ {print $NF}' "$work/wrk1.txt"); non2xx=${non2xx:-0}
 reader_rss=$(awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/${readers[0]}/status")
 same=$( [[ "$(curl -s "${urls[0]}/api/v1/region")" == "$(curl -s "${urls[1]}/api/v1/region")" ]] && echo yes || echo no)
+errors() { awk '/Non-2xx/ {e += $NF} /Socket errors/ {for (i = 4; i <= NF; i += 2) e += $i} END {print e + 0}' "$1"; }
+
+# Uncached: reader 4 reads every answer from the lake. Each municipality's view in turn (8
+# connections), and the region's overview alone (2 connections).
+cat >"$work/municipalities.lua" <<LUA
+local n, i = $n, 0
+request = function()
+  i = i + 1
+  return wrk.format("GET", string.format("/api/v1/m/BE3%04d", i % n + 1))
+end
+LUA
+echo "bench-lake: uncached answers under wrk" >&2
+wrk -t2 -c8 -d20s --timeout 30s --latency -s "$work/municipalities.lua" "${urls[3]}" >"$work/wrk-m.txt"
+wrk -t1 -c2 -d20s --timeout 30s --latency "${urls[3]}/api/v1/region" >"$work/wrk-r.txt"
+rps_m=$(awk '/Requests\/sec/ {print $2}' "$work/wrk-m.txt") p99_m=$(awk '$1 == "99%" {print $2}' "$work/wrk-m.txt")
+rps_r=$(awk '/Requests\/sec/ {print $2}' "$work/wrk-r.txt") p99_r=$(awk '$1 == "99%" {print $2}' "$work/wrk-r.txt")
+err_m=$(errors "$work/wrk-m.txt") err_r=$(errors "$work/wrk-r.txt")
+
+# Reads during writes: reader 3 under the kept traffic mix for 30 s while $extra more
+# municipalities push, $writers at once; it moves on at each new snapshot, its kept answers
+# then read again from the lake.
+echo "bench-lake: reads while $extra municipalities push" >&2
+snap() { curl -s -D - -o /dev/null "$1/api/v1/region" | awk 'tolower($1) == "haven-lake-snapshot:" {print $2 + 0}'; }
+snap_before=$(snap "${urls[2]}")
+tw0=$(date +%s.%N)
+(seq "$((n + 1))" "$((n + extra))" | xargs -P "$writers" -I{} bash -c 'push {}'; date +%s.%N >"$work/pushed-at") &
+pushing=$!
+wrk -t2 -c64 -d30s --timeout 30s --latency -s "$work/region.lua" "${urls[2]}" >"$work/wrk-w.txt"
+wait "$pushing"
+pushes_s=$(echo "$(cat "$work/pushed-at") - $tw0" | bc)
+snap_after=$(snap "${urls[2]}")
+rps_w=$(awk '/Requests\/sec/ {print $2}' "$work/wrk-w.txt") p99_w=$(awk '$1 == "99%" {print $2}' "$work/wrk-w.txt")
+err_w=$(errors "$work/wrk-w.txt")
+landed_w=$("$haven" lake releases --json | grep -c '"current":true')
 
 read -r reference <"$work/reference.txt"
 read -r public_bytes restricted_bytes < <(sed -n 2p "$work/reference.txt")
@@ -171,7 +216,7 @@ section="$(cat <<EOF
 
 | | measured |
 |---|---|
-| municipalities made (generate, load, analyse, publish), $writers at a time | $(f "$make_s") s ($(f "$(echo "$make_s * $writers / $n" | bc -l)") s each) |
+| municipalities made (generate, load, analyse, publish), $writers at a time | $(f "$make_s") s for $((n + extra)) ($(f "$(echo "$make_s * $writers / ($n + $extra)" | bc -l)") s each) |
 | releases pushed to the lake, $writers writers at once | $(f "$push_s") s; one push p50 $(f "$p50") s, p95 $(f "$p95") s |
 | conflicts tried again | $retries |
 | releases current in the lake | $landed of $n |
@@ -183,6 +228,9 @@ section="$(cat <<EOF
 | the whole region's indicators ($rows_all rows) read from the lake | $(f "$all_s") s |
 | a reader's first answer, read from the lake: the region / its map ($(mb "$map_bytes") MiB) / a municipality (mean of $n) | $region_ms ms / $map_ms ms / $(f "$m_ms") ms |
 | answers of the pinned snapshot, kept: one reader under wrk (64 connections, 2 threads, the region's views and every municipality's in turn, 20 s) | $(f "$rps1") req/s, p99 $p99_1, $non2xx errors; reader resident $reader_rss MiB |
+| uncached, a reader keeping no answer (\`--keep-answers-mib 0\`) under wrk for 20 s: every municipality's view in turn, 8 connections | $(f "$rps_m") req/s, p99 $p99_m, $err_m errors |
+| … the region's overview, 2 connections | $(f "$rps_r") req/s, p99 $p99_r, $err_r errors |
+| reads during writes: a reader moving on every second under the kept mix (64 connections, 30 s) while $extra more municipalities push, $writers writers | $(f "$rps_w") req/s, p99 $p99_w, $err_w errors; snapshot $snap_before → $snap_after; the pushes took $(f "$pushes_s") s; $landed_w of $((n + extra)) releases current |
 | readers for 1,000 req/s of such traffic (one reader per core like this one) | $(awk -v r="$rps1" 'BEGIN {printf "%d", (1000 / r == int(1000 / r)) ? 1000 / r : int(1000 / r) + 1}') |
 | the two readers' answers to /api/v1/region alike | $same |
 EOF

@@ -233,6 +233,10 @@ struct ServeArgs {
         requires = "region"
     )]
     refresh_seconds: u64,
+    /// With --region: the answers kept at the pinned snapshot, at most this many MiB (the
+    /// oldest let go first); 0 keeps none, so every answer is read from the lake.
+    #[arg(long, default_value_t = 256, value_name = "MIB", requires = "region")]
+    keep_answers_mib: usize,
 }
 
 #[derive(Args)]
@@ -579,7 +583,8 @@ fn serve_region(settings: &Settings, args: &ServeArgs) -> Result<()> {
         .max_blocking_threads(BLOCKING_THREADS)
         .build()?;
     let reader = haven_core::regional::Reader::open(lake)?;
-    let state = api::region::RegionState::new(reader, settings.clone());
+    let state =
+        api::region::RegionState::new(reader, settings.clone(), args.keep_answers_mib << 20);
     let refresh = std::time::Duration::from_secs(args.refresh_seconds.max(1));
     runtime.block_on(async move {
         api::region::serve(state, args.addr, refresh)

@@ -430,8 +430,13 @@ fn a_reader_on_release_n_keeps_reading_it_after_n_plus_one_lands() {
 }
 
 /// A stateless reader of the region: `haven serve --region` with the public readers'
-/// credentials; its address as it prints it.
-fn reader(env: &Env, servers: &LakeServers, refresh_seconds: u32) -> (common::Server, String) {
+/// credentials, keeping at most `keep_mib` of answers; its address as it prints it.
+fn reader(
+    env: &Env,
+    servers: &LakeServers,
+    refresh_seconds: u32,
+    keep_mib: u32,
+) -> (common::Server, String) {
     use std::io::BufRead;
     let mut cmd = env.haven();
     servers.public(&mut cmd);
@@ -444,6 +449,8 @@ fn reader(env: &Env, servers: &LakeServers, refresh_seconds: u32) -> (common::Se
             "--refresh-seconds",
         ])
         .arg(refresh_seconds.to_string())
+        .arg("--keep-answers-mib")
+        .arg(keep_mib.to_string())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -603,8 +610,10 @@ fn a_region_is_served_by_two_stateless_readers_and_shown_in_headless_chromium() 
     servers.grant_public();
 
     // Two readers, no database, the public's credentials: the same snapshot, the same bytes.
-    let (_a, a) = reader(&towns[0], &servers, 1);
-    let (_b, b) = reader(&towns[1], &servers, 3600);
+    // One keeps its answers and moves on every second; the other keeps none (every answer is
+    // read from the lake at its snapshot) and stays pinned for an hour.
+    let (_a, a) = reader(&towns[0], &servers, 1, 256);
+    let (_b, b) = reader(&towns[1], &servers, 3600, 0);
     let paths = [
         "/api/v1/region",
         "/api/v1/region/map",

@@ -3,6 +3,9 @@
 //! change goes through [`AppState::with_store_mut`](crate::AppState::with_store_mut), which
 //! moves the generation on; an answer of an older generation is never served.
 //!
+//! A region's stateless reader keeps its answers the same way, the lake snapshot it is pinned
+//! to as the generation ([`crate::region`]).
+//!
 //! Concurrent requests for an answer not yet kept are answered by one computation: the first
 //! computes, the others wait for it and take what it kept (a thousand visitors opening the map
 //! at once build each tile once, not a thousand times).
@@ -49,11 +52,18 @@ impl Entry {
     }
 }
 
-#[derive(Default)]
 pub struct Cache {
     inner: RwLock<Inner>,
     /// The answers being computed, each behind the lock its computer holds.
     computing: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// The bytes kept at most; no single answer above a sixteenth of it.
+    bound: usize,
+}
+
+impl Default for Cache {
+    fn default() -> Cache {
+        Cache::with_bound(MAX_BYTES)
+    }
 }
 
 #[derive(Default)]
@@ -66,6 +76,15 @@ struct Inner {
 }
 
 impl Cache {
+    /// A cache keeping at most `bound` bytes.
+    pub(crate) fn with_bound(bound: usize) -> Cache {
+        Cache {
+            inner: RwLock::default(),
+            computing: std::sync::Mutex::default(),
+            bound,
+        }
+    }
+
     fn get(&self, key: &str, generation: u64) -> Option<Arc<Entry>> {
         let inner = self.inner.read().ok()?;
         if inner.generation != generation {
@@ -112,7 +131,7 @@ impl Cache {
         let size = entry.footprint(&key);
         // Room is made by letting the oldest answers go, so the cache stays near its bound
         // instead of filling and emptying (a saw-tooth in the server's memory).
-        while inner.bytes + size > MAX_BYTES {
+        while inner.bytes + size > self.bound {
             let Some(old) = inner.order.pop_front() else {
                 break;
             };
@@ -168,22 +187,27 @@ fn kept(e: &Entry, req: &Request) -> Response {
 
 /// The middleware of the cacheable routes.
 pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let key = key(&req);
     let generation = state.generation();
-    if let Some(e) = state.cache.get(&key, generation) {
+    through(&state.cache, generation, req, next).await
+}
+
+/// The answer to `req` of `generation`: kept in `cache`, or computed by `next` (and kept).
+pub(crate) async fn through(cache: &Cache, generation: u64, req: Request, next: Next) -> Response {
+    let key = key(&req);
+    if let Some(e) = cache.get(&key, generation) {
         return kept(&e, &req);
     }
     // One computation per answer: the first asker computes; the others wait for it and take
     // what it kept. When it kept nothing (an error, an answer too large to keep), they compute
     // their own side by side rather than one after another.
-    let lock = state.cache.computing(&key);
+    let lock = cache.computing(&key);
     if let Ok(_computing) = lock.try_lock() {
         // Forgotten when done, or when the request is dropped midway (the client left).
-        let _done = Computed(&state.cache, &key);
-        return compute(&state, &key, generation, req, next).await;
+        let _done = Computed(cache, &key);
+        return compute(cache, &key, generation, req, next).await;
     }
     drop(lock.lock().await);
-    if let Some(e) = state.cache.get(&key, generation) {
+    if let Some(e) = cache.get(&key, generation) {
         return kept(&e, &req);
     }
     next.run(req).await
@@ -199,29 +223,23 @@ impl Drop for Computed<'_> {
 }
 
 /// Computes an answer and keeps it when it is a whole 200 of a reasonable size.
-async fn compute(
-    state: &AppState,
-    key: &str,
-    generation: u64,
-    req: Request,
-    next: Next,
-) -> Response {
+async fn compute(cache: &Cache, key: &str, generation: u64, req: Request, next: Next) -> Response {
     let res = next.run(req).await;
     let small = res
         .body()
         .size_hint()
         .exact()
-        .is_some_and(|n| (n as usize) <= MAX_BYTES / 16);
+        .is_some_and(|n| (n as usize) <= cache.bound / 16);
     if res.status() != StatusCode::OK || !small {
         return res;
     }
     let (parts, body) = res.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_BYTES / 16).await else {
+    let Ok(bytes) = axum::body::to_bytes(body, cache.bound / 16).await else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     // Kept in an allocation of its own size: the response's may be up to twice as large (a
     // buffer that grew while the answer was written), and the bound counts bytes kept.
-    state.cache.put(
+    cache.put(
         key.to_string(),
         generation,
         Entry {

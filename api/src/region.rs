@@ -5,18 +5,20 @@
 //!
 //! Every answer names its snapshot (`Haven-Lake-Snapshot` and the body's `snapshot`), and its
 //! ETag is the snapshot's: two readers on the same snapshot answer alike, byte for byte. The
-//! answers of the pinned snapshot are kept (they cannot change), at most one per resource.
+//! answers of the pinned snapshot cannot change, so they are kept (up to a bound, the oldest let
+//! go first, and computed once however many ask at once: [`crate::cache`]) until the reader
+//! moves on.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path as UrlPath, Query, State};
+use axum::extract::{Extension, Path as UrlPath, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, header};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use haven_core::catalog::{RegionPublisher, Syntax, region_catalog};
@@ -29,59 +31,62 @@ use crate::ApiError;
 pub const SNAPSHOT_HEADER: &str = "haven-lake-snapshot";
 
 /// A reader's state: the lake, the settings the page and the catalogue need, and the answers
-/// of the pinned snapshot.
+/// kept (none when the bound is 0).
 #[derive(Clone)]
 pub struct RegionState {
     reader: Arc<Reader>,
     settings: Arc<haven_core::Settings>,
-    answers: Arc<Mutex<HashMap<String, (i64, Bytes)>>>,
+    kept: Option<Arc<crate::cache::Cache>>,
 }
 
+/// The snapshot a request is answered at: the one the reader was pinned to when it arrived.
+#[derive(Clone, Copy)]
+struct Pinned(i64);
+
 impl RegionState {
-    pub fn new(reader: Reader, settings: haven_core::Settings) -> RegionState {
+    /// A reader keeping at most `keep_bytes` of answers (0: none, every answer read from the
+    /// lake).
+    pub fn new(reader: Reader, settings: haven_core::Settings, keep_bytes: usize) -> RegionState {
         RegionState {
             reader: Arc::new(reader),
             settings: Arc::new(settings),
-            answers: Arc::new(Mutex::new(HashMap::new())),
+            kept: (keep_bytes > 0).then(|| Arc::new(crate::cache::Cache::with_bound(keep_bytes))),
         }
     }
 
-    /// Reads at the pinned snapshot, off the async runtime, without keeping the answer.
-    async fn read<T: Send + 'static>(
+    /// Reads at `snapshot`, off the async runtime.
+    async fn read<T: Into<Bytes> + Send + 'static>(
         &self,
-        read: impl FnOnce(&Reader, i64) -> Result<T, haven_core::Error> + Send + 'static,
-    ) -> Result<(i64, T), ApiError> {
-        let snapshot = self.reader.pinned();
-        let reader = self.reader.clone();
-        let value = tokio::task::spawn_blocking(move || read(&reader, snapshot)).await??;
-        Ok((snapshot, value))
-    }
-
-    /// The answer to `key` at the pinned snapshot: kept, or read (off the async runtime).
-    async fn answer<T: serde::Serialize + Send + 'static>(
-        &self,
-        key: String,
+        Pinned(snapshot): Pinned,
         read: impl FnOnce(&Reader, i64) -> Result<T, haven_core::Error> + Send + 'static,
     ) -> Result<(i64, Bytes), ApiError> {
-        let snapshot = self.reader.pinned();
-        let kept = self
-            .answers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&key)
-            .filter(|(s, _)| *s == snapshot)
-            .map(|(_, b)| b.clone());
-        if let Some(body) = kept {
-            return Ok((snapshot, body));
-        }
-        let (snapshot, value) = self.read(read).await?;
-        let body =
-            Bytes::from(serde_json::to_vec(&value).map_err(|e| ApiError::Internal(e.to_string()))?);
-        let mut answers = self.answers.lock().unwrap_or_else(PoisonError::into_inner);
-        // Answers of an older snapshot are of no more use.
-        answers.retain(|_, (s, _)| *s == snapshot);
-        answers.insert(key, (snapshot, body.clone()));
-        Ok((snapshot, body))
+        let reader = self.reader.clone();
+        let value = tokio::task::spawn_blocking(move || read(&reader, snapshot)).await??;
+        Ok((snapshot, value.into()))
+    }
+
+    /// The JSON answer read at `snapshot`.
+    async fn answer<T: serde::Serialize + Send + 'static>(
+        &self,
+        at: Pinned,
+        read: impl FnOnce(&Reader, i64) -> Result<T, haven_core::Error> + Send + 'static,
+    ) -> Result<(i64, Bytes), ApiError> {
+        self.read(at, move |r, snapshot| {
+            let value = read(r, snapshot)?;
+            serde_json::to_vec(&value).map_err(|e| haven_core::Error::Internal(e.to_string()))
+        })
+        .await
+    }
+}
+
+/// Pins each request to the reader's snapshot as it arrives, and answers it from the answers
+/// kept at that snapshot when it can.
+async fn keep(State(s): State<RegionState>, mut req: Request, next: Next) -> Response {
+    let snapshot = s.reader.pinned();
+    req.extensions_mut().insert(Pinned(snapshot));
+    match &s.kept {
+        Some(cache) => crate::cache::through(cache, snapshot.unsigned_abs(), req, next).await,
+        None => next.run(req).await,
     }
 }
 
@@ -114,10 +119,12 @@ async fn page(State(s): State<RegionState>) -> impl IntoResponse {
     )
 }
 
-async fn overview(State(s): State<RegionState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let answer = s
-        .answer("region".into(), |r, snapshot| r.overview(snapshot))
-        .await?;
+async fn overview(
+    State(s): State<RegionState>,
+    Extension(at): Extension<Pinned>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let answer = s.answer(at, |r, snapshot| r.overview(snapshot)).await?;
     Ok(respond(
         &headers,
         "application/json",
@@ -126,10 +133,12 @@ async fn overview(State(s): State<RegionState>, headers: HeaderMap) -> Result<Re
     ))
 }
 
-async fn spread(State(s): State<RegionState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let answer = s
-        .answer("spread".into(), |r, snapshot| r.spread(snapshot))
-        .await?;
+async fn spread(
+    State(s): State<RegionState>,
+    Extension(at): Extension<Pinned>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let answer = s.answer(at, |r, snapshot| r.spread(snapshot)).await?;
     Ok(respond(
         &headers,
         "application/json",
@@ -138,10 +147,12 @@ async fn spread(State(s): State<RegionState>, headers: HeaderMap) -> Result<Resp
     ))
 }
 
-async fn map(State(s): State<RegionState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let answer = s
-        .answer("map".into(), |r, snapshot| r.map(snapshot))
-        .await?;
+async fn map(
+    State(s): State<RegionState>,
+    Extension(at): Extension<Pinned>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let answer = s.answer(at, |r, snapshot| r.map(snapshot)).await?;
     Ok(respond(
         &headers,
         "application/geo+json",
@@ -152,15 +163,14 @@ async fn map(State(s): State<RegionState>, headers: HeaderMap) -> Result<Respons
 
 async fn municipality(
     State(s): State<RegionState>,
+    Extension(at): Extension<Pinned>,
     UrlPath(code): UrlPath<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     // The code is checked by the reader (400 when it cannot be a municipality's).
     let key = format!("m/{code}");
     let answer = s
-        .answer(key.clone(), move |r, snapshot| {
-            r.municipality(snapshot, &code)
-        })
+        .answer(at, move |r, snapshot| r.municipality(snapshot, &code))
         .await?;
     Ok(respond(
         &headers,
@@ -173,6 +183,7 @@ async fn municipality(
 /// `GET /api/v1/region/catalog`: the region's DCAT-AP catalogue, JSON-LD or Turtle.
 async fn catalog(
     State(s): State<RegionState>,
+    Extension(at): Extension<Pinned>,
     headers: HeaderMap,
     q: Result<Query<crate::routes::releases::CatalogQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
@@ -187,13 +198,13 @@ async fn catalog(
     };
     let resource = format!("catalog {syntax:?} {base}");
     let answer = s
-        .read(move |reader, snapshot| {
-            Ok(Bytes::from(region_catalog(
+        .read(at, move |reader, snapshot| {
+            Ok(region_catalog(
                 &base,
                 &reader.releases(snapshot)?,
                 &by,
                 syntax,
-            )))
+            ))
         })
         .await?;
     let media = match syntax {
@@ -206,6 +217,7 @@ async fn catalog(
 /// `GET /api/v1/m/{code}/data/{file}`: a dataset of a municipality's current release as CSV.
 async fn dataset(
     State(s): State<RegionState>,
+    Extension(at): Extension<Pinned>,
     UrlPath((code, file)): UrlPath<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -216,7 +228,9 @@ async fn dataset(
     };
     let resource = format!("data {code} {file}");
     let answer = s
-        .read(move |reader, snapshot| Ok(Bytes::from(reader.dataset_csv(snapshot, &code, &id)?)))
+        .read(at, move |reader, snapshot| {
+            reader.dataset_csv(snapshot, &code, &id)
+        })
         .await?;
     Ok(respond(
         &headers,
@@ -273,6 +287,7 @@ pub fn router(state: RegionState) -> Router {
         .route("/api/v1/m/{code}/data/{file}", get(dataset))
         .route("/api/v1/openapi.json", get(openapi))
         .fallback(|| async { ApiError::NotFound("no such resource".into()) })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), keep))
         .with_state(state)
 }
 

@@ -11,6 +11,7 @@
 //! withheld (`value: null, withheld: true`). Nothing is computed across municipalities here,
 //! so the regional view gives an outsider no relation the releases do not already give.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -223,7 +224,7 @@ impl Reader {
 
     /// Every municipality of the region at `snapshot`, by code.
     pub fn overview(&self, snapshot: i64) -> Result<Overview, Error> {
-        let municipalities = self.municipalities(snapshot, None)?;
+        let municipalities = self.municipalities(snapshot, None, false)?;
         Ok(Overview {
             snapshot,
             indicators: headlines(),
@@ -235,7 +236,7 @@ impl Reader {
     /// headline values (null when withheld or missing) and the list of those withheld.
     pub fn map(&self, snapshot: i64) -> Result<Value, Error> {
         let features = self
-            .municipalities(snapshot, None)?
+            .municipalities(snapshot, None, true)?
             .into_iter()
             .filter_map(|(m, area)| {
                 let area = area?;
@@ -258,7 +259,7 @@ impl Reader {
     pub fn municipality(&self, snapshot: i64, code: &str) -> Result<Value, Error> {
         lake::check_municipality(code)?;
         let Some((m, _)) = self
-            .municipalities(snapshot, Some(code))?
+            .municipalities(snapshot, Some(code), false)?
             .into_iter()
             .next()
         else {
@@ -431,11 +432,13 @@ impl Reader {
         std::fs::read(&path).map_err(|e| Error::Internal(format!("{}: {e}", path.display())))
     }
 
-    /// The municipalities (all, or `only` one) with their boundaries, by code.
+    /// The municipalities (all, or `only` one) by code, with their boxes, and with their
+    /// boundaries (their districts' polygons) when `areas`.
     fn municipalities(
         &self,
         snapshot: i64,
         only: Option<&str>,
+        areas: bool,
     ) -> Result<Vec<(Municipality, Option<Area>)>, Error> {
         let filter = |column: &str| {
             only.map(|_| format!(" AND {column} = $1"))
@@ -520,29 +523,47 @@ impl Reader {
                 }
             }
         }
-        if self.has_table("districts")? {
-            let table = lake::public_table_at("districts", snapshot)?;
-            let rows = self.with_conn(|conn| {
-                let mut stmt = conn.prepare(&format!(
-                    "SELECT municipality, ST_AsWKB(geometry) FROM {table}
-                     WHERE geometry IS NOT NULL{} ORDER BY municipality, district_code",
-                    filter("municipality")
-                ))?;
-                let rows = stmt
-                    .query_map(duckdb::params_from_iter(&args), |r| {
-                        Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
-                    })?
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(rows)
-            })?;
-            for (m, area) in &mut out {
-                let parts = rows
-                    .iter()
-                    .filter(|(c, _)| *c == m.code)
-                    .map(|(_, wkb)| Area::from_wkb(wkb))
-                    .collect::<Result<Vec<_>, _>>()?;
-                *area = Area::merged(parts);
-                m.bbox = area.as_ref().map(Area::bbox);
+        if !self.has_table("districts")? {
+            return Ok(out);
+        }
+        let table = lake::public_table_at("districts", snapshot)?;
+        let rows = self.with_conn(|conn| {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT municipality, ST_AsWKB(geometry) FROM {table}
+                 WHERE geometry IS NOT NULL{} ORDER BY municipality, district_code",
+                filter("municipality")
+            ))?;
+            let rows = stmt
+                .query_map(duckdb::params_from_iter(&args), |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })?;
+        // Each municipality's districts, by code (one pass, not one per municipality); the
+        // polygons are kept only when asked for, the boxes always.
+        let mut parts: HashMap<String, (Vec<Area>, Option<Bbox>)> = HashMap::new();
+        for (code, wkb) in rows {
+            let district = Area::from_wkb(&wkb)?;
+            let (kept, bbox) = parts.entry(code).or_default();
+            let b = district.bbox();
+            *bbox = Some(bbox.map_or(b, |a| {
+                [
+                    a[0].min(b[0]),
+                    a[1].min(b[1]),
+                    a[2].max(b[2]),
+                    a[3].max(b[3]),
+                ]
+            }));
+            if areas {
+                kept.push(district);
+            }
+        }
+        for (m, area) in &mut out {
+            let (kept, bbox) = parts.remove(&m.code).unwrap_or_default();
+            m.bbox = bbox;
+            if areas {
+                *area = Area::merged(kept);
             }
         }
         Ok(out)
