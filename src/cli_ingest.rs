@@ -117,28 +117,40 @@ pub fn server_file(info: &ServerFile, path: &str) -> Result<(String, Vec<u8>)> {
     Ok((name, bytes))
 }
 
-/// One request to the running server as the local operator: the file name its answer gives
-/// (Content-Disposition) and the answer's bytes; an error answer becomes an error with the
-/// server's own words (its problem detail).
+/// One request to the running server as the local operator.
 fn server_request(
     info: &ServerFile,
     method: &str,
     path: &str,
     body: Option<serde_json::Value>,
 ) -> Result<(Option<String>, Vec<u8>)> {
-    let url = format!("{}{path}", info.url);
-    let auth = format!("Bearer {}", info.token);
+    let body = body.map(|b| ("application/json", b.to_string().into_bytes()));
+    request(&info.url, &info.token, method, path, body)
+}
+
+/// One request to a Haven server at `base` with a bearer token: the file name its answer
+/// gives (Content-Disposition) and the answer's bytes; an error answer becomes an error with
+/// the server's own words (its problem detail).
+pub(crate) fn request(
+    base: &str,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<(&str, Vec<u8>)>,
+) -> Result<(Option<String>, Vec<u8>)> {
+    let url = format!("{base}{path}");
+    let auth = format!("Bearer {token}");
     let agent = agent(Duration::from_secs(600));
     let res = match (method, body) {
-        ("POST", Some(b)) => agent
+        ("POST", Some((ctype, bytes))) => agent
             .post(&url)
             .header("Authorization", &auth)
-            .header("Content-Type", "application/json")
-            .send(b.to_string().as_bytes()),
+            .header("Content-Type", ctype)
+            .send(&bytes[..]),
         ("DELETE", _) => agent.delete(&url).header("Authorization", &auth).call(),
         _ => agent.get(&url).header("Authorization", &auth).call(),
     };
-    let mut res = res.with_context(|| format!("asking the server at {}", info.url))?;
+    let mut res = res.with_context(|| format!("asking the server at {base}"))?;
     let status = res.status();
     let name = res
         .headers()

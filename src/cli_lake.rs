@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use haven_core::Settings;
 
@@ -25,6 +25,15 @@ enum LakeAction {
         /// The release's version.
         #[arg(long)]
         release: Option<u32>,
+        /// Send it through the region's intake at this URL (a Haven that holds the lake's
+        /// writer credentials) instead of writing to the lake: then this municipality needs no
+        /// lake credentials, only the token of one of its users on the intake, in
+        /// HAVEN_INTAKE_TOKEN.
+        #[arg(long, env = "HAVEN_INTAKE", value_name = "URL")]
+        intake: Option<String>,
+        /// The token (better left to the environment: HAVEN_INTAKE_TOKEN).
+        #[arg(long, env = "HAVEN_INTAKE_TOKEN", hide_env_values = true, hide = true)]
+        intake_token: Option<String>,
     },
     /// Upkeep (schedule it, for example weekly): expire snapshots older than --keep-days
     /// (their releases can then no longer be read as they stood; each municipality's current
@@ -65,9 +74,17 @@ enum LakeAction {
 }
 
 pub fn lake(db: &std::path::Path, settings: &Settings, cmd: &LakeCmd) -> Result<ExitCode> {
+    if let LakeAction::Push {
+        release,
+        intake: Some(url),
+        intake_token,
+    } = &cmd.action
+    {
+        return push_to_intake(db, settings, *release, url, intake_token.as_deref());
+    }
     let lake_settings = haven_core::region::settings(settings)?;
     match &cmd.action {
-        LakeAction::Push { release } => {
+        LakeAction::Push { release, .. } => {
             let pushed = if let Some(info) = crate::cli_ingest::running_server(db) {
                 eprintln!(
                     "A Haven server holds {}; asking it to push the release",
@@ -165,6 +182,50 @@ pub fn lake(db: &std::path::Path, settings: &Settings, cmd: &LakeCmd) -> Result<
 }
 
 /// One line on what reached the lake, from the core's answer or the server's.
+/// `haven lake push --intake URL`: the release packed here (or by the running server), sent
+/// to the region's intake with the token of one of this municipality's users there.
+fn push_to_intake(
+    db: &std::path::Path,
+    settings: &Settings,
+    release: Option<u32>,
+    url: &str,
+    token: Option<&str>,
+) -> Result<ExitCode> {
+    let token = token.context(
+        "the intake needs the token of one of this municipality's users on it: set HAVEN_INTAKE_TOKEN",
+    )?;
+    let url = url.trim_end_matches('/');
+    let packed = if let Some(info) = crate::cli_ingest::running_server(db) {
+        eprintln!(
+            "A Haven server holds {}; asking it to pack the release",
+            db.display()
+        );
+        let path = match release {
+            Some(v) => format!("/api/v1/admin/lake/package?release={v}"),
+            None => "/api/v1/admin/lake/package".to_string(),
+        };
+        crate::cli_ingest::server_file(&info, &path)?.1
+    } else {
+        let store = crate::open_read_only(settings)?;
+        let prepared = haven_core::region::prepare(&store, settings, release)?;
+        haven_core::intake::pack(&prepared.release)?
+    };
+    eprintln!(
+        "sending the release ({:.1} MiB) to the region's intake at {url}",
+        packed.len() as f64 / (1 << 20) as f64
+    );
+    let (_, answer) = crate::cli_ingest::request(
+        url,
+        token,
+        "POST",
+        "/api/v1/region/releases",
+        Some(("application/zip", packed)),
+    )
+    .with_context(|| format!("the region's intake at {url}"))?;
+    print_pushed(&serde_json::from_slice(&answer)?);
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn print_pushed(p: &serde_json::Value) {
     if p["already"] == true {
         eprintln!(

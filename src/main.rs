@@ -152,6 +152,12 @@ enum UsersAction {
         /// Days the token works; 0: no expiry.
         #[arg(long, default_value_t = users::DEFAULT_TOKEN_DAYS)]
         expires_in_days: u32,
+        /// On a region's Haven (its intake): the municipality (code) the user belongs to. Such
+        /// a user reaches only the region's routes, and there acts for that municipality alone
+        /// (sends its releases, reads its restricted figures). Without it, a user of a region's
+        /// Haven is a regional one (an admin there acts for every municipality).
+        #[arg(long, value_name = "CODE")]
+        municipality: Option<String>,
     },
     /// Give a user a new token (printed on standard output, once); the old one stops working.
     Rotate {
@@ -402,9 +408,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     name,
                     role,
                     expires_in_days,
+                    municipality,
                 } => {
                     let role: users::Role = role.parse()?;
-                    let token = users::add_user(&store, &name, role, expires_in_days)?;
+                    let token = users::add_user_of(
+                        &store,
+                        &name,
+                        role,
+                        expires_in_days,
+                        municipality.as_deref(),
+                    )?;
                     print_new_user(&name, role.as_str(), &token);
                 }
                 UsersAction::Rotate {
@@ -421,6 +434,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                             u.role.as_str(),
                             &u.created_at,
                             u.expires_at.as_deref(),
+                            u.municipality.as_deref(),
                         );
                     }
                 }
@@ -694,9 +708,16 @@ fn print_new_user(name: &str, role: &str, token: &str) {
     println!("{token}");
 }
 
-fn print_user(name: &str, role: &str, created_at: &str, expires_at: Option<&str>) {
+fn print_user(
+    name: &str,
+    role: &str,
+    created_at: &str,
+    expires_at: Option<&str>,
+    municipality: Option<&str>,
+) {
     let expires = expires_at.map_or("never expires".to_string(), |t| format!("expires {t}"));
-    println!("{name:<24} {role:<8} added {created_at}  {expires}");
+    let of = municipality.map_or(String::new(), |m| format!("  of {m}"));
+    println!("{name:<24} {role:<8} added {created_at}  {expires}{of}");
 }
 
 fn print_rotated(name: &str, token: &str) {
@@ -746,13 +767,14 @@ fn users_on_server(info: &ServerFile, action: UsersAction) -> Result<ExitCode> {
             name,
             role,
             expires_in_days,
+            municipality,
         } => {
             let u = cli_ingest::server_call(
                 info,
                 "POST",
                 "/api/v1/admin/users",
                 Some(
-                    serde_json::json!({"name": name, "role": role, "expires_in_days": expires_in_days}),
+                    serde_json::json!({"name": name, "role": role, "expires_in_days": expires_in_days, "municipality": municipality}),
                 ),
             )?;
             print_new_user(
@@ -786,6 +808,7 @@ fn users_on_server(info: &ServerFile, action: UsersAction) -> Result<ExitCode> {
                     &text("role"),
                     &text("created_at"),
                     u["expires_at"].as_str(),
+                    u["municipality"].as_str(),
                 );
             }
         }

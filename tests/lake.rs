@@ -429,6 +429,195 @@ fn a_reader_on_release_n_keeps_reading_it_after_n_plus_one_lands() {
     assert!(text(&out.stderr).contains("holds no release 9 of BE24001"));
 }
 
+/// A request to a Haven server with a bearer token: (status, body).
+fn call(url: &str, token: &str, method: &str, body: Option<(&str, Vec<u8>)>) -> (u16, String) {
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    let auth = format!("Bearer {token}");
+    let mut res = match body {
+        Some((ctype, bytes)) => agent
+            .post(url)
+            .header("Authorization", &auth)
+            .header("Content-Type", ctype)
+            .send(&bytes[..]),
+        None if method == "GET" => agent.get(url).header("Authorization", &auth).call(),
+        None => panic!("{method} without a body"),
+    }
+    .unwrap();
+    (
+        res.status().as_u16(),
+        res.body_mut().read_to_string().unwrap(),
+    )
+}
+
+/// `haven lake push --intake` from a municipality that holds no lake credentials at all.
+fn push_through(env: &Env, intake: &str, token: &str) -> Output {
+    env.haven()
+        .args(["lake", "push", "--intake", intake])
+        .env("HAVEN_INTAKE_TOKEN", token)
+        .env_remove("HAVEN_LAKE")
+        .output()
+        .unwrap()
+}
+
+/// An archive of `env`'s release 1 whose label says it is `label`'s (no restricted files).
+fn relabelled(env: &Env, label: &str) -> Vec<u8> {
+    use std::io::Write;
+    let tables = release_tables(env, 1);
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default();
+    out.start_file("release.json", opts).unwrap();
+    let names: Vec<&str> = tables.iter().map(|(t, _)| t.as_str()).collect();
+    out.write_all(
+        serde_json::json!({"municipality": label, "version": 1, "published_at": "2026-01-01T00:00:00Z",
+            "manifest": "{}", "public": names, "restricted": [], "key": null})
+        .to_string()
+        .as_bytes(),
+    )
+    .unwrap();
+    for (table, parquet) in &tables {
+        out.start_file(format!("public/{table}.parquet"), opts)
+            .unwrap();
+        out.write_all(&std::fs::read(parquet).unwrap()).unwrap();
+    }
+    out.finish().unwrap().into_inner()
+}
+
+/// Municipalities as tenants of the region's Haven (its intake), the one process that holds
+/// the lake's writer credentials: each municipality's users send its releases and read its
+/// restricted figures, never another's; the regional admin acts for all; the municipalities
+/// themselves hold no lake credentials.
+#[test]
+fn municipalities_are_tenants_of_the_region_s_intake_and_act_only_for_themselves() {
+    let servers = LakeServers::start();
+    let a = municipality("BE23001", 21, true);
+    let b = municipality("BE23002", 22, true);
+    let region = Env::new();
+    let add = |name: &str, role: &str, of: Option<&str>| {
+        let mut args = vec!["users", "add", name, "--role", role];
+        if let Some(m) = of {
+            args.extend(["--municipality", m]);
+        }
+        region.run(&args).ok().stdout().trim().to_string()
+    };
+    let of_a = add("be23001-officer", "officer", Some("BE23001"));
+    let analyst = add("analyst", "officer", None);
+    let admin = add("region", "admin", None);
+    let vars = servers.writer_vars();
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (_intake, url) = region.serve_with(&vars, None);
+
+    // A's own user sends A's release: it lands, and A never held a lake credential.
+    let out = push_through(&a, &url, &of_a);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("release 1 of BE23001 landed as snapshot"),
+        "{}",
+        text(&out.stderr)
+    );
+    // A's user sending B's release, a regional officer, a token of nobody: refused, said why.
+    for (token, why) in [
+        (
+            of_a.as_str(),
+            "a user of BE23001 acts only for BE23001, and this is BE23002's",
+        ),
+        (
+            analyst.as_str(),
+            "sent by one of its users or by the regional admin",
+        ),
+        ("hvn_99_0123456789abcdef", "401"),
+    ] {
+        let out = push_through(&b, &url, token);
+        assert!(!out.status.success(), "{why}");
+        assert!(text(&out.stderr).contains(why), "{}", text(&out.stderr));
+    }
+    // B's release labelled as A's, sent by A's user: the release's own indicators say whose.
+    let (status, answer) = call(
+        &format!("{url}/api/v1/region/releases"),
+        &of_a,
+        "POST",
+        Some(("application/zip", relabelled(&b, "BE23001"))),
+    );
+    assert_eq!(status, 400, "{answer}");
+    assert!(
+        answer.contains("labelled BE23001 but its indicators are BE23002's"),
+        "{answer}"
+    );
+    servers.grant_public();
+    assert_eq!(releases(&a, &servers), vec![("BE23001".into(), 1, true)]);
+    assert_lake_lacks(&b, &servers, "BE23002");
+
+    // The regional admin sends B's.
+    let out = push_through(&b, &url, &admin);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mut history = releases(&a, &servers);
+    history.sort();
+    assert_eq!(
+        history,
+        vec![("BE23001".into(), 1, true), ("BE23002".into(), 1, true)]
+    );
+    assert_lake_holds(&a, &servers, "BE23001", 1, false);
+    assert_lake_holds(&b, &servers, "BE23002", 1, false);
+
+    // The restricted figures: A's user reads A's, all of them, and nothing of B's.
+    let restricted = |token: &str, query: &str| {
+        call(
+            &format!("{url}/api/v1/region/restricted/indicators_monthly{query}"),
+            token,
+            "GET",
+            None,
+        )
+    };
+    let rows =
+        |csv: &str, code: &str| csv.lines().skip(1).filter(|l| l.starts_with(code)).count() as i64;
+    let (status, csv) = restricted(&of_a, "");
+    assert_eq!(status, 200, "{csv}");
+    let true_rows = a.count("SELECT count(*) FROM indicators_monthly");
+    assert_eq!(rows(&csv, "BE23001"), true_rows);
+    assert_eq!(csv.lines().count() as i64 - 1, true_rows, "only A's rows");
+    let (status, answer) = restricted(&of_a, "?municipality=BE23002");
+    assert_eq!(status, 403, "{answer}");
+    // A regional user reads every municipality's.
+    let (status, csv) = restricted(&analyst, "");
+    assert_eq!(status, 200, "{csv}");
+    assert_eq!(rows(&csv, "BE23001"), true_rows);
+    assert_eq!(
+        rows(&csv, "BE23002"),
+        b.count("SELECT count(*) FROM indicators_monthly")
+    );
+    // A's user reaches nothing of the region's own database.
+    let (status, answer) = call(&format!("{url}/api/v1/officer/batches"), &of_a, "GET", None);
+    assert_eq!(status, 403, "{answer}");
+    // Each refusal is in the intake's audit log, with who tried.
+    let (status, audit) = call(
+        &format!("{url}/api/v1/admin/audit?limit=1000"),
+        &admin,
+        "GET",
+        None,
+    );
+    assert_eq!(status, 200, "{audit}");
+    let audit: Vec<serde_json::Value> = serde_json::from_str(&audit).unwrap();
+    let seen = |actor: &str, target: &str, status: i64| {
+        audit
+            .iter()
+            .any(|e| e["actor"] == actor && e["target"] == target && e["status"] == status)
+    };
+    assert!(
+        seen("be23001-officer", "/api/v1/region/releases", 200),
+        "{audit:?}"
+    );
+    assert!(seen("be23001-officer", "/api/v1/region/releases", 403));
+    assert!(seen("analyst", "/api/v1/region/releases", 403));
+    assert!(seen("region", "/api/v1/region/releases", 200));
+    assert!(seen(
+        "be23001-officer",
+        "/api/v1/region/restricted/indicators_monthly",
+        403
+    ));
+}
+
 /// A stateless reader of the region: `haven serve --region` with the public readers'
 /// credentials, keeping at most `keep_mib` of answers; its address as it prints it.
 fn reader(

@@ -43,6 +43,8 @@ pub enum Caller {
     User {
         name: String,
         role: Role,
+        /// The municipality (tenant) the user belongs to; `None`: the whole database.
+        municipality: Option<String>,
     },
 }
 
@@ -76,7 +78,7 @@ impl Caller {
 /// Verified tokens, by their SHA-256, for a few minutes; the request and refused-token
 /// buckets per client address; and the Argon2 slots.
 pub struct Gate {
-    verified: Mutex<HashMap<[u8; 32], (String, Role, Instant)>>,
+    verified: Mutex<HashMap<[u8; 32], (Caller, Instant)>>,
     /// The users' rows, read once and again after any change to them.
     users: Mutex<Option<std::sync::Arc<HashMap<i64, UserRow>>>>,
     buckets: Buckets,
@@ -287,13 +289,10 @@ async fn caller(
     }
     let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
     if let Ok(v) = state.gate.verified.lock()
-        && let Some((name, role, at)) = v.get(&key)
+        && let Some((who, at)) = v.get(&key)
         && at.elapsed() < VERIFIED_FOR
     {
-        return Ok(Caller::User {
-            name: name.clone(),
-            role: *role,
-        });
+        return Ok(who.clone());
     }
     if !state.gate.may_try(client) {
         return Err((ApiError::TooManyRequests, Refusal::Throttled));
@@ -348,16 +347,15 @@ async fn caller(
             Err((ApiError::TokenExpired, Refusal::Expired(candidate.name)))
         }
         Ok(true) => {
-            if let Ok(mut v) = state.gate.verified.lock() {
-                v.insert(
-                    key,
-                    (candidate.name.clone(), candidate.role, Instant::now()),
-                );
-            }
-            Ok(Caller::User {
+            let who = Caller::User {
                 name: candidate.name,
                 role: candidate.role,
-            })
+                municipality: candidate.municipality,
+            };
+            if let Ok(mut v) = state.gate.verified.lock() {
+                v.insert(key, (who.clone(), Instant::now()));
+            }
+            Ok(who)
         }
         Ok(false) => Err(refuse(Refusal::Wrong(candidate.name))),
         Err(e) => Err((ApiError::from(e), Refusal::Unknown)),
@@ -409,6 +407,18 @@ pub async fn guard(
     let allowed = match (access, &who) {
         (Access::Public, _) => Ok(()),
         (_, Caller::Anonymous) => Err(ApiError::Unauthorized),
+        // The region's routes check the municipality themselves.
+        (Access::Tenant, _) => Ok(()),
+        // A municipality's user on a region's Haven reaches only the region's routes.
+        (
+            _,
+            Caller::User {
+                municipality: Some(m),
+                ..
+            },
+        ) => Err(ApiError::Forbidden(format!(
+            "a user of {m} reaches only the region's routes for {m} (/api/v1/region/…)"
+        ))),
         (Access::Officer, Caller::Local | Caller::User { .. }) => Ok(()),
         // The local operator (the `haven` command on the server's machine, holding the token of
         // its announcement file, readable only by the user who runs it and owns the database).

@@ -93,6 +93,8 @@ impl From<haven_core::Error> for ApiError {
         match e {
             E::Invalid(m) => ApiError::BadRequest(m),
             E::NotFound(m) => ApiError::NotFound(m),
+            E::Forbidden(m) => ApiError::Forbidden(m),
+            E::TooLarge(m) => ApiError::TooLarge(m),
             E::Refused(m) => ApiError::Refused(m),
             E::Settings(m) | E::Internal(m) => ApiError::Internal(m),
         }

@@ -229,6 +229,19 @@ fn case(method: &str, path: &str, demo: &std::path::Path) -> Option<Case> {
             Some(("application/json", b"{}".to_vec())),
             [401, 403, 404],
         ),
+        // This server is no region's intake (no lake): a regional officer acts for no
+        // municipality; found for nobody else.
+        ("POST", "/api/v1/region/releases") => (
+            "/api/v1/region/releases",
+            Some(("application/zip", b"PK".to_vec())),
+            [401, 403, 404],
+        ),
+        ("GET", "/api/v1/region/restricted/{table}") => (
+            "/api/v1/region/restricted/indicators_monthly",
+            None,
+            [401, 404, 404],
+        ),
+        ("GET", "/api/v1/admin/lake/package") => ("/api/v1/admin/lake/package", None, ADMIN),
         // This server runs no jobs: found for nobody, refused to the others first.
         ("POST", "/api/v1/admin/jobs/{name}/run") => {
             ("/api/v1/admin/jobs/nightly/run", None, [401, 403, 404])
@@ -316,6 +329,78 @@ async fn every_route_answers_each_role_as_the_matrix_says() {
         audit
             .iter()
             .all(|e| e["at"].as_str().is_some_and(|t| t.ends_with('Z')))
+    );
+}
+
+#[tokio::test]
+async fn a_municipality_s_user_reaches_only_the_region_s_routes_and_only_for_its_municipality() {
+    let s = setup();
+    let tenant = s
+        .state
+        .with_writer(|store| {
+            Ok(haven_core::users::add_user_of(
+                store,
+                "be22001-officer",
+                Role::Officer,
+                90,
+                Some("BE22001"),
+            )?)
+        })
+        .await
+        .unwrap();
+    s.state.forget_verified_tokens();
+    for (method, uri) in [
+        ("GET", "/api/v1/officer/batches"),
+        ("GET", "/api/v1/officer/vacant-properties?limit=2"),
+        ("GET", "/api/v1/admin/users"),
+        ("GET", "/api/v1/admin/lake/package"),
+    ] {
+        let (status, _, text) = call(&s.state, method, uri, Some(&tenant), None).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{uri}: {text}");
+        assert!(
+            text.contains("only the region's routes for BE22001"),
+            "{text}"
+        );
+    }
+    // Public routes stay open to it, as to anyone.
+    let (status, _, _) = call(
+        &s.state,
+        "GET",
+        "/api/v1/indicators?limit=1",
+        Some(&tenant),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    // Another municipality's restricted figures: refused before anything is read.
+    let (status, _, text) = call(
+        &s.state,
+        "GET",
+        "/api/v1/region/restricted/indicators_monthly?municipality=BE22021",
+        Some(&tenant),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{text}");
+    assert!(text.contains("acts only for BE22001"), "{text}");
+    // Its own: this server is no intake.
+    let (status, _, text) = call(
+        &s.state,
+        "GET",
+        "/api/v1/region/restricted/indicators_monthly",
+        Some(&tenant),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{text}");
+    // The users' list names its municipality.
+    let (_, _, users) = call(&s.state, "GET", "/api/v1/admin/users", Some(&s.admin), None).await;
+    let users: Vec<serde_json::Value> = serde_json::from_str(&users).unwrap();
+    assert!(
+        users
+            .iter()
+            .any(|u| u["name"] == "be22001-officer" && u["municipality"] == "BE22001"),
+        "{users:?}"
     );
 }
 

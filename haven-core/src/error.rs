@@ -9,6 +9,12 @@ pub enum Error {
     Invalid(String),
     #[error("{0}")]
     NotFound(String),
+    /// The input is larger than the server takes.
+    #[error("{0}")]
+    TooLarge(String),
+    /// The caller may not do this (a municipality's user acting for another).
+    #[error("{0}")]
+    Forbidden(String),
     /// The disclosure step refused the release or held it back (the policy at work).
     #[error("{0}")]
     Refused(String),

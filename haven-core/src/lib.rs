@@ -12,6 +12,7 @@ mod error;
 pub mod forecast;
 pub mod geometry;
 pub mod handoff;
+pub mod intake;
 pub mod letters;
 pub mod outreach;
 mod pdf;
@@ -40,6 +41,7 @@ pub const MIGRATIONS: Migrations = ingest::migrations!(
     2 => "users", "0002_users.sql";
     3 => "token expiry and rotation", "0003_token_expiry.sql";
     4 => "owner outreach cases", "0004_outreach.sql";
+    5 => "users of one municipality (tenants)", "0005_tenants.sql";
 );
 
 /// Brings the tables of every crate up to the core up to date: ingest's (applied on open),

@@ -42,6 +42,24 @@ pub fn push(
     version: Option<u32>,
 ) -> Result<lake::Pushed, Error> {
     let lake_settings = self::settings(settings)?;
+    let prepared = prepare(store, settings, version)?;
+    let lake = lake::Lake::open(lake_settings, lake::Access::Writer)?;
+    Ok(lake.push(&prepared.release)?)
+}
+
+/// A release ready to go to the lake: its published tables' files in the version folder, and
+/// the restricted ones in a temporary folder of this push alone (removed when dropped).
+pub struct Prepared {
+    pub release: lake::Release,
+    _tmp: tempfile::TempDir,
+}
+
+/// Gathers release `version` (default: the latest) of this database for the lake.
+pub fn prepare(
+    store: &ingest::Store,
+    settings: &Settings,
+    version: Option<u32>,
+) -> Result<Prepared, Error> {
     let manifests = crate::publish::manifests(store)?;
     let manifest = match version {
         Some(v) => manifests
@@ -53,7 +71,7 @@ pub fn push(
         })?,
     };
     let dir = settings.release.root.join(format!("v{}", manifest.version));
-    let municipality = municipality_of(store, &dir)?;
+    let municipality = municipality_of(store.conn(), &dir.join("indicators.parquet"))?;
     let tmp = tempfile::tempdir()
         .map_err(|e| Error::Internal(format!("a temporary folder for the push: {e}")))?;
     let key = export_restricted(store, tmp.path())?;
@@ -73,8 +91,7 @@ pub fn push(
             })
             .collect(),
     };
-    let lake = lake::Lake::open(lake_settings, lake::Access::Writer)?;
-    Ok(lake.push(&release)?)
+    Ok(Prepared { release, _tmp: tmp })
 }
 
 /// The release's published tables: every dataset with a Parquet file.
@@ -102,10 +119,8 @@ fn public_tables(manifest: &Manifest, dir: &Path) -> Result<Vec<lake::Table>, Er
     Ok(tables)
 }
 
-/// The municipality a release is about: the code on its municipality rows.
-fn municipality_of(store: &ingest::Store, dir: &Path) -> Result<String, Error> {
-    let path = dir.join("indicators.parquet");
-    let conn = store.conn();
+/// The municipality a release is about: the code on the municipality rows of its indicators.
+pub(crate) fn municipality_of(conn: &duckdb::Connection, path: &Path) -> Result<String, Error> {
     let codes: Vec<String> = {
         let mut stmt = conn.prepare(&format!(
             "SELECT DISTINCT area_code FROM read_parquet('{}') WHERE level = 'municipality' ORDER BY 1",

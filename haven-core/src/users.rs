@@ -49,6 +49,8 @@ pub struct UserInfo {
     pub created_at: String,
     /// When the token stops working (UTC); `None`: never.
     pub expires_at: Option<String>,
+    /// The municipality (tenant) the user belongs to; `None`: the whole database.
+    pub municipality: Option<String>,
 }
 
 /// Days a new or rotated token works unless told otherwise.
@@ -76,7 +78,22 @@ fn valid_name(name: &str) -> Result<(), Error> {
 /// Creates a user whose token works for `days` (0: no expiry) and returns the token, which is
 /// stored only as a hash: show it once.
 pub fn add_user(store: &ingest::Store, name: &str, role: Role, days: u32) -> Result<String, Error> {
+    add_user_of(store, name, role, days, None)
+}
+
+/// [`add_user`], for one municipality (a tenant of a region's Haven) when `municipality` is
+/// given: such a user reaches only the region's routes, and there only that municipality.
+pub fn add_user_of(
+    store: &ingest::Store,
+    name: &str,
+    role: Role,
+    days: u32,
+    municipality: Option<&str>,
+) -> Result<String, Error> {
     valid_name(name)?;
+    if let Some(code) = municipality {
+        lake::check_municipality(code)?;
+    }
     crate::migrate(store)?;
     let conn = store.conn();
     let exists: i64 = conn
@@ -95,11 +112,11 @@ pub fn add_user(store: &ingest::Store, name: &str, role: Role, days: u32) -> Res
     let (secret, hash) = new_secret()?;
     conn.execute(
         &format!(
-            "INSERT INTO users (id, name, role, token_hash, created_at, expires_at)
-             VALUES (?, ?, ?, ?, now(), {})",
+            "INSERT INTO users (id, name, role, token_hash, created_at, expires_at, municipality)
+             VALUES (?, ?, ?, ?, now(), {}, ?)",
             expiry(days)
         ),
-        duckdb::params![id, name, role.as_str(), hash],
+        duckdb::params![id, name, role.as_str(), hash, municipality],
     )
     .map_err(db)?;
     Ok(format!("hvn_{id}_{secret}"))
@@ -166,7 +183,7 @@ pub fn list_users(store: &ingest::Store) -> Result<Vec<UserInfo>, Error> {
         .conn()
         .prepare(
             "SELECT name, role, strftime(created_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ'),
-                    strftime(expires_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ')
+                    strftime(expires_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ'), municipality
              FROM users ORDER BY name",
         )
         .map_err(db)?;
@@ -177,16 +194,18 @@ pub fn list_users(store: &ingest::Store) -> Result<Vec<UserInfo>, Error> {
                 r.get::<_, String>(1)?,
                 r.get(2)?,
                 r.get(3)?,
+                r.get(4)?,
             ))
         })
         .map_err(db)?;
     rows.map(|r| {
-        let (name, role, created_at, expires_at) = r.map_err(db)?;
+        let (name, role, created_at, expires_at, municipality) = r.map_err(db)?;
         Ok(UserInfo {
             name,
             role: role.parse()?,
             created_at,
             expires_at,
+            municipality,
         })
     })
     .collect()
@@ -220,6 +239,8 @@ pub enum Lookup {
 pub struct Candidate {
     pub name: String,
     pub role: Role,
+    /// The user's municipality (tenant); `None`: the whole database.
+    pub municipality: Option<String>,
     /// The user's token has expired (said only to whoever holds it: check first).
     pub expired: bool,
     hash: String,
@@ -243,6 +264,7 @@ impl Candidate {
 pub struct UserRow {
     name: String,
     role: Role,
+    municipality: Option<String>,
     hash: String,
     /// Microseconds since 1970 when the token stops working; `None`: never.
     expires_us: Option<i64>,
@@ -254,7 +276,7 @@ pub fn rows(store: &ingest::Store) -> Result<std::collections::HashMap<i64, User
     crate::migrate(store)?;
     let mut stmt = store
         .conn()
-        .prepare("SELECT id, name, role, token_hash, epoch_us(expires_at) FROM users")
+        .prepare("SELECT id, name, role, token_hash, epoch_us(expires_at), municipality FROM users")
         .map_err(db)?;
     let rows = stmt
         .query_map([], |r| {
@@ -264,16 +286,18 @@ pub fn rows(store: &ingest::Store) -> Result<std::collections::HashMap<i64, User
                 r.get::<_, String>(2)?,
                 r.get::<_, String>(3)?,
                 r.get::<_, Option<i64>>(4)?,
+                r.get::<_, Option<String>>(5)?,
             ))
         })
         .map_err(db)?;
     rows.map(|r| {
-        let (id, name, role, hash, expires_us) = r.map_err(db)?;
+        let (id, name, role, hash, expires_us, municipality) = r.map_err(db)?;
         Ok((
             id,
             UserRow {
                 name,
                 role: role.parse()?,
+                municipality,
                 hash,
                 expires_us,
             },
@@ -300,6 +324,7 @@ pub fn lookup_in(rows: &std::collections::HashMap<i64, UserRow>, token: &str) ->
     Lookup::Candidate(Candidate {
         name: row.name.clone(),
         role: row.role,
+        municipality: row.municipality.clone(),
         expired: row.expires_us.is_some_and(|e| e <= now_us),
         hash: row.hash.clone(),
         secret: secret.to_string(),

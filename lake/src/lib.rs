@@ -104,6 +104,11 @@ impl Secret {
     pub fn new(text: impl Into<String>) -> Secret {
         Secret(text.into())
     }
+
+    /// The secret itself, for the one place that must send it on (never to a log).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
 }
 
 impl std::fmt::Debug for Secret {

@@ -190,11 +190,22 @@ impl LakeServers {
     }
 
     fn with(&self, cmd: &mut Command, role: &str, keys: &(String, String)) {
-        cmd.env("HAVEN_LAKE", self.catalog(role))
-            .env("HAVEN_LAKE_DATA", "s3://lake/region")
-            .env("HAVEN_S3_ENDPOINT", &self.s3_endpoint)
-            .env("HAVEN_S3_KEY_ID", &keys.0)
-            .env("HAVEN_S3_SECRET", &keys.1);
+        cmd.envs(self.vars(role, keys));
+    }
+
+    /// The writer's environment as variables (for a server of tests/common's `Env`).
+    pub fn writer_vars(&self) -> Vec<(&'static str, String)> {
+        self.vars("haven", &self.writer_keys)
+    }
+
+    fn vars(&self, role: &str, keys: &(String, String)) -> Vec<(&'static str, String)> {
+        vec![
+            ("HAVEN_LAKE", self.catalog(role)),
+            ("HAVEN_LAKE_DATA", "s3://lake/region".to_string()),
+            ("HAVEN_S3_ENDPOINT", self.s3_endpoint.clone()),
+            ("HAVEN_S3_KEY_ID", keys.0.clone()),
+            ("HAVEN_S3_SECRET", keys.1.clone()),
+        ]
     }
 
     /// What the operator runs once the catalogue exists: the public role may read the public

@@ -8,6 +8,7 @@ pub mod districts;
 pub mod forecast;
 pub mod indicators;
 pub mod ingest;
+pub mod intake;
 pub mod officer;
 pub mod outreach;
 pub mod pipeline;
@@ -37,6 +38,9 @@ pub enum Access {
     Officer,
     /// Admins only.
     Admin,
+    /// The region's routes (its intake): any signed-in user, a municipality's users too; the
+    /// handler lets each act only for its own municipality.
+    Tenant,
 }
 
 /// A route: method, path (axum syntax), who may call it, its handler and its OpenAPI
@@ -105,6 +109,7 @@ pub static ROUTES: LazyLock<Vec<Route>> = LazyLock::new(|| {
         users::ROUTES,
         audit::ROUTES,
         admin::ROUTES,
+        intake::ROUTES,
     ]
     .concat()
 });

@@ -61,6 +61,9 @@ pub struct NewUser {
     pub role: String,
     /// Days the token works (0: no expiry); absent: [`DEFAULT_TOKEN_DAYS`].
     pub expires_in_days: Option<u32>,
+    /// The municipality (tenant) the user belongs to, on a region's Haven; absent: the whole
+    /// database.
+    pub municipality: Option<String>,
 }
 
 /// The body of a rotation (optional).
@@ -89,8 +92,17 @@ pub async fn add_user(
     let role: Role = u.role.parse()?;
     let name = u.name.clone();
     let days = u.expires_in_days.unwrap_or(DEFAULT_TOKEN_DAYS);
+    let municipality = u.municipality.clone();
     let token = s
-        .with_writer(move |store| Ok(haven_core::users::add_user(store, &name, role, days)?))
+        .with_writer(move |store| {
+            Ok(haven_core::users::add_user_of(
+                store,
+                &name,
+                role,
+                days,
+                municipality.as_deref(),
+            )?)
+        })
         .await?;
     s.forget_verified_tokens();
     Ok((
@@ -163,7 +175,8 @@ fn add_user_doc() -> Value {
         "security": [{"bearer": []}],
         "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["name", "role"], "additionalProperties": false, "properties": {
             "name": {"type": "string", "pattern": "^[a-z0-9._@-]{1,64}$"}, "role": {"type": "string", "enum": ["officer", "admin"]},
-            "expires_in_days": {"type": "integer", "minimum": 0, "maximum": 36500, "description": "Days the token works; 0: no expiry; absent: 90."}}}}}},
+            "expires_in_days": {"type": "integer", "minimum": 0, "maximum": 36500, "description": "Days the token works; 0: no expiry; absent: 90."},
+            "municipality": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,32}$", "description": "On a region's Haven: the municipality (tenant) the user belongs to, who then reaches only the region's routes for it. Absent: the whole database (on a region's Haven, a regional user)."}}}}}},
         "responses": {"201": {"description": "Added.", "content": {"application/json": {"schema": {"type": "object", "required": ["name", "role", "token"]}}}}, "400": openapi::problem(), "403": openapi::problem()},
     })
 }
