@@ -142,10 +142,13 @@ pub(crate) fn request(
     let auth = format!("Bearer {token}");
     let agent = agent(Duration::from_secs(600));
     let res = match (method, body) {
+        // The server may refuse before it reads the body (a token, a municipality): it then
+        // answers at once, and no body is sent into a closed connection.
         ("POST", Some((ctype, bytes))) => agent
             .post(&url)
             .header("Authorization", &auth)
             .header("Content-Type", ctype)
+            .header("Expect", "100-continue")
             .send(&bytes[..]),
         ("DELETE", _) => agent.delete(&url).header("Authorization", &auth).call(),
         _ => agent.get(&url).header("Authorization", &auth).call(),

@@ -561,6 +561,19 @@ fn municipalities_are_tenants_of_the_region_s_intake_and_act_only_for_themselves
     assert_lake_holds(&a, &servers, "BE23001", 1, false);
     assert_lake_holds(&b, &servers, "BE23002", 1, false);
 
+    // Beside A's running server, the server packs the release; the lake holds it already.
+    {
+        let (_server, _) = a.serve();
+        let out = push_through(&a, &url, &of_a);
+        let err = text(&out.stderr);
+        assert!(out.status.success(), "{err}");
+        assert!(
+            err.contains("asking it to pack the release")
+                && err.contains("release 1 of BE23001 is there already"),
+            "{err}"
+        );
+    }
+
     // The restricted figures: A's user reads A's, all of them, and nothing of B's.
     let restricted = |token: &str, query: &str| {
         call(

@@ -103,7 +103,7 @@ fn receive_doc() -> Value {
     json!({
         "operationId": "regionReceive", "summary": "A municipality's release into the region's lake (what `haven lake push --intake` sends): for the users of that municipality and the regional admin. The municipality is read from the release's own indicators.",
         "security": [{"bearer": []}],
-        "requestBody": {"required": true, "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}},
+        "requestBody": {"required": true, "description": "The release's ZIP archive, as `haven lake push --intake` packs it (sent as application/zip; any type is taken).", "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
         "responses": {"200": {"description": "What reached the lake: its snapshots, tables and rows, and the commits tried again after conflicts with other writers.", "content": {"application/json": {"schema": {"type": "object", "required": ["municipality", "version", "snapshot", "restricted_snapshot", "tables", "rows", "retries", "already"]}}}}, "400": openapi::problem(), "401": openapi::problem(), "403": openapi::problem(), "404": openapi::problem(), "413": openapi::problem()},
     })
 }
