@@ -149,8 +149,8 @@ request = function()
   return wrk.format("GET", string.format("/api/v1/m/BE3%04d", k - 1))
 end
 LUA
-# Warmed with wrk itself: an answer is kept under its request's Accept header too, and wrk
-# sends none, so answers warmed by curl would not be the ones wrk asks for.
+# Warmed with wrk itself, as the traffic measured asks (an answer is kept under its request's
+# Accept header too; none is kept as */*).
 for u in "${urls[0]}" "${urls[1]}" "${urls[2]}"; do
   wrk -t1 -c4 -d5s --timeout 30s -s "$work/region.lua" "$u" >/dev/null
 done

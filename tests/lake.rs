@@ -829,6 +829,21 @@ fn a_region_is_served_by_two_stateless_readers_and_shown_in_headless_chromium() 
         assert!(!from_a.1.is_empty(), "{p} names its snapshot");
         assert_eq!(&from_a, from_b, "{p}: both readers answer alike");
     }
+    // Each release's files as the bucket keeps them, read with the public's keys: byte for
+    // byte the release folder's; nothing newer than the reader's snapshot, nothing else.
+    for file in ["manifest.json", "vacant-stock.csv", "datapackage.json"] {
+        let (status, _, _, body) = get(&format!("{b}/api/v1/m/BE22001/releases/1/{file}"));
+        assert_eq!(status, 200, "{file}: {body}");
+        let kept = std::fs::read_to_string(towns[0].path(&format!("published/v1/{file}")));
+        assert_eq!(body, kept.unwrap(), "{file}");
+    }
+    for missing in [
+        "/api/v1/m/BE22001/releases/2/manifest.json",
+        "/api/v1/m/BE22001/releases/1/..%2Fhaven.duckdb",
+        "/api/v1/m/BE22001/releases/1/indicators_monthly.parquet",
+    ] {
+        assert_eq!(get(&format!("{b}{missing}")).0, 404, "{missing}");
+    }
     let overview: serde_json::Value = serde_json::from_str(&before[0].3).unwrap();
     let codes: Vec<&str> = overview["municipalities"]
         .as_array()

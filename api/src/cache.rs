@@ -158,12 +158,12 @@ fn key(req: &Request) -> String {
             .and_then(|v: &axum::http::HeaderValue| v.to_str().ok())
             .unwrap_or("")
     };
-    format!(
-        "{}\u{1f}{}\u{1f}{}",
-        req.uri(),
-        h(header::ACCEPT),
-        h(header::HOST)
-    )
+    // No Accept header asks for anything, as `*/*` does (RFC 9110, 12.5.1): one answer for both.
+    let accept = match h(header::ACCEPT).trim() {
+        "" => "*/*",
+        a => a,
+    };
+    format!("{}\u{1f}{accept}\u{1f}{}", req.uri(), h(header::HOST))
 }
 
 /// A kept answer, or 304 when the client holds it already.
@@ -308,6 +308,19 @@ mod tests {
         assert!(cache.get("k19", 2).is_none());
         cache.put("old".into(), 1, entry(1));
         assert!(cache.get("old", 1).is_none() && cache.get("old", 2).is_none());
+    }
+
+    #[test]
+    fn no_accept_header_and_any_type_share_one_answer() {
+        let req = |accept: Option<&str>| {
+            let mut r = axum::http::Request::builder().uri("/api/v1/region");
+            if let Some(a) = accept {
+                r = r.header(header::ACCEPT, a);
+            }
+            r.body(Body::empty()).unwrap()
+        };
+        assert_eq!(key(&req(None)), key(&req(Some("*/*"))));
+        assert_ne!(key(&req(None)), key(&req(Some("text/turtle"))));
     }
 
     #[test]

@@ -240,6 +240,34 @@ async fn dataset(
     ))
 }
 
+/// `GET /api/v1/m/{code}/releases/{version}/{file}`: a file of a municipality's release as
+/// the bucket keeps it, immutable (what a CDN in front of the bucket would serve too).
+async fn release_file(
+    State(s): State<RegionState>,
+    Extension(at): Extension<Pinned>,
+    UrlPath((code, version, file)): UrlPath<(String, u32, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let resource = format!("release {code} {version} {file}");
+    let reader = s.reader.clone();
+    let Pinned(snapshot) = at;
+    let (bytes, media) =
+        tokio::task::spawn_blocking(move || reader.release_file(snapshot, &code, version, &file))
+            .await??;
+    // The same bytes at every snapshot: the ETag and the cache lifetime say so.
+    let mut res = crate::http::cached_bytes(
+        &headers,
+        &crate::http::etag("release", &resource),
+        media,
+        bytes.into(),
+    );
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    Ok(res)
+}
+
 async fn openapi() -> impl IntoResponse {
     axum::Json(document())
 }
@@ -270,6 +298,11 @@ pub fn document() -> Value {
                 "parameters": [{"name": "code", "in": "path", "required": true, "schema": {"type": "string"}},
                                {"name": "file", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^[a-z-]+[.]csv$"}}],
                 "responses": ok("CSV with a header row.", "text/csv")}},
+            "/api/v1/m/{code}/releases/{version}/{file}": {"get": {"operationId": "regionReleaseFile", "summary": "A file of a municipality's release (up to the one the reader's snapshot holds) as the bucket keeps it: byte for byte what the release folder held, never replaced.",
+                "parameters": [{"name": "code", "in": "path", "required": true, "schema": {"type": "string"}},
+                               {"name": "version", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1}},
+                               {"name": "file", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-][A-Za-z0-9._-]*$"}}],
+                "responses": ok("The file.", "application/octet-stream")}},
         },
     })
 }
@@ -285,6 +318,10 @@ pub fn router(state: RegionState) -> Router {
         .route("/api/v1/region/spread", get(spread))
         .route("/api/v1/m/{code}", get(municipality))
         .route("/api/v1/m/{code}/data/{file}", get(dataset))
+        .route(
+            "/api/v1/m/{code}/releases/{version}/{file}",
+            get(release_file),
+        )
         .route("/api/v1/openapi.json", get(openapi))
         .fallback(|| async { ApiError::NotFound("no such resource".into()) })
         .layer(axum::middleware::from_fn_with_state(state.clone(), keep))
@@ -335,6 +372,7 @@ mod tests {
             "/api/v1/region/spread",
             "/api/v1/m/{code}",
             "/api/v1/m/{code}/data/{file}",
+            "/api/v1/m/{code}/releases/{version}/{file}",
         ] {
             assert!(d["paths"][p]["get"]["operationId"].is_string(), "{p}");
         }

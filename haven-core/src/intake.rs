@@ -31,6 +31,9 @@ struct Label {
     restricted: Vec<String>,
     /// The key of the restricted files (one for the push), when they are encrypted.
     key: Option<String>,
+    /// The release folder's files, kept as they are beside the tables.
+    #[serde(default)]
+    files: Vec<String>,
 }
 
 const LABEL: &str = "release.json";
@@ -77,6 +80,7 @@ pub fn pack(release: &lake::Release) -> Result<Vec<u8>, Error> {
         public: release.public.iter().map(|t| t.name.clone()).collect(),
         restricted: release.restricted.iter().map(|t| t.name.clone()).collect(),
         key: keys.first().copied().flatten().map(str::to_string),
+        files: release.files.iter().map(|(n, _)| n.clone()).collect(),
     };
     let io = |e: std::io::Error| Error::Internal(format!("packing the release: {e}"));
     let zip = |e: zip::result::ZipError| Error::Internal(format!("packing the release: {e}"));
@@ -88,17 +92,22 @@ pub fn pack(release: &lake::Release) -> Result<Vec<u8>, Error> {
     out.start_file(LABEL, stored).map_err(zip)?;
     out.write_all(&serde_json::to_vec(&label).map_err(|e| Error::Internal(format!("label: {e}")))?)
         .map_err(io)?;
-    for (folder, tables) in [
-        ("public", &release.public),
-        ("restricted", &release.restricted),
-    ] {
-        for t in tables {
-            out.start_file(format!("{folder}/{}.parquet", t.name), stored)
-                .map_err(zip)?;
-            let mut file = std::fs::File::open(&t.parquet)
-                .map_err(|e| Error::NotFound(format!("{}: {e}", t.parquet.display())))?;
-            std::io::copy(&mut file, &mut out).map_err(io)?;
-        }
+    let entries = release
+        .public
+        .iter()
+        .map(|t| (format!("public/{}.parquet", t.name), &t.parquet))
+        .chain(
+            release
+                .restricted
+                .iter()
+                .map(|t| (format!("restricted/{}.parquet", t.name), &t.parquet)),
+        )
+        .chain(release.files.iter().map(|(n, p)| (format!("files/{n}"), p)));
+    for (name, path) in entries {
+        out.start_file(name, stored).map_err(zip)?;
+        let mut file = std::fs::File::open(path)
+            .map_err(|e| Error::NotFound(format!("{}: {e}", path.display())))?;
+        std::io::copy(&mut file, &mut out).map_err(io)?;
     }
     Ok(out.finish().map_err(zip)?.into_inner())
 }
@@ -146,13 +155,19 @@ fn unpack(packed: &[u8], dir: &Path, limit: u64) -> Result<lake::Release, Error>
             let (folder, file) = name
                 .split_once('/')
                 .ok_or_else(|| bad(format!("{name:?} is not a file a release holds")))?;
-            let table = file
-                .strip_suffix(".parquet")
-                .ok_or_else(|| bad(format!("{name:?} is not a Parquet file")))?;
-            if !matches!(folder, "public" | "restricted") {
-                return Err(bad(format!("{name:?} is neither public/ nor restricted/")));
+            if folder == "files" {
+                lake::objects::check_file(file)?;
+            } else {
+                let table = file
+                    .strip_suffix(".parquet")
+                    .ok_or_else(|| bad(format!("{name:?} is not a Parquet file")))?;
+                if !matches!(folder, "public" | "restricted") {
+                    return Err(bad(format!(
+                        "{name:?} is neither public/, restricted/ nor files/"
+                    )));
+                }
+                table_name(table)?;
             }
-            table_name(table)?;
             if !files.insert(name.clone()) {
                 return Err(bad(format!("{name:?} is there twice")));
             }
@@ -195,6 +210,7 @@ fn unpack(packed: &[u8], dir: &Path, limit: u64) -> Result<lake::Release, Error>
                 .iter()
                 .map(|t| format!("restricted/{t}.parquet")),
         )
+        .chain(label.files.iter().map(|f| format!("files/{f}")))
         .collect();
     if named != files {
         let missing: Vec<_> = named.difference(&files).cloned().collect();
@@ -222,6 +238,11 @@ fn unpack(packed: &[u8], dir: &Path, limit: u64) -> Result<lake::Release, Error>
             .restricted
             .iter()
             .map(|t| table("restricted", t, label.key.as_ref()))
+            .collect(),
+        files: label
+            .files
+            .iter()
+            .map(|f| (f.clone(), dir.join("files").join(f)))
             .collect(),
     })
 }

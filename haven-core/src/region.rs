@@ -82,6 +82,7 @@ pub fn prepare(
         manifest: serde_json::to_string(manifest)
             .map_err(|e| Error::Internal(format!("manifest: {e}")))?,
         public: public_tables(manifest, &dir)?,
+        files: release_files(manifest, &dir),
         restricted: RESTRICTED
             .iter()
             .map(|t| lake::Table {
@@ -92,6 +93,25 @@ pub fn prepare(
             .collect(),
     };
     Ok(Prepared { release, _tmp: tmp })
+}
+
+/// Every file of the release folder, as its manifest lists them, and the manifest itself.
+fn release_files(manifest: &Manifest, dir: &Path) -> Vec<(String, std::path::PathBuf)> {
+    let mut names: Vec<String> = manifest
+        .datasets
+        .iter()
+        .flat_map(|d| d.files.iter().map(|f| f.name.clone()))
+        .chain([manifest.package.name.clone(), "manifest.json".to_string()])
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|n| {
+            let path = dir.join(&n);
+            (n, path)
+        })
+        .collect()
 }
 
 /// The release's published tables: every dataset with a Parquet file.

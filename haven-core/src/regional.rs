@@ -150,6 +150,7 @@ const BASE: &str = "dwellings";
 /// A stateless reader of the region's lake.
 pub struct Reader {
     lake: Mutex<lake::Lake>,
+    settings: lake::Settings,
     idle: Mutex<Vec<Connection>>,
     pinned: AtomicI64,
 }
@@ -173,6 +174,7 @@ impl Reader {
         let pinned = lake.latest_snapshot()?;
         Ok(Reader {
             lake: Mutex::new(lake),
+            settings: settings.clone(),
             idle: Mutex::new(Vec::new()),
             pinned: AtomicI64::new(pinned),
         })
@@ -357,6 +359,41 @@ impl Reader {
             Ok(rows)
         })?;
         Ok(spread_of(snapshot, shares))
+    }
+
+    /// A file of release `version` of `code` as the bucket keeps it (byte for byte what the
+    /// release folder held), with its media type: for a release no newer than the one the lake
+    /// holds at `snapshot`, so a reader never shows what it has not moved on to.
+    pub fn release_file(
+        &self,
+        snapshot: i64,
+        code: &str,
+        version: u32,
+        file: &str,
+    ) -> Result<(Vec<u8>, &'static str), Error> {
+        let missing = || Error::NotFound(format!("{code} has no release file {version}/{file}"));
+        lake::check_municipality(code)?;
+        let key = lake::objects::release_key(code, version, file).map_err(|_| missing())?;
+        let releases = lake::public_table_at("releases", snapshot)?;
+        let current: Option<i64> = self.with_conn(|conn| {
+            Ok(conn.query_row(
+                &format!("SELECT max(version) FROM {releases} WHERE municipality = ?"),
+                [code],
+                |r| r.get(0),
+            )?)
+        })?;
+        if current.is_none_or(|c| i64::from(version) > c) {
+            return Err(missing());
+        }
+        let bytes = lake::objects::get(&self.settings, &key)?.ok_or_else(missing)?;
+        let media = match file.rsplit('.').next().unwrap_or("") {
+            "csv" => "text/csv; charset=utf-8",
+            "parquet" => "application/vnd.apache.parquet",
+            "geojson" => "application/geo+json",
+            "json" => "application/json",
+            _ => "application/octet-stream",
+        };
+        Ok((bytes, media))
     }
 
     /// Every municipality's current release (its manifest), by code: what the region's

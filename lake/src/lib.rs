@@ -29,6 +29,8 @@ use std::time::Duration;
 use duckdb::Connection;
 use serde::Serialize;
 
+pub mod objects;
+
 /// Attempts of one commit before a push gives up on conflicting writers.
 pub const MAX_ATTEMPTS: u32 = 40;
 
@@ -253,6 +255,9 @@ pub struct Release {
     pub public: Vec<Table>,
     /// The true figures behind them.
     pub restricted: Vec<Table>,
+    /// The release folder's files as they are (name, path), kept as immutable objects beside
+    /// the tables for readers and CDNs to serve ([`objects`]).
+    pub files: Vec<(String, PathBuf)>,
 }
 
 /// What a push did.
@@ -292,6 +297,7 @@ pub struct Lake {
     conn: Connection,
     access: Access,
     shown: String,
+    settings: Settings,
 }
 
 impl std::fmt::Debug for Lake {
@@ -394,6 +400,7 @@ impl Lake {
             conn,
             access,
             shown,
+            settings: settings.clone(),
         };
         lake.attach(settings, PUBLIC, "public")?;
         if access == Access::Writer {
@@ -466,6 +473,14 @@ impl Lake {
         check_municipality(&release.municipality)?;
         for t in release.public.iter().chain(&release.restricted) {
             check_table(&t.name)?;
+        }
+        // The files first: a release the catalogue names has its files in the bucket. Files
+        // that a failed commit leaves are the same bytes the next push finds there.
+        for (name, path) in &release.files {
+            let key = objects::release_key(&release.municipality, release.version, name)?;
+            let bytes = std::fs::read(path)
+                .map_err(|e| Error::Refused(format!("{}: {e}", path.display())))?;
+            objects::put_immutable(&self.settings, &key, &bytes)?;
         }
         for alias in [PUBLIC, RESTRICTED] {
             self.retrying(alias, &release.municipality, release.version, || {
@@ -1169,9 +1184,17 @@ mod tests {
                 key: None,
             }],
             restricted: vec![],
+            files: vec![("t.parquet".into(), file.to_path_buf())],
         };
         let lake = Lake::open(&settings, Access::Writer).unwrap();
         let first = lake.push(&release(1, &v1)).unwrap();
+        assert_eq!(
+            objects::get(&settings, "releases/XX001/v1/t.parquet")
+                .unwrap()
+                .unwrap(),
+            std::fs::read(&v1).unwrap(),
+            "the release's file is kept as it is"
+        );
         assert_eq!((first.rows, first.already), (5, false));
         assert!(lake.push(&release(1, &v1)).unwrap().already);
         let second = lake.push(&release(2, &v2)).unwrap();

@@ -5,7 +5,8 @@
 //! Two sets of credentials, as a deployment would give them:
 //! - the writers': PostgreSQL's owner role `haven` and S3 keys allowed everything;
 //! - the public readers': the role `lake_public` (SELECT on the public catalogue's schema only,
-//!   once [`LakeServers::grant_public`] ran) and S3 keys allowed to read `region/public/*` only.
+//!   once [`LakeServers::grant_public`] ran) and S3 keys allowed to read `region/public/*` and
+//!   `region/releases/*` only.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

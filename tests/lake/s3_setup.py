@@ -25,7 +25,8 @@ def user(name, statements):
 
 writer = user("lake-writer", [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}])
 public = user("lake-public", [
-    {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::lake/region/public/*"]},
+    {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": [
+        "arn:aws:s3:::lake/region/public/*", "arn:aws:s3:::lake/region/releases/*"]},
     {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": ["arn:aws:s3:::lake"]},
 ])
 s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
