@@ -361,6 +361,17 @@ fn a_writer_killed_in_the_middle_of_a_push_leaves_no_partial_snapshot() {
     assert_lake_holds(&a, &servers, "BE23001", 1, false);
     assert_lake_holds(&b, &servers, "BE23002", 1, false);
 
+    // A release folder changed after publishing is not pushed: the bucket keeps the file its
+    // manifest names, for good.
+    let csv = a.path("published/v1/vacant-stock.csv");
+    let kept = std::fs::read(&csv).unwrap();
+    std::fs::write(&csv, [&kept[..], b"BE-0000;1\n"].concat()).unwrap();
+    let out = spawn_push(&a, &servers).wait_with_output().unwrap();
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("is not the file release 1 published"), "{err}");
+    std::fs::write(&csv, kept).unwrap();
+
     // Upkeep is the writers' (it is tested on a folder lake in the lake crate: moto refuses
     // the signed listing that finding orphaned files needs, with IAM checks on).
     let out = run(lake(&a, &servers, LakeServers::public), &["maintain"]);

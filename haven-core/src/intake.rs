@@ -112,22 +112,6 @@ pub fn pack(release: &lake::Release) -> Result<Vec<u8>, Error> {
     Ok(out.finish().map_err(zip)?.into_inner())
 }
 
-/// A table's name as an archive may give it (it becomes a file name here).
-fn table_name(name: &str) -> Result<&str, Error> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if ok {
-        Ok(name)
-    } else {
-        Err(Error::Invalid(format!(
-            "{name:?} is not a table's name (a-z, 0-9 and _, at most 64)"
-        )))
-    }
-}
-
 /// Unpacks an archive into `dir`: at most [`MAX_FILES`] files and `limit` bytes unpacked in
 /// all, each file one the label names, nothing else. The release it holds, its files in `dir`.
 fn unpack(packed: &[u8], dir: &Path, limit: u64) -> Result<lake::Release, Error> {
@@ -166,7 +150,7 @@ fn unpack(packed: &[u8], dir: &Path, limit: u64) -> Result<lake::Release, Error>
                         "{name:?} is neither public/, restricted/ nor files/"
                     )));
                 }
-                table_name(table)?;
+                lake::check_table(table)?;
             }
             if !files.insert(name.clone()) {
                 return Err(bad(format!("{name:?} is there twice")));
@@ -269,15 +253,14 @@ pub fn receive(
         .ok_or_else(|| {
             Error::Invalid("the release has no indicators, which say whose it is".into())
         })?;
-    let conn = duckdb::Connection::open_in_memory()?;
-    let about = crate::region::municipality_of(&conn, &indicators.parquet)?;
+    let lake = lake::Lake::open(lake_settings, lake::Access::Writer)?;
+    let about = crate::region::municipality_of(&lake.connection()?, &indicators.parquet)?;
     if about != release.municipality {
         return Err(Error::Invalid(format!(
             "the release is labelled {} but its indicators are {about}'s",
             release.municipality
         )));
     }
-    let lake = lake::Lake::open(lake_settings, lake::Access::Writer)?;
     Ok(lake.push(&release)?)
 }
 
@@ -342,7 +325,7 @@ mod tests {
         let missing = archive(&[(LABEL, &label(&["indicators"]))]);
         assert!(refusal(&missing, 1 << 20).contains("missing"));
         let escape = archive(&[(LABEL, &label(&[])), ("public/../../etc.parquet", b"x")]);
-        assert!(refusal(&escape, 1 << 20).contains("not a table"));
+        assert!(refusal(&escape, 1 << 20).contains("cannot be a table of the lake"));
         let elsewhere = archive(&[(LABEL, &label(&[])), ("secret/a.parquet", b"x")]);
         assert!(refusal(&elsewhere, 1 << 20).contains("neither"));
         assert!(refusal(b"not a zip", 1 << 20).contains("not a ZIP"));

@@ -82,7 +82,7 @@ pub fn prepare(
         manifest: serde_json::to_string(manifest)
             .map_err(|e| Error::Internal(format!("manifest: {e}")))?,
         public: public_tables(manifest, &dir)?,
-        files: release_files(manifest, &dir),
+        files: release_files(manifest, &dir)?,
         restricted: RESTRICTED
             .iter()
             .map(|t| lake::Table {
@@ -95,8 +95,30 @@ pub fn prepare(
     Ok(Prepared { release, _tmp: tmp })
 }
 
-/// Every file of the release folder, as its manifest lists them, and the manifest itself.
-fn release_files(manifest: &Manifest, dir: &Path) -> Vec<(String, std::path::PathBuf)> {
+/// Every file of the release folder, as its manifest lists them, and the manifest itself; each
+/// file the manifest gives a SHA-256 has it (a changed or damaged folder is not pushed: the
+/// bucket keeps a release's files for good).
+fn release_files(
+    manifest: &Manifest,
+    dir: &Path,
+) -> Result<Vec<(String, std::path::PathBuf)>, Error> {
+    use sha2::{Digest, Sha256};
+    for f in manifest.datasets.iter().flat_map(|d| &d.files) {
+        let path = dir.join(&f.name);
+        let bytes =
+            std::fs::read(&path).map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
+        let sum = format!("{:x}", Sha256::digest(&bytes));
+        if sum != f.sha256 || bytes.len() as u64 != f.bytes {
+            return Err(Error::Invalid(format!(
+                "{} is not the file release {} published ({} bytes, SHA-256 {sum}; its manifest says {} bytes, {}): restore it from a backup before pushing",
+                path.display(),
+                manifest.version,
+                bytes.len(),
+                f.bytes,
+                f.sha256
+            )));
+        }
+    }
     let mut names: Vec<String> = manifest
         .datasets
         .iter()
@@ -105,13 +127,13 @@ fn release_files(manifest: &Manifest, dir: &Path) -> Vec<(String, std::path::Pat
         .collect();
     names.sort();
     names.dedup();
-    names
+    Ok(names
         .into_iter()
         .map(|n| {
             let path = dir.join(&n);
             (n, path)
         })
-        .collect()
+        .collect())
 }
 
 /// The release's published tables: every dataset with a Parquet file.

@@ -340,6 +340,7 @@ pub fn public_table_at(name: &str, snapshot: i64) -> Result<String> {
 /// A table's name as the lake spells them: a-z, 0-9 and `_`.
 fn check_name(name: &str) -> Result<()> {
     if !name.is_empty()
+        && name.len() <= 64
         && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
@@ -352,12 +353,15 @@ fn check_name(name: &str) -> Result<()> {
     }
 }
 
-fn check_table(name: &str) -> Result<()> {
+/// Whether `name` may be one of the lake's tables: a-z, 0-9 and _, at most 64, and not one of
+/// its own (`releases`, `head`). Names from outside (an archive, a URL) are checked here
+/// before they become a file's or a table's name.
+pub fn check_table(name: &str) -> Result<()> {
     if check_name(name).is_ok() && !OWN_TABLES.contains(&name) {
         Ok(())
     } else {
         Err(Error::Refused(format!(
-            "{name:?} cannot be a table of the lake (a-z, 0-9 and _, and not {})",
+            "{name:?} cannot be a table of the lake (a-z, 0-9 and _, at most 64, and not {})",
             OWN_TABLES.join(" or ")
         )))
     }

@@ -95,11 +95,19 @@ fn same_or_refused(what: &str, there: &[u8], bytes: &[u8]) -> Result<Put> {
     if there == bytes {
         Ok(Put::Same)
     } else {
-        Err(Error::Refused(format!(
-            "{what} is there already with other bytes: a release's files are never replaced"
-        )))
+        Err(replaced(what))
     }
 }
+
+fn replaced(what: &str) -> Error {
+    Error::Refused(format!(
+        "{what} is there already with other bytes: a release's files are never replaced"
+    ))
+}
+
+/// The user metadata header that keeps an object's SHA-256 as its writer computed it, so a
+/// push tried again compares sums instead of downloading the release's files.
+const META_SHA256: &str = "x-amz-meta-sha256";
 
 /// One object of an S3-compatible server, and how to sign requests for it.
 struct S3Object<'a> {
@@ -166,15 +174,24 @@ impl<'a> S3Object<'a> {
         format!("{}{}", self.origin, self.path)
     }
 
-    fn get(&self) -> Result<Option<Vec<u8>>> {
-        let (date, auth, hash) = self.sign("GET", &[])?;
-        let mut res = Self::agent()
-            .get(self.url())
+    /// A signed request without a body (GET, HEAD): its answer, whatever its status.
+    fn call(&self, method: &str) -> Result<ureq::http::Response<ureq::Body>> {
+        let (date, auth, hash) = self.sign(method, &[], None)?;
+        let req = ureq::http::Request::builder()
+            .method(method)
+            .uri(self.url())
             .header("x-amz-date", &date)
             .header("x-amz-content-sha256", &hash)
             .header("Authorization", &auth)
-            .call()
+            .body(())
             .map_err(|e| self.failed("reading", &e.to_string()))?;
+        Self::agent()
+            .run(req)
+            .map_err(|e| self.failed("reading", &e.to_string()))
+    }
+
+    fn get(&self) -> Result<Option<Vec<u8>>> {
+        let mut res = self.call("GET")?;
         match res.status().as_u16() {
             200 => Ok(Some(
                 res.body_mut()
@@ -191,17 +208,49 @@ impl<'a> S3Object<'a> {
         }
     }
 
+    /// Whether an object is there, and the SHA-256 of its bytes as its writer recorded it
+    /// (`x-amz-meta-sha256`), asked with a HEAD: nothing is downloaded.
+    fn head(&self) -> Result<Option<Option<String>>> {
+        let res = self.call("HEAD")?;
+        match res.status().as_u16() {
+            200 => Ok(Some(
+                res.headers()
+                    .get(META_SHA256)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string),
+            )),
+            404 => Ok(None),
+            s => Err(self.failed("reading", &s.to_string())),
+        }
+    }
+
+    /// What is there already, set against `bytes` (of SHA-256 `hash`): `None` when nothing is.
+    /// The recorded sum is compared when there is one; otherwise the object is read whole.
+    fn there_already(&self, hash: &str, bytes: &[u8]) -> Result<Option<Put>> {
+        match self.head()? {
+            None => Ok(None),
+            Some(Some(sum)) if sum.eq_ignore_ascii_case(hash) => Ok(Some(Put::Same)),
+            Some(Some(_)) => Err(replaced(&self.path)),
+            Some(None) => match self.get()? {
+                Some(there) => same_or_refused(&self.path, &there, bytes).map(Some),
+                None => Ok(None),
+            },
+        }
+    }
+
     fn put_immutable(&self, bytes: &[u8]) -> Result<Put> {
         // Asked first, so a file that is there is compared, whatever the server makes of a
         // conditional write; `If-None-Match: *` then keeps two writers from both writing.
-        if let Some(there) = self.get()? {
-            return same_or_refused(&self.path, &there, bytes);
+        let sum = hex(&Sha256::digest(bytes));
+        if let Some(put) = self.there_already(&sum, bytes)? {
+            return Ok(put);
         }
-        let (date, auth, hash) = self.sign("PUT", bytes)?;
+        let (date, auth, hash) = self.sign("PUT", bytes, Some(&sum))?;
         let mut res = Self::agent()
             .put(self.url())
             .header("x-amz-date", &date)
             .header("x-amz-content-sha256", &hash)
+            .header(META_SHA256, &sum)
             .header("Authorization", &auth)
             .header("If-None-Match", "*")
             .send(bytes)
@@ -209,10 +258,9 @@ impl<'a> S3Object<'a> {
         match res.status().as_u16() {
             200 | 201 | 204 => Ok(Put::Written),
             // Another writer wrote it in between: the same bytes, or refused.
-            412 | 409 => match self.get()? {
-                Some(there) => same_or_refused(&self.path, &there, bytes),
-                None => Err(self.failed("writing", "412 and then nothing there")),
-            },
+            412 | 409 => self
+                .there_already(&sum, bytes)?
+                .ok_or_else(|| self.failed("writing", "412 and then nothing there")),
             s => {
                 let text = res.body_mut().read_to_string().unwrap_or_default();
                 Err(self.failed("writing", &format!("{s} {}", first_code(&text))))
@@ -227,8 +275,14 @@ impl<'a> S3Object<'a> {
         ))
     }
 
-    /// `x-amz-date`, `Authorization` and the payload's hash of a request (Signature V4).
-    fn sign(&self, method: &str, payload: &[u8]) -> Result<(String, String, String)> {
+    /// `x-amz-date`, `Authorization` and the payload's hash of a request (Signature V4), with
+    /// the `x-amz-meta-sha256` header signed when the request carries one.
+    fn sign(
+        &self,
+        method: &str,
+        payload: &[u8],
+        meta_sha256: Option<&str>,
+    ) -> Result<(String, String, String)> {
         let (Some(key_id), Some(secret)) = (&self.s3.key_id, &self.s3.secret) else {
             return Err(Error::Settings(
                 "the object storage needs keys: HAVEN_S3_KEY_ID and HAVEN_S3_SECRET".into(),
@@ -240,8 +294,18 @@ impl<'a> S3Object<'a> {
         let stamp = amz_date(now);
         let day = &stamp[..8];
         let hash = hex(&Sha256::digest(payload));
+        let (meta, signed) = match meta_sha256 {
+            Some(v) => (
+                format!("{META_SHA256}:{v}\n"),
+                format!("host;x-amz-content-sha256;x-amz-date;{META_SHA256}"),
+            ),
+            None => (
+                String::new(),
+                "host;x-amz-content-sha256;x-amz-date".to_string(),
+            ),
+        };
         let canonical = format!(
-            "{method}\n{}\n\nhost:{}\nx-amz-content-sha256:{hash}\nx-amz-date:{stamp}\n\nhost;x-amz-content-sha256;x-amz-date\n{hash}",
+            "{method}\n{}\n\nhost:{}\nx-amz-content-sha256:{hash}\nx-amz-date:{stamp}\n{meta}\n{signed}\n{hash}",
             self.path, self.host
         );
         let scope = format!("{day}/{}/s3/aws4_request", self.region);
@@ -255,7 +319,7 @@ impl<'a> S3Object<'a> {
         }
         let signature = hex(&hmac(&k, to_sign.as_bytes()));
         let auth = format!(
-            "AWS4-HMAC-SHA256 Credential={key_id}/{scope}, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature={signature}"
+            "AWS4-HMAC-SHA256 Credential={key_id}/{scope}, SignedHeaders={signed}, Signature={signature}"
         );
         Ok((stamp, auth, hash))
     }
