@@ -176,7 +176,8 @@ impl<'a> S3Object<'a> {
 
     /// A signed request without a body (GET, HEAD): its answer, whatever its status.
     fn call(&self, method: &str) -> Result<ureq::http::Response<ureq::Body>> {
-        let (date, auth, hash) = self.sign(method, &[], None)?;
+        let hash = hex(&Sha256::digest([]));
+        let (date, auth) = self.sign(method, &hash, false)?;
         let req = ureq::http::Request::builder()
             .method(method)
             .uri(self.url())
@@ -245,11 +246,11 @@ impl<'a> S3Object<'a> {
         if let Some(put) = self.there_already(&sum, bytes)? {
             return Ok(put);
         }
-        let (date, auth, hash) = self.sign("PUT", bytes, Some(&sum))?;
+        let (date, auth) = self.sign("PUT", &sum, true)?;
         let mut res = Self::agent()
             .put(self.url())
             .header("x-amz-date", &date)
-            .header("x-amz-content-sha256", &hash)
+            .header("x-amz-content-sha256", &sum)
             .header(META_SHA256, &sum)
             .header("Authorization", &auth)
             .header("If-None-Match", "*")
@@ -275,14 +276,10 @@ impl<'a> S3Object<'a> {
         ))
     }
 
-    /// `x-amz-date`, `Authorization` and the payload's hash of a request (Signature V4), with
-    /// the `x-amz-meta-sha256` header signed when the request carries one.
-    fn sign(
-        &self,
-        method: &str,
-        payload: &[u8],
-        meta_sha256: Option<&str>,
-    ) -> Result<(String, String, String)> {
+    /// `x-amz-date` and `Authorization` of a request whose payload has SHA-256 `hash` (hex),
+    /// Signature V4; with `meta`, the request also carries the hash as `x-amz-meta-sha256`,
+    /// signed too.
+    fn sign(&self, method: &str, hash: &str, meta: bool) -> Result<(String, String)> {
         let (Some(key_id), Some(secret)) = (&self.s3.key_id, &self.s3.secret) else {
             return Err(Error::Settings(
                 "the object storage needs keys: HAVEN_S3_KEY_ID and HAVEN_S3_SECRET".into(),
@@ -293,16 +290,16 @@ impl<'a> S3Object<'a> {
             .map_or(0, |d| d.as_secs());
         let stamp = amz_date(now);
         let day = &stamp[..8];
-        let hash = hex(&Sha256::digest(payload));
-        let (meta, signed) = match meta_sha256 {
-            Some(v) => (
-                format!("{META_SHA256}:{v}\n"),
+        let (meta, signed) = if meta {
+            (
+                format!("{META_SHA256}:{hash}\n"),
                 format!("host;x-amz-content-sha256;x-amz-date;{META_SHA256}"),
-            ),
-            None => (
+            )
+        } else {
+            (
                 String::new(),
                 "host;x-amz-content-sha256;x-amz-date".to_string(),
-            ),
+            )
         };
         let canonical = format!(
             "{method}\n{}\n\nhost:{}\nx-amz-content-sha256:{hash}\nx-amz-date:{stamp}\n{meta}\n{signed}\n{hash}",
@@ -321,7 +318,7 @@ impl<'a> S3Object<'a> {
         let auth = format!(
             "AWS4-HMAC-SHA256 Credential={key_id}/{scope}, SignedHeaders={signed}, Signature={signature}"
         );
-        Ok((stamp, auth, hash))
+        Ok((stamp, auth))
     }
 }
 
