@@ -528,6 +528,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// A server holds its memory for months, and transparent huge pages make its resident size
+/// creep: a 2 MiB page stays resident for the few bytes left in it, and the kernel's khugepaged
+/// gathers half-empty ranges back into huge pages (the soak's readings rose by a tenth over half
+/// an hour with them; BENCHMARKS.md). The process asks the kernel for none, for every allocator
+/// in it (mimalloc's, DuckDB's jemalloc, glibc's), whatever the system's setting.
+fn without_huge_pages() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::thread::disable_transparent_huge_pages(true) {
+        tracing::warn!("transparent huge pages stay on for this server: {e}");
+    }
+}
+
 /// Threads for blocking work in `haven serve` (tokio's default is 512).
 const BLOCKING_THREADS: usize = 64;
 
@@ -537,6 +549,7 @@ fn serve(
     addr: SocketAddr,
     config: Option<jobs::Config>,
 ) -> Result<()> {
+    without_huge_pages();
     // Blocking work (DuckDB reads on the pool's eight readers, tile encoding, writes behind
     // the one writer) on a bounded set of threads: a thousand visitors at once queue for
     // them instead of starting hundreds of threads, each keeping memory of its own.
@@ -591,6 +604,7 @@ fn serve(
 
 /// `haven serve --region`: the lake's public catalogue, read-only, no database opened.
 fn serve_region(settings: &Settings, args: &ServeArgs) -> Result<()> {
+    without_huge_pages();
     let lake = haven_core::region::settings(settings)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
