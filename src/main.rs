@@ -528,16 +528,26 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// The runtime of a server process (`haven serve`, with or without `--region`).
+///
+/// Blocking work (DuckDB reads on the pool's eight readers, tile encoding, writes behind the one
+/// writer) runs on a bounded set of threads: a thousand visitors at once queue for them instead
+/// of starting hundreds of threads, each keeping memory of its own.
+///
 /// A server holds its memory for months, and transparent huge pages make its resident size
 /// creep: a 2 MiB page stays resident for the few bytes left in it, and the kernel's khugepaged
 /// gathers half-empty ranges back into huge pages (the soak's readings rose by a tenth over half
 /// an hour with them; BENCHMARKS.md). The process asks the kernel for none, for every allocator
 /// in it (mimalloc's, DuckDB's jemalloc, glibc's), whatever the system's setting.
-fn without_huge_pages() {
+fn server_runtime() -> Result<tokio::runtime::Runtime> {
     #[cfg(target_os = "linux")]
     if let Err(e) = rustix::thread::disable_transparent_huge_pages(true) {
         tracing::warn!("transparent huge pages stay on for this server: {e}");
     }
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(BLOCKING_THREADS)
+        .build()?)
 }
 
 /// Threads for blocking work in `haven serve` (tokio's default is 512).
@@ -549,14 +559,7 @@ fn serve(
     addr: SocketAddr,
     config: Option<jobs::Config>,
 ) -> Result<()> {
-    without_huge_pages();
-    // Blocking work (DuckDB reads on the pool's eight readers, tile encoding, writes behind
-    // the one writer) on a bounded set of threads: a thousand visitors at once queue for
-    // them instead of starting hundreds of threads, each keeping memory of its own.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .max_blocking_threads(BLOCKING_THREADS)
-        .build()?;
+    let runtime = server_runtime()?;
     store.return_memory_promptly()?;
     let mut state = api::AppState::new(store, settings)?;
     let config = config.map(|mut c| {
@@ -604,12 +607,8 @@ fn serve(
 
 /// `haven serve --region`: the lake's public catalogue, read-only, no database opened.
 fn serve_region(settings: &Settings, args: &ServeArgs) -> Result<()> {
-    without_huge_pages();
     let lake = haven_core::region::settings(settings)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .max_blocking_threads(BLOCKING_THREADS)
-        .build()?;
+    let runtime = server_runtime()?;
     let reader = haven_core::regional::Reader::open(lake)?;
     let state =
         api::region::RegionState::new(reader, settings.clone(), args.keep_answers_mib << 20);

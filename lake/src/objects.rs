@@ -109,6 +109,9 @@ fn replaced(what: &str) -> Error {
 /// push tried again compares sums instead of downloading the release's files.
 const META_SHA256: &str = "x-amz-meta-sha256";
 
+/// The SHA-256 (hex) of an empty payload, as a request without a body (GET, HEAD) signs it.
+const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
 /// One object of an S3-compatible server, and how to sign requests for it.
 struct S3Object<'a> {
     s3: &'a S3,
@@ -176,13 +179,12 @@ impl<'a> S3Object<'a> {
 
     /// A signed request without a body (GET, HEAD): its answer, whatever its status.
     fn call(&self, method: &str) -> Result<ureq::http::Response<ureq::Body>> {
-        let hash = hex(&Sha256::digest([]));
-        let (date, auth) = self.sign(method, &hash, false)?;
+        let (date, auth) = self.sign(method, EMPTY_SHA256, false)?;
         let req = ureq::http::Request::builder()
             .method(method)
             .uri(self.url())
             .header("x-amz-date", &date)
-            .header("x-amz-content-sha256", &hash)
+            .header("x-amz-content-sha256", EMPTY_SHA256)
             .header("Authorization", &auth)
             .body(())
             .map_err(|e| self.failed("reading", &e.to_string()))?;
@@ -382,6 +384,11 @@ fn amz_date(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_empty_payload_hash_is_sha256_of_nothing() {
+        assert_eq!(EMPTY_SHA256, hex(&Sha256::digest([])));
+    }
 
     #[test]
     fn hmac_is_rfc_4231_s() {
